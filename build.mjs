@@ -1,0 +1,129 @@
+// Bundles src/njs/index.ts into dist/api_sessions.js, one njs module that runs on njs 0.7.9
+// (Debian 12) and on 0.8/0.9 with both engines.
+//
+// The gate has two parts:
+// 1. esbuild's `supported` table marks what njs 0.7.9 cannot parse; esbuild cannot lower those
+//    constructs, so it stops with the file and line instead of emitting code njs refuses.
+// 2. A line check of the sources for methods and globals that TypeScript's lib still offers
+//    but njs lacks (Map, Set, Array.from, ...), again with file and line.
+import * as esbuild from 'esbuild';
+import { readFileSync, writeFileSync, readdirSync, statSync, mkdirSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+
+const root = new URL('.', import.meta.url).pathname;
+
+/** What the njs 0.7.9 engine refuses (see ../shared/njs.md). */
+export const NJS_UNSUPPORTED = {
+  'for-of': false,
+  destructuring: false,
+  'default-argument': false,
+  'rest-argument': true,
+  'array-spread': false,
+  class: false,
+  'class-field': false,
+  'class-private-field': false,
+  'class-private-method': false,
+  'class-static-field': false,
+  generator: false,
+  'async-generator': false,
+  'for-await': false,
+  'optional-chain': false, // lowered by esbuild
+  'logical-assignment': false, // lowered by esbuild
+  'object-rest-spread': false, // lowered by esbuild
+  'optional-catch-binding': false, // lowered by esbuild (njs lacks `catch {}`)
+  'nullish-coalescing': true,
+  bigint: false,
+  'regexp-dot-all-flag': false,
+  'regexp-unicode-property-escapes': false,
+  'regexp-lookbehind-assertions': false,
+  'regexp-match-indices': false,
+  'regexp-sticky-and-unicode-flags': false,
+};
+
+/** Globals and methods njs 0.7.9 lacks although TypeScript's es2015+ libs declare them. */
+const FORBIDDEN = [
+  [/\bnew\s+(Map|Set|WeakMap|WeakSet|Proxy)\b/, 'Map/Set/WeakMap/Proxy do not exist in njs 0.7.9'],
+  [/\bArray\.from\(/, 'Array.from arrived in njs 0.8.0'],
+  [/\.replaceAll\(/, 'String.prototype.replaceAll arrived in njs 0.7.10'],
+  [/\.(flat|flatMap)\(/, 'Array.prototype.flat/flatMap are missing in njs'],
+  [/\bObject\.fromEntries\(/, 'Object.fromEntries is missing in njs'],
+  [/\.at\(-?\d/, 'Array/String .at() is missing in njs'],
+  [/\.matchAll\(/, 'String.prototype.matchAll is missing in njs'],
+  [/\w\(\s*\.\.\.\w/, 'call spread f(...a) is missing in njs'],
+  [/\brequire\(/, "QuickJS has no require(): use `import x from 'crypto'`"],
+  [/\/[gimy]*[su][gimy]*\s*[;,).]/, null], // checked below: regex s/u flags
+];
+
+function sources(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sources(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** Returns "file:line: why" for every forbidden use in the njs sources. */
+export function checkSources(dirs) {
+  const problems = [];
+  for (const dir of dirs) {
+    for (const file of sources(dir)) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        const code = line.replace(/\/\/.*$/, '').replace(/'(?:[^'\\]|\\.)*'/g, "''");
+        if (/^\s*(\/\*|\*)/.test(code)) return; // a block comment line
+        for (const [re, why] of FORBIDDEN) {
+          if (why && re.test(code)) problems.push(`${relative(root, file)}:${i + 1}: ${why}\n    ${line.trim()}`);
+        }
+        const regexLiteral = code.match(/(^|[=(,:!&|?{};]|return)\s*\/((?:[^/\\\n]|\\.)+)\/([a-z]*)/);
+        if (regexLiteral && /[su]/.test(regexLiteral[3])) {
+          problems.push(`${relative(root, file)}:${i + 1}: regular expression flags s/u are missing in njs\n    ${line.trim()}`);
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_sessions.js', quiet = false } = {}) {
+  const problems = checkSources([join(root, 'src/njs'), join(root, 'src/record')]);
+  if (problems.length > 0) {
+    throw new Error('njs compatibility check failed:\n' + problems.join('\n'));
+  }
+  const result = await esbuild.build({
+    entryPoints: [resolve(root, entry)],
+    outfile: resolve(root, outfile),
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2017',
+    supported: NJS_UNSUPPORTED,
+    external: ['crypto'],
+    write: false,
+    legalComments: 'none',
+    charset: 'ascii', // njs reads the file as bytes: keep it plain ASCII
+    logLevel: 'silent',
+  });
+  let code = result.outputFiles[0].text;
+  // njs before 0.7.12 refuses `export { x as default }`.
+  code = code.replace(/export\s*\{\s*([\w$]+)\s+as\s+default\s*\};?\s*$/, 'export default $1;\n');
+  if (!/export default [\w$]+;\n$/.test(code)) throw new Error('unexpected bundle ending: ' + code.slice(-200));
+  mkdirSync(dirname(resolve(root, outfile)), { recursive: true });
+  writeFileSync(resolve(root, outfile), code);
+  if (!quiet) console.log(`built ${outfile} (${code.length} bytes)`);
+  return code;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  build().catch((e) => {
+    // esbuild's errors carry file and line; print them as a compiler would.
+    if (e.errors) {
+      for (const m of e.errors) {
+        const loc = m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : '';
+        console.error(`${loc}error: ${m.text}${m.location ? '\n    ' + m.location.lineText : ''}`);
+      }
+    } else console.error(e.message);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,186 @@
+/**
+ * Configuration: the $api_sessions_* nginx variables as plain strings -> a typed configuration.
+ * Pure: the glue reads the variables, this turns them into parameters and limits, and reports
+ * every bad entry by its position and text while keeping the valid ones.
+ */
+import { parseSelector, isResponseSource, Selector } from './selector';
+
+/** A configured session parameter: one entry of $api_sessions_params or _extra_params. */
+export interface Param {
+  /** The name in the record's params (`as NAME`, else the selector text). */
+  name: string;
+  /** One selector, or up to three joined by `+` for a combined grouping key. */
+  selectors: Selector[];
+  group: boolean;
+  user: boolean;
+  role: boolean;
+  hash: boolean;
+  /** From $api_sessions_extra_params (hidden parameters of other controls). */
+  extra: boolean;
+}
+
+export interface Limits {
+  /** Bytes of a request or response body that are parsed; larger bodies are not parsed. */
+  maxBody: number;
+  /** Characters of an exported parameter value. */
+  maxValue: number;
+  /** Bytes of a malicious request's body kept in the record. */
+  maxAttackBody: number;
+}
+
+export interface Config {
+  params: Param[];
+  /** The grouping-key parameters, in their configured order. */
+  groups: Param[];
+  /** Sources some parameter reads, so that nothing else is parsed. */
+  needs: {
+    requestBody: boolean;
+    responseBody: boolean;
+  };
+  limits: Limits;
+  /** Bad entries and settings, each naming the variable and the entry. */
+  errors: string[];
+}
+
+/** The variables as the glue read them; undefined or '' means unset. */
+export interface RawConfig {
+  params?: string;
+  extraParams?: string;
+  maxBody?: string;
+  maxValue?: string;
+  maxAttackBody?: string;
+}
+
+export const MAX_PARAMS = 20;
+/** Hidden parameters do not count toward MAX_PARAMS, but are bounded all the same. */
+export const MAX_EXTRA_PARAMS = 20;
+export const MAX_COMBINED = 3;
+
+export const DEFAULT_LIMITS: Limits = { maxBody: 65536, maxValue: 1024, maxAttackBody: 8192 };
+const LIMIT_CEILING = 16 * 1024 * 1024;
+
+// Parsed configurations by their source text. Immutable once built, so sharing it between
+// requests is safe where njs keeps module state (QuickJS reuses contexts); the default engine
+// gives each request a fresh copy and this is then a per-request no-op.
+let memoKey: string | null = null;
+let memo: Config | null = null;
+
+export function buildConfig(raw: RawConfig): Config {
+  const key = (raw.params || '') + '\u0000' + (raw.extraParams || '') + '\u0000' + (raw.maxBody || '') +
+    '\u0000' + (raw.maxValue || '') + '\u0000' + (raw.maxAttackBody || '');
+  if (memo !== null && key === memoKey) return memo;
+  const errors: string[] = [];
+  const params: Param[] = [];
+  const seen: { [name: string]: boolean } = {};
+  parseParams(raw.params || '', 'api_sessions_params', false, MAX_PARAMS, params, seen, errors);
+  parseParams(raw.extraParams || '', 'api_sessions_extra_params', true, MAX_EXTRA_PARAMS, params, seen, errors);
+  const groups: Param[] = [];
+  const needs = { requestBody: false, responseBody: false };
+  for (let i = 0; i < params.length; i++) {
+    const p = params[i];
+    if (p.group) groups.push(p);
+    for (let k = 0; k < p.selectors.length; k++) {
+      const s = p.selectors[k].source;
+      if (s === 'request.body.json' || s === 'request.body.form') needs.requestBody = true;
+      if (s === 'response.body.json') needs.responseBody = true;
+    }
+  }
+  const limits: Limits = {
+    maxBody: parseLimit(raw.maxBody, 'api_sessions_max_body', DEFAULT_LIMITS.maxBody, errors),
+    maxValue: parseLimit(raw.maxValue, 'api_sessions_max_value', DEFAULT_LIMITS.maxValue, errors),
+    maxAttackBody: parseLimit(raw.maxAttackBody, 'api_sessions_max_attack_body', DEFAULT_LIMITS.maxAttackBody, errors),
+  };
+  memoKey = key;
+  memo = { params, groups, needs, limits, errors };
+  return memo;
+}
+
+function parseLimit(text: string | undefined, variable: string, fallback: number, errors: string[]): number {
+  if (!text) return fallback;
+  let n = Number(text);
+  const unit = text.charAt(text.length - 1).toLowerCase();
+  if (unit === 'k' || unit === 'm') n = Number(text.slice(0, -1)) * (unit === 'k' ? 1024 : 1048576);
+  if (!(n >= 0) || Math.floor(n) !== n || n > LIMIT_CEILING) {
+    errors.push('$' + variable + ' "' + text + '" is not a size from 0 to 16m; using ' + fallback);
+    return fallback;
+  }
+  return n;
+}
+
+/** Splits the entries of one variable and appends the valid ones to `out`. */
+export function parseParams(
+  text: string,
+  variable: string,
+  extra: boolean,
+  max: number,
+  out: Param[],
+  seen: { [name: string]: boolean },
+  errors: string[],
+): void {
+  if (text === '') return;
+  // Newlines and tabs are allowed between tokens and entries; most configurations have none,
+  // and a regular expression costs njs more than this check.
+  if (text.indexOf('\n') >= 0 || text.indexOf('\t') >= 0 || text.indexOf('\r') >= 0) {
+    text = text.replace(/[\t\r]/g, ' ').replace(/\n/g, ' ');
+  }
+  const entries = text.split(';');
+  let count = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i].trim();
+    if (entry === '') continue;
+    count++;
+    const where = '$' + variable + ' entry ' + count + ' "' + entry + '"';
+    if (count > max) {
+      errors.push(where + ': more than ' + max + ' entries, ignored');
+      continue;
+    }
+    try {
+      const p = parseEntry(entry, extra);
+      if (seen[p.name] === true) throw new Error('the name "' + p.name + '" is used by an earlier entry');
+      seen[p.name] = true;
+      out.push(p);
+    } catch (e) {
+      errors.push(where + ': ' + (e as Error).message);
+    }
+  }
+}
+
+/** `SELECTOR[+SELECTOR...] [group] [user|role] [hash] [as NAME]` -> a Param; throws on error. */
+export function parseEntry(entry: string, extra: boolean): Param {
+  const words = entry.split(' ');
+  const tokens: string[] = [];
+  for (let i = 0; i < words.length; i++) if (words[i] !== '') tokens.push(words[i]);
+  const parts = tokens[0].split('+');
+  if (parts.length > MAX_COMBINED) throw new Error('at most ' + MAX_COMBINED + ' selectors can be combined with "+"');
+  const selectors: Selector[] = [];
+  for (let i = 0; i < parts.length; i++) selectors.push(parseSelector(parts[i]));
+  const p: Param = { name: '', selectors, group: false, user: false, role: false, hash: false, extra };
+  for (let i = 1; i < tokens.length; i++) {
+    const flag = tokens[i].toLowerCase();
+    if (flag === 'group') p.group = true;
+    else if (flag === 'user') p.user = true;
+    else if (flag === 'role') p.role = true;
+    else if (flag === 'hash') p.hash = true;
+    else if (flag === 'as') {
+      if (i + 1 >= tokens.length) throw new Error('"as" needs a name');
+      p.name = tokens[++i];
+    } else {
+      throw new Error('unknown flag "' + tokens[i] + '" (expected group, user, role, hash or as NAME)');
+    }
+  }
+  if (p.user && p.role) throw new Error('a parameter names the user or the role, not both');
+  if (selectors.length > 1 && !p.group) throw new Error('selectors combined with "+" form a grouping key: add "group"');
+  if (selectors.length > 1 && (p.user || p.role)) throw new Error('a combined grouping key cannot name the user or role');
+  if (p.name === '') {
+    let text = selectors[0].text;
+    for (let i = 1; i < selectors.length; i++) text += '+' + selectors[i].text;
+    p.name = text;
+  }
+  return p;
+}
+
+/** Whether any selector of a param reads the response. */
+export function readsResponse(p: Param): boolean {
+  for (let i = 0; i < p.selectors.length; i++) if (isResponseSource(p.selectors[i].source)) return true;
+  return false;
+}

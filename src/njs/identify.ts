@@ -1,0 +1,135 @@
+/**
+ * Identification: the grouping chain -> which key grouped the request, and the session id.
+ * Order: the configured grouping keys as listed, then the built-in set, then client IP +
+ * User-Agent (+ fingerprint), then the IP alone.
+ */
+import crypto from 'crypto';
+import { Config } from './config';
+import { Extraction, requestCookie, responseCookie, asText } from './extract';
+import { credentials } from './sources/authorization';
+import type { KeySource } from '../record/record';
+
+/** Session cookies of common frameworks, in the order they are tried. */
+export const BUILTIN_COOKIES = [
+  'PHPSESSID', // PHP
+  'JSESSIONID', // Java servlet containers
+  'ASP.NET_SessionId', // ASP.NET
+  'connect.sid', // Express (express-session)
+  'laravel_session', // Laravel
+  'ci_session', // CodeIgniter
+  '_session_id', // Ruby on Rails (older default)
+  'sessionid', // Django
+  'session', // Flask and others
+  'SESSION', // Spring Session
+  'sid', // generic
+];
+
+/** Request headers that carry a session or credentials, in the order they are tried. */
+export const BUILTIN_REQUEST_HEADERS = [
+  'authorization',
+  'x-session-id',
+  'session-id',
+  'mcp-session-id',
+  'x-auth-token',
+  'x-access-token',
+  'x-api-key',
+];
+
+/** Response headers by which a server hands out a session (MCP's initialize, token logins). */
+export const BUILTIN_RESPONSE_HEADERS = ['mcp-session-id', 'x-session-id', 'session-id', 'x-auth-token', 'x-access-token'];
+
+export interface Grouping {
+  /** Name of what grouped: a param's name, a built-in selector, or a fallback. */
+  key: string;
+  source: KeySource;
+  /** The raw grouping value: hashed into the session id, never written to a record. */
+  value: string;
+}
+
+export interface Client {
+  ip: string;
+  ua: string | undefined;
+  fingerprint: string | undefined;
+}
+
+/** Separates combined values so that `a+bc` and `ab+c` stay different keys. */
+const JOIN = '\u001f';
+
+/**
+ * Picks the grouping key. `values[i]` holds the value of config.params[i]'s selectors (one
+ * entry per selector, undefined when absent), read once by the caller for export as well.
+ */
+export function chooseGrouping(
+  config: Config,
+  values: Array<Array<string | undefined>>,
+  st: Extraction,
+  client: Client,
+): Grouping {
+  for (let i = 0; i < config.params.length; i++) {
+    const p = config.params[i];
+    if (!p.group) continue;
+    const v = joinedValue(values[i]);
+    if (v !== undefined) return { key: p.name, source: 'params', value: v };
+  }
+  const b = builtinGrouping(st);
+  if (b !== null) return b;
+  if (client.ua !== undefined && client.ua !== '') {
+    if (client.fingerprint !== undefined && client.fingerprint !== '') {
+      return { key: 'ip+ua+fingerprint', source: 'fallback', value: '\u0001' + client.ip + JOIN + client.ua + JOIN + client.fingerprint };
+    }
+    return { key: 'ip+ua', source: 'fallback', value: '\u0001' + client.ip + JOIN + client.ua };
+  }
+  return { key: 'ip', source: 'fallback', value: '\u0001' + client.ip };
+}
+
+/** All values present -> one value; any absent -> undefined. */
+export function joinedValue(vs: Array<string | undefined>): string | undefined {
+  if (vs.length === 1) return vs[0];
+  let out = '';
+  for (let i = 0; i < vs.length; i++) {
+    const v = vs[i];
+    if (v === undefined) return undefined;
+    out += i === 0 ? v : JOIN + v;
+  }
+  return out;
+}
+
+export function builtinGrouping(st: Extraction): Grouping | null {
+  for (let i = 0; i < BUILTIN_COOKIES.length; i++) {
+    const v = requestCookie(st, BUILTIN_COOKIES[i]);
+    if (v !== undefined && v !== '') return { key: 'request.cookie.' + BUILTIN_COOKIES[i], source: 'builtin', value: v };
+  }
+  for (let i = 0; i < BUILTIN_REQUEST_HEADERS.length; i++) {
+    const name = BUILTIN_REQUEST_HEADERS[i];
+    let v = st.ex.requestHeader(name);
+    if (v !== undefined && name === 'authorization') v = credentials(v);
+    if (v !== undefined && v !== '') return { key: 'request.header.' + name, source: 'builtin', value: v };
+  }
+  // The response that starts a session: its Set-Cookie or session header groups the request
+  // that caused it with the requests that then send the value back.
+  for (let i = 0; i < BUILTIN_COOKIES.length; i++) {
+    const v = responseCookie(st, BUILTIN_COOKIES[i]);
+    if (v !== undefined && v !== '') return { key: 'response.cookie.' + BUILTIN_COOKIES[i], source: 'builtin', value: v };
+  }
+  for (let i = 0; i < BUILTIN_RESPONSE_HEADERS.length; i++) {
+    const v = asText(st.ex.responseHeader(BUILTIN_RESPONSE_HEADERS[i]));
+    if (v !== undefined) return { key: 'response.header.' + BUILTIN_RESPONSE_HEADERS[i], source: 'builtin', value: v };
+  }
+  return null;
+}
+
+function hmacHex(secret: string, data: string): string {
+  return crypto.createHmac('sha256', secret).update(data).digest('hex').slice(0, 32);
+}
+
+/** 128-bit session id: HMAC-SHA256 over the application and the value, not the parameter's
+ *  name, so one value seen under different parameters is one session. */
+export function sessionId(secret: string, app: string, value: string): string {
+  return hmacHex(secret, 's\n' + app + '\n' + value);
+}
+
+/** Keyed hash of an exported value (`hash` and `group` params): stable across applications so
+ *  that an analyst can match the same hidden value in two places. */
+export function valueHash(secret: string, value: string): string {
+  return hmacHex(secret, 'v\n' + value);
+}

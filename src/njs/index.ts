@@ -1,0 +1,241 @@
+/**
+ * The handlers nginx calls. Thin: read variables and request facts, call the stages
+ * (config -> extract -> identify -> record), catch everything. Per-request state lives on the
+ * request object `r`, never in module variables (QuickJS reuses contexts across requests).
+ *
+ * - record:      js_set $api_sessions_record (log time): one JSON line per request.
+ * - body_filter: js_body_filter (per location): passes every chunk on at once and unchanged,
+ *                and keeps a bounded copy only when a parameter reads the response's JSON body.
+ */
+import { buildConfig, Config } from './config';
+import { Body, Exchange } from './extract';
+import { isJsonType } from './sources/json';
+import { buildRecord, RequestFacts, RawRequest } from './record';
+import { RECORD_VERSION } from '../record/record';
+
+/** The key used when no secret is configured: ids and hashes are then guessable. */
+const BUILTIN_SECRET = 'api-sessions-builtin-key-set-api_sessions_secret';
+
+/** Response body capture state, kept on the request between body filter calls and log time. */
+interface Capture {
+  chunks: Buffer[] | null;
+  size: number;
+  /** Why the body is not read, or null. */
+  unread: string | null;
+}
+
+interface Held {
+  apiSessionsCapture?: Capture;
+}
+
+function configOf(r: NginxHTTPRequest): Config {
+  const v = r.variables;
+  return buildConfig({
+    params: v.api_sessions_params,
+    extraParams: v.api_sessions_extra_params,
+    maxBody: v.api_sessions_max_body,
+    maxValue: v.api_sessions_max_value,
+    maxAttackBody: v.api_sessions_max_attack_body,
+  });
+}
+
+/** Error-log messages about the configuration go out on the first request of a worker's first
+ *  connection and then about once per 256 connections: visible, never a flood. */
+function reportsNow(r: NginxHTTPRequest): boolean {
+  return r.variables.connection_requests === '1' && Number(r.variables.connection) % 256 === 1;
+}
+
+function secretOf(r: NginxHTTPRequest): string {
+  const fromVar = r.variables.api_sessions_secret;
+  if (fromVar) return fromVar;
+  const fromEnv = process.env.API_SESSIONS_SECRET;
+  if (fromEnv) return fromEnv;
+  if (reportsNow(r)) {
+    r.warn('api_sessions: neither $api_sessions_secret nor API_SESSIONS_SECRET is set: using a built-in key, ' +
+      'so session ids and hashed values are guessable');
+  }
+  return BUILTIN_SECRET;
+}
+
+function header(h: unknown): string | undefined {
+  if (h === undefined || h === null) return undefined;
+  if (typeof h === 'string') return h;
+  if (Array.isArray(h)) return h.join(', ');
+  return String(h);
+}
+
+function exchangeOf(r: NginxHTTPRequest, cfg: Config): Exchange {
+  const maxBody = cfg.limits.maxBody;
+  return {
+    requestHeader: (name) => header(r.headersIn[name]),
+    responseHeader: (name) => header(r.headersOut[name]),
+    setCookies: () => {
+      const h = r.headersOut['Set-Cookie'] as unknown;
+      if (h === undefined || h === null) return [];
+      return Array.isArray(h) ? (h as string[]) : [String(h)];
+    },
+    query: () => r.variables.args || '',
+    requestBody: () => requestBody(r, maxBody),
+    responseBody: () => responseBody(r),
+  };
+}
+
+function requestBody(r: NginxHTTPRequest, maxBody: number): Body {
+  const contentType = header(r.headersIn['Content-Type']);
+  if (r.variables.request_body_file) {
+    return { text: null, unread: 'nginx wrote the body to a temp file: not read (raise client_body_buffer_size)', contentType };
+  }
+  if (Number(r.variables.content_length) > maxBody) {
+    return { text: null, unread: 'larger than $api_sessions_max_body (' + maxBody + ' bytes): not read', contentType };
+  }
+  let text: string | undefined;
+  try {
+    text = r.requestText as string | undefined;
+  } catch (e) {
+    return { text: null, unread: 'not readable (' + (e as Error).message + ')', contentType };
+  }
+  if (text === undefined || text === null) return { text: null, unread: null, contentType };
+  if (text.length > maxBody) {
+    return { text: null, unread: 'larger than $api_sessions_max_body (' + maxBody + ' bytes): not read', contentType };
+  }
+  return { text, unread: null, contentType };
+}
+
+function responseBody(r: NginxHTTPRequest): Body {
+  const contentType = header(r.headersOut['Content-Type']);
+  const c = (r as unknown as Held).apiSessionsCapture;
+  const status = Number(r.variables.status);
+  if (r.method === 'HEAD') return { text: null, unread: 'HEAD request: the response has no body', contentType };
+  if (status === 204 || status === 304) return { text: null, unread: 'status ' + status + ': the response has no body', contentType };
+  if (c === undefined) {
+    return { text: null, unread: 'not seen: this location has no js_body_filter api_sessions.body_filter', contentType };
+  }
+  if (c.unread !== null) return { text: null, unread: c.unread, contentType };
+  if (c.chunks === null) return { text: null, unread: null, contentType };
+  return { text: Buffer.concat(c.chunks).toString(), unread: null, contentType };
+}
+
+/** Decides once per response, at its first chunk, whether a copy is needed. */
+function startCapture(r: NginxHTTPRequest): Capture {
+  const cfg = configOf(r);
+  if (!cfg.needs.responseBody) return { chunks: null, size: 0, unread: null };
+  const encoding = header(r.headersOut['Content-Encoding']);
+  if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') {
+    return {
+      chunks: null,
+      size: 0,
+      unread: encoding + '-encoded: not read (set proxy_set_header Accept-Encoding "" or gunzip on the upstream side)',
+    };
+  }
+  if (!isJsonType(header(r.headersOut['Content-Type']))) return { chunks: null, size: 0, unread: null };
+  const length = Number(header(r.headersOut['Content-Length']));
+  if (length > cfg.limits.maxBody) {
+    return { chunks: null, size: 0, unread: 'larger than $api_sessions_max_body (' + cfg.limits.maxBody + ' bytes): not read' };
+  }
+  return { chunks: [], size: 0, unread: null };
+}
+
+function body_filter(r: NginxHTTPRequest, data: Buffer | string, flags: NginxHTTPSendBufferOptions): void {
+  try {
+    const held = r as unknown as Held;
+    let c = held.apiSessionsCapture;
+    if (c === undefined) {
+      c = startCapture(r);
+      held.apiSessionsCapture = c;
+    }
+    if (c.chunks !== null && data.length > 0) {
+      c.size += data.length;
+      const maxBody = configOf(r).limits.maxBody;
+      if (c.size > maxBody) {
+        c.chunks = null;
+        c.unread = 'larger than $api_sessions_max_body (' + maxBody + ' bytes): not read';
+      } else {
+        // A copy: nginx may reuse the chunk's memory once it is sent.
+        c.chunks.push(Buffer.from(data as Buffer));
+      }
+    }
+  } catch (e) {
+    try {
+      (r as unknown as Held).apiSessionsCapture = { chunks: null, size: 0, unread: 'not read (' + (e as Error).message + ')' };
+    } catch (e2) {
+      // nothing more to do: the chunk must still go out
+    }
+  }
+  r.sendBuffer(data, flags);
+}
+
+function startMsOf(r: NginxHTTPRequest): number {
+  const pinned = r.variables.api_sessions_now;
+  if (pinned) {
+    const n = Number(pinned);
+    const ms = n === n ? n * 1000 : Date.parse(pinned);
+    if (ms === ms) return Math.round(ms);
+  }
+  const msec = Number(r.variables.msec);
+  const elapsed = Number(r.variables.request_time);
+  return Math.round((msec - (elapsed === elapsed ? elapsed : 0)) * 1000);
+}
+
+function rawRequest(r: NginxHTTPRequest, maxBody: number): RawRequest {
+  const headers: Array<[string, string]> = [];
+  const raw = r.rawHeadersIn as unknown as Array<[string, string]>;
+  for (let i = 0; i < raw.length && i < 256; i++) headers.push([String(raw[i][0]), String(raw[i][1])]);
+  const body = requestBody(r, 16 * 1024 * 1024);
+  let text = body.text;
+  if (text !== null && text.length > maxBody + 1) text = text.slice(0, maxBody + 1); // requestContent marks the cut
+  return { line: r.variables.request || '', headers, body: text };
+}
+
+function record(r: NginxHTTPRequest): string {
+  const errors: string[] = [];
+  try {
+    const cfg = configOf(r);
+    if (cfg.errors.length > 0 && reportsNow(r)) {
+      for (let i = 0; i < cfg.errors.length; i++) r.error('api_sessions: ' + cfg.errors[i]);
+    }
+    const v = r.variables;
+    const host = v.host || '';
+    const facts: RequestFacts = {
+      startMs: startMsOf(r),
+      app: v.api_sessions_app || host,
+      host,
+      method: r.method,
+      requestUri: v.request_uri || '',
+      status: Number(v.status) || 0,
+      durationMs: Math.round(Number(v.request_time) * 1000) || 0,
+      bytesSent: Number(v.bytes_sent) || 0,
+      requestId: v.request_id || '',
+      client: {
+        ip: v.remote_addr || '',
+        ua: header(r.headersIn['User-Agent']),
+        fingerprint: v.api_sessions_fingerprint,
+      },
+      attack: v.api_sessions_attack || '',
+      secret: secretOf(r),
+    };
+    return JSON.stringify(buildRecord(facts, cfg, exchangeOf(r, cfg), () => rawRequest(r, cfg.limits.maxAttackBody), errors));
+  } catch (e) {
+    return failedRecord(r, errors, e);
+  }
+}
+
+/** A record that still parses and names the failure, when the pipeline itself threw. */
+function failedRecord(r: NginxHTTPRequest, errors: string[], e: unknown): string {
+  try {
+    errors.push('internal: ' + String((e as Error).message || e));
+    r.error('api_sessions: record failed: ' + String((e as Error).message || e));
+    return JSON.stringify({
+      v: RECORD_VERSION,
+      ts: new Date().toISOString(),
+      request_id: r.variables.request_id || '',
+      method: r.method,
+      status: Number(r.variables.status) || 0,
+      ip: r.variables.remote_addr || '',
+      errors,
+    });
+  } catch (e2) {
+    return '{"v":' + RECORD_VERSION + ',"errors":["internal: record failed"]}';
+  }
+}
+
+export default { record, body_filter };

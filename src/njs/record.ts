@@ -1,0 +1,212 @@
+/**
+ * The record: request facts + configured parameters + grouping -> one SessionRecord.
+ * Pure: the glue supplies the facts and the exchange; tests call it with plain values.
+ */
+import { Config, Param } from './config';
+import { Exchange, Extraction, startExtraction, readSelector, MAX_ERRORS } from './extract';
+import { chooseGrouping, joinedValue, sessionId, valueHash, Client, Grouping } from './identify';
+import { RECORD_VERSION, SessionRecord, RequestContent } from '../record/record';
+
+/** What nginx knows about the request, as plain values. */
+export interface RequestFacts {
+  /** Request start, milliseconds since the epoch. */
+  startMs: number;
+  app: string;
+  host: string;
+  method: string;
+  /** $request_uri: path and query as the client sent them. */
+  requestUri: string;
+  status: number;
+  durationMs: number;
+  bytesSent: number;
+  requestId: string;
+  client: Client;
+  /** $api_sessions_attack: comma-separated attack types, '' when the request is not malicious. */
+  attack: string;
+  secret: string;
+}
+
+/** The malicious request's raw content, read by the glue only when `attack` is set. */
+export interface RawRequest {
+  line: string;
+  headers: Array<[string, string]>;
+  body: string | null;
+}
+
+export const MAX_ATTACK_TYPES = 16;
+export const MAX_ATTACK_HEADERS = 64;
+export const MAX_HEADER_VALUE = 1024;
+
+export function buildRecord(
+  facts: RequestFacts,
+  config: Config,
+  ex: Exchange,
+  readRaw: () => RawRequest,
+  errors: string[],
+): SessionRecord {
+  for (let i = 0; i < config.errors.length && errors.length < MAX_ERRORS; i++) errors.push('config: ' + config.errors[i]);
+  const st = startExtraction(ex, config.limits, errors);
+  const values: Array<Array<string | undefined>> = [];
+  for (let i = 0; i < config.params.length; i++) {
+    const sels = config.params[i].selectors;
+    const vs: Array<string | undefined> = [];
+    for (let k = 0; k < sels.length; k++) vs.push(readSelector(sels[k], st));
+    values.push(vs);
+  }
+  const grouping = chooseGrouping(config, values, st, facts.client);
+
+  const params: { [name: string]: string } = {};
+  let user: string | null = null;
+  let role: string | null = null;
+  // Raw values that must not reach the record even inside a malicious request's content.
+  const secrets: string[] = grouping.source === 'fallback' ? [] : splitJoined(grouping.value);
+  for (let i = 0; i < config.params.length; i++) {
+    const p = config.params[i];
+    const v = joinedValue(values[i]);
+    if (v === undefined) continue;
+    const exported = exportValue(p, v, facts.secret, config.limits.maxValue, errors);
+    params[p.name] = exported;
+    if (p.hash || p.group) pushAll(secrets, values[i]);
+    if (p.user && user === null) user = exported;
+    if (p.role && role === null) role = exported;
+  }
+
+  const attack = attackTypes(facts.attack);
+  const ts = new Date(facts.startMs).toISOString();
+  const q = facts.requestUri.indexOf('?');
+  return {
+    v: RECORD_VERSION,
+    ts,
+    app: facts.app,
+    session: sessionId(facts.secret, facts.app, grouping.value),
+    part: ts.slice(0, 10),
+    key: grouping.key,
+    key_source: grouping.source,
+    request_id: facts.requestId,
+    method: facts.method,
+    host: facts.host,
+    path: q < 0 ? facts.requestUri : facts.requestUri.slice(0, q),
+    status: facts.status,
+    duration_ms: facts.durationMs,
+    bytes_sent: facts.bytesSent,
+    ip: facts.client.ip,
+    ua: facts.client.ua === undefined || facts.client.ua === '' ? null : facts.client.ua,
+    params,
+    user,
+    role,
+    attack,
+    request: attack === null ? null : requestContent(readRaw(), secrets, facts.secret, config.limits.maxAttackBody),
+    errors,
+  };
+}
+
+function exportValue(p: Param, v: string, secret: string, maxValue: number, errors: string[]): string {
+  if (p.hash || p.group) return valueHash(secret, v);
+  if (v.length > maxValue) {
+    if (errors.length < MAX_ERRORS) errors.push('params.' + p.name + ': value cut at ' + maxValue + ' characters');
+    return v.slice(0, maxValue);
+  }
+  return v;
+}
+
+function splitJoined(v: string): string[] {
+  return v.split('\u001f');
+}
+
+function pushAll(out: string[], vs: Array<string | undefined>): void {
+  for (let i = 0; i < vs.length; i++) {
+    const v = vs[i];
+    if (v !== undefined) out.push(v);
+  }
+}
+
+export function attackTypes(text: string): string[] | null {
+  if (text === '') return null;
+  const out: string[] = [];
+  const parts = text.split(',');
+  for (let i = 0; i < parts.length && out.length < MAX_ATTACK_TYPES; i++) {
+    const t = parts[i].trim();
+    if (t !== '' && out.indexOf(t) < 0) out.push(t);
+  }
+  return out.length === 0 ? null : out;
+}
+
+/** Headers whose values are credentials or session ids wherever they appear. */
+const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-session-id', 'session-id', 'mcp-session-id',
+  'x-auth-token', 'x-access-token', 'x-api-key'];
+
+/**
+ * The malicious request's content for the record: request line, header lines and body up to
+ * their limits, with credentials and every raw grouping or hashed value replaced by its keyed
+ * hash. An attack payload stays readable; a session token does not leave.
+ */
+export function requestContent(raw: RawRequest, secrets: string[], secret: string, maxBody: number): RequestContent {
+  let truncated = false;
+  const headers: Array<[string, string]> = [];
+  for (let i = 0; i < raw.headers.length; i++) {
+    if (headers.length >= MAX_ATTACK_HEADERS) {
+      truncated = true;
+      break;
+    }
+    const name = raw.headers[i][0];
+    let value = raw.headers[i][1];
+    const lower = name.toLowerCase();
+    if (SECRET_HEADERS.indexOf(lower) >= 0) value = redactHeader(lower, value, secret);
+    if (value.length > MAX_HEADER_VALUE) {
+      value = value.slice(0, MAX_HEADER_VALUE);
+      truncated = true;
+    }
+    headers.push([name, redact(value, secrets, secret)]);
+  }
+  let body = raw.body;
+  if (body !== null && body.length > maxBody) {
+    body = body.slice(0, maxBody);
+    truncated = true;
+  }
+  return {
+    line: redact(raw.line, secrets, secret),
+    headers,
+    body: body === null ? null : redact(body, secrets, secret),
+    truncated,
+  };
+}
+
+const TOKEN_LIKE = /^[A-Za-z0-9._~+\/=%:-]+$/;
+
+function hidden(secret: string, v: string): string {
+  return '[hmac:' + valueHash(secret, v) + ']';
+}
+
+function redactHeader(lower: string, value: string, secret: string): string {
+  if (lower === 'cookie') {
+    // Keep the names and any attack payload readable: hide the values shaped like identifiers
+    // (long runs of token characters), which is what session cookies and tokens are.
+    const pairs = value.split(';');
+    for (let i = 0; i < pairs.length; i++) {
+      const eq = pairs[i].indexOf('=');
+      if (eq < 0) continue;
+      const v = pairs[i].slice(eq + 1).trim();
+      if (v.length >= 8 && TOKEN_LIKE.test(v)) pairs[i] = pairs[i].slice(0, eq + 1) + hidden(secret, v);
+    }
+    return pairs.join(';');
+  }
+  const space = value.indexOf(' ');
+  if ((lower === 'authorization' || lower === 'proxy-authorization') && space > 0) {
+    return value.slice(0, space + 1) + hidden(secret, value.slice(space + 1).trim());
+  }
+  return hidden(secret, value);
+}
+
+/** Replaces each secret value (and its percent-encoded form) by its keyed hash. */
+export function redact(text: string, secrets: string[], secret: string): string {
+  for (let i = 0; i < secrets.length; i++) {
+    const s = secrets[i];
+    if (s.length < 4) continue; // too short to be a credential, and would shred the text
+    if (text.indexOf(s) >= 0) text = text.split(s).join(hidden(secret, s));
+    const enc = encodeURIComponent(s);
+    if (enc !== s && text.indexOf(enc) >= 0) text = text.split(enc).join(hidden(secret, s));
+  }
+  return text;
+}
+
+export type { Grouping };

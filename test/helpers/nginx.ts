@@ -1,0 +1,167 @@
+/**
+ * Starts the real nginx (Debian's binary with the js module) on 127.0.0.1 with free ports and
+ * a temp prefix, and stops it by its pid. On a failed test, `dump()` prints its logs.
+ */
+import { spawn, ChildProcess, execFileSync } from 'child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+import net from 'net';
+
+export const ROOT = resolve(__dirname, '..', '..');
+export const DIST = join(ROOT, 'dist');
+export const NGINX_BIN = process.env.NGINX_BIN || (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx');
+export const JS_MODULE = process.env.NGINX_JS_MODULE || '/usr/lib/nginx/modules/ngx_http_js_module.so';
+
+export interface Nginx {
+  prefix: string;
+  ports: number[];
+  pid: number;
+  url(path?: string, portIndex?: number): string;
+  accessLog(name?: string): string;
+  errorLog(): string;
+  /** Records the named access log holds, waiting until there are at least `count`. */
+  records(count: number, name?: string): Promise<any[]>;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1, chosen by the kernel. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export function nginxVersion(): string {
+  return execFileSync(NGINX_BIN, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
+}
+
+function waitForPort(port: number, child: ChildProcess, errorLog: string, timeoutMs = 10000): Promise<void> {
+  const start = Date.now();
+  return new Promise((res, rej) => {
+    const attempt = () => {
+      if (child.exitCode !== null) {
+        return rej(new Error('nginx exited with ' + child.exitCode + ':\n' + readIf(errorLog)));
+      }
+      const sock = net.connect(port, '127.0.0.1');
+      sock.once('connect', () => {
+        sock.destroy();
+        res();
+      });
+      sock.once('error', () => {
+        sock.destroy();
+        if (Date.now() - start > timeoutMs) rej(new Error('nginx did not listen on ' + port + ':\n' + readIf(errorLog)));
+        else setTimeout(attempt, 50);
+      });
+    };
+    attempt();
+  });
+}
+
+function readIf(p: string): string {
+  return existsSync(p) ? readFileSync(p, 'utf8') : '';
+}
+
+export interface NginxOptions {
+  /** How many listening ports the configuration uses ({{PORT0}}, {{PORT1}}, ...). */
+  ports?: number;
+  /** The http block's content; {{PREFIX}}, {{ROOT}}, {{DIST}} and {{PORTn}} are replaced. */
+  http: string;
+  /** Extra main-context lines (env, ...). */
+  main?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startNginx(opts: NginxOptions): Promise<Nginx> {
+  const prefix = mkdtempSync(join(tmpdir(), 'api-sessions-nginx-'));
+  for (const d of ['logs', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'html']) {
+    mkdirSync(join(prefix, d), { recursive: true });
+  }
+  const ports: number[] = [];
+  for (let i = 0; i < (opts.ports || 1); i++) ports.push(await freePort());
+  const fill = (s: string) =>
+    s
+      .replace(/\{\{PREFIX\}\}/g, prefix)
+      .replace(/\{\{ROOT\}\}/g, ROOT)
+      .replace(/\{\{DIST\}\}/g, DIST)
+      .replace(/\{\{PORT(\d+)\}\}/g, (_, i) => String(ports[Number(i)]));
+  const errorLog = join(prefix, 'logs', 'error.log');
+  const conf = `
+load_module ${JS_MODULE};
+${process.getuid && process.getuid() === 0 ? 'user root;' : ''}
+worker_processes 1;
+daemon off;
+pid ${prefix}/nginx.pid;
+error_log ${errorLog} info;
+${fill(opts.main || '')}
+events { worker_connections 512; }
+http {
+    access_log off;
+    client_body_temp_path ${prefix}/tmp/body;
+    proxy_temp_path ${prefix}/tmp/proxy;
+    fastcgi_temp_path ${prefix}/tmp/fastcgi;
+    uwsgi_temp_path ${prefix}/tmp/uwsgi;
+    scgi_temp_path ${prefix}/tmp/scgi;
+    js_path ${DIST}/;
+    include ${ROOT}/nginx/api_sessions.conf;
+${fill(opts.http)}
+}
+`;
+  const confPath = join(prefix, 'nginx.conf');
+  writeFileSync(confPath, conf);
+  const child = spawn(NGINX_BIN, ['-p', prefix, '-c', confPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...(opts.env || {}) },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  try {
+    await waitForPort(ports[0], child, errorLog);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw new Error((e as Error).message + '\n' + stderr + '\nconf:\n' + conf);
+  }
+  const logPath = (name = 'api_sessions.log') => join(prefix, 'logs', name);
+  const nginx: Nginx = {
+    prefix,
+    ports,
+    pid: child.pid!,
+    url: (path = '/', i = 0) => `http://127.0.0.1:${ports[i]}${path}`,
+    accessLog: (name) => readIf(logPath(name)),
+    errorLog: () => readIf(errorLog),
+    async records(count, name) {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const lines = readIf(logPath(name)).split('\n').filter((l) => l !== '');
+        if (lines.length >= count || Date.now() > deadline) {
+          return lines.map((l) => {
+            try {
+              return JSON.parse(l);
+            } catch (e) {
+              throw new Error('not one line of JSON: ' + JSON.stringify(l));
+            }
+          });
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    stop: () =>
+      new Promise<void>((res) => {
+        if (child.exitCode !== null) return res();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true });
+          res();
+        });
+        process.kill(child.pid!, 'SIGQUIT');
+      }),
+  };
+  return nginx;
+}
