@@ -39,10 +39,13 @@ function configOf(r: NginxHTTPRequest): Config {
   });
 }
 
-/** Error-log messages about the configuration go out on the first request of a worker's first
- *  connection and then about once per 256 connections: visible, never a flood. */
+/** Error-log messages about the configuration go out on the first request of nginx's first
+ *  eight connections and then of every 256th: visible at once after a start, never a flood.
+ *  (njs keeps no state between requests to remember what it already said.) */
 function reportsNow(r: NginxHTTPRequest): boolean {
-  return r.variables.connection_requests === '1' && Number(r.variables.connection) % 256 === 1;
+  if (r.variables.connection_requests !== '1') return false;
+  const n = Number(r.variables.connection);
+  return n <= 8 || n % 256 === 0;
 }
 
 function secretOf(r: NginxHTTPRequest): string {
@@ -74,7 +77,12 @@ function exchangeOf(r: NginxHTTPRequest, cfg: Config): Exchange {
       if (h === undefined || h === null) return [];
       return Array.isArray(h) ? (h as string[]) : [String(h)];
     },
-    query: () => r.variables.args || '',
+    // The query as the client sent it: $args changes with rewrites and internal redirects.
+    query: () => {
+      const uri = r.variables.request_uri || '';
+      const q = uri.indexOf('?');
+      return q < 0 ? '' : uri.slice(q + 1);
+    },
     requestBody: () => requestBody(r, maxBody),
     responseBody: () => responseBody(r),
   };

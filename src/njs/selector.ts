@@ -52,7 +52,9 @@ export function parseSelector(text: string): Selector {
   let source: Source | null = null;
   for (let i = 0; i < SOURCES.length; i++) {
     const s = SOURCES[i];
-    if (text.length > s.length + 1 && text.charAt(s.length) === '.' && text.slice(0, s.length) === s) {
+    const next = text.charAt(s.length);
+    const bracketed = next === '[' && (s === 'request.body.json' || s === 'response.body.json');
+    if (text.length > s.length + 1 && (next === '.' || bracketed) && text.slice(0, s.length) === s) {
       source = s;
       break;
     }
@@ -63,7 +65,7 @@ export function parseSelector(text: string): Selector {
         'or response.header|cookie|body.json.NAME',
     );
   }
-  const rest = text.slice(source.length + 1);
+  const rest = text.slice(source.length + (text.charAt(source.length) === '.' ? 1 : 0));
   let name = '';
   let path: PathStep[] = [];
   let jwt: PathStep[] | null = null;
