@@ -1,0 +1,243 @@
+/**
+ * The built bundle (dist/api_sessions.js) in the real njs CLI: its handlers run against request
+ * objects made of plain values, and every record must equal, field for field, what the same
+ * TypeScript sources produce in Node. An engine incompatibility (syntax, a missing method, a
+ * different crypto or JSON result) fails here instead of in nginx.
+ */
+import { execFileSync } from 'child_process';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+
+// The glue's sources, run in Node (a require: its njs types are checked by src/njs/tsconfig.json).
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const handlers = require('../../src/njs/index').default;
+
+const ROOT = resolve(__dirname, '..', '..');
+const NJS = process.env.NJS_BIN || '/usr/bin/njs';
+
+interface Scenario {
+  name: string;
+  method: string;
+  variables: Record<string, string>;
+  headersIn: Record<string, string>;
+  headersOut: Record<string, string | string[]>;
+  requestText?: string;
+  /** Response body chunks given to body_filter before the record is built. */
+  chunks?: string[];
+}
+
+const base = {
+  host: 'api.example',
+  status: '200',
+  request_time: '0.025',
+  msec: '1763900000.250',
+  bytes_sent: '512',
+  request_id: 'req-1',
+  remote_addr: '192.0.2.10',
+  connection: '100',
+  connection_requests: '2',
+  api_sessions_secret: 'njs-secret',
+};
+
+const token =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.' +
+  Buffer.from(JSON.stringify({ sub: 'dana', role: 'admin', details: { username: 'dana@example.com', tags: ['a', 'b'] } })).toString('base64url') +
+  '.c2lnbmF0dXJl';
+
+const scenarios: Scenario[] = [
+  {
+    name: 'fallback ip+ua',
+    method: 'GET',
+    variables: { ...base, request_uri: '/home?x=1' },
+    headersIn: { 'User-Agent': 'Mozilla/5.0' },
+    headersOut: {},
+  },
+  {
+    name: 'params, jwt claims, hash, combined key',
+    method: 'POST',
+    variables: {
+      ...base,
+      request_uri: '/orders?token=t-1&q=caf%C3%A9+au+lait',
+      content_length: '60',
+      api_sessions_params:
+        'request.header.x-tenant+request.cookie.uid group as tu; request.query.token group;' +
+        ' request.header.authorization.jwt.sub user; request.header.authorization.jwt.role role;' +
+        ' request.header.authorization.jwt.details.tags[1] as tag; request.query.q; request.body.json.card hash;' +
+        ' request.body.json.items[0]["odd.key"] as odd',
+    },
+    headersIn: {
+      'User-Agent': 'curl/8.0',
+      Authorization: 'Bearer ' + token,
+      Cookie: 'uid=u-1; theme=dark',
+      'X-Tenant': 'acme',
+      'Content-Type': 'application/json',
+    },
+    headersOut: {},
+    requestText: '{"card":"4111111111111111","items":[{"odd.key":"v"}]}',
+  },
+  {
+    name: 'bad config, bad query encoding, bad JSON, broken JWT',
+    method: 'POST',
+    variables: {
+      ...base,
+      request_uri: '/x?q=%zz',
+      api_sessions_params: 'request.query.q; nope.x group; request.body.json.a; request.header.authorization.jwt.sub user',
+    },
+    headersIn: { 'User-Agent': 'ua', Authorization: 'Bearer x.y', 'Content-Type': 'application/json' },
+    headersOut: {},
+    requestText: '{"a": ',
+  },
+  {
+    name: 'built-in cookie, Basic auth user only, attack content',
+    method: 'GET',
+    variables: { ...base, request_uri: "/search?q=' OR 1=1--", request: "GET /search?q=' OR 1=1-- HTTP/1.1", api_sessions_attack: 'sqli' },
+    headersIn: { 'User-Agent': 'sqlmap', Cookie: 'JSESSIONID=ABCDEF0123456789', Authorization: 'Basic ' + Buffer.from('eve:secret:pw').toString('base64') },
+    headersOut: {},
+  },
+  {
+    name: 'response body token split across chunks, response cookie and header',
+    method: 'POST',
+    variables: {
+      ...base,
+      request_uri: '/login',
+      api_sessions_params: 'response.body.json.token group; response.header.x-trace as trace; response.cookie.pref',
+    },
+    headersIn: { 'User-Agent': 'app/1' },
+    headersOut: { 'Content-Type': 'application/json; charset=utf-8', 'X-Trace': 'tr-9', 'Set-Cookie': ['pref=compact; Path=/', 'other=1'] },
+    chunks: ['{"user":"dana","tok', 'en":"resp-tok', 'en-1"}', ''],
+  },
+  {
+    name: 'pinned time, app, fingerprint',
+    method: 'GET',
+    variables: { ...base, request_uri: '/', api_sessions_now: '2026-01-31T23:59:59.999Z', api_sessions_app: 'shop', api_sessions_fingerprint: 'ja3-abc' },
+    headersIn: { 'User-Agent': 'Mozilla/5.0' },
+    headersOut: {},
+  },
+];
+
+/** A request object of plain values, as njs would hand it to the handlers. */
+function fakeRequestSource(): string {
+  return `
+function fakeRequest(s, log, sent) {
+  var hin = {};
+  var raw = [];
+  Object.keys(s.headersIn).forEach(function (k) {
+    hin[k] = s.headersIn[k];
+    hin[k.toLowerCase()] = s.headersIn[k];
+    raw.push([k, s.headersIn[k]]);
+  });
+  var hout = {};
+  Object.keys(s.headersOut).forEach(function (k) {
+    hout[k] = s.headersOut[k];
+    hout[k.toLowerCase()] = s.headersOut[k];
+  });
+  return {
+    variables: s.variables, method: s.method, headersIn: hin, headersOut: hout, rawHeadersIn: raw,
+    requestText: s.requestText,
+    warn: function (m) { log.push('warn: ' + m); },
+    error: function (m) { log.push('error: ' + m); },
+    sendBuffer: function (d, f) { sent.push({ data: String(d), last: !!(f && f.last) }); }
+  };
+}
+function run(api, scenarios) {
+  return scenarios.map(function (s) {
+    var log = [];
+    var sent = [];
+    var r = fakeRequest(s, log, sent);
+    (s.chunks || []).forEach(function (c, i) {
+      api.body_filter(r, Buffer.from(c), { last: i === s.chunks.length - 1 });
+    });
+    return { name: s.name, record: JSON.parse(api.record(r)), log: log, sent: sent };
+  });
+}
+`;
+}
+
+const runner = new Function('api', 'scenarios', fakeRequestSource() + '\nreturn run(api, scenarios);') as (
+  api: unknown,
+  s: Scenario[],
+) => Array<{ name: string; record: any; log: string[]; sent: Array<{ data: string; last: boolean }> }>;
+
+const haveNjs = existsSync(NJS);
+const describeNjs = haveNjs ? describe : describe.skip;
+if (!haveNjs) console.log(`njs CLI not found at ${NJS}: the bundle-in-njs tests are skipped (apt-get install njs)`);
+
+describeNjs('dist/api_sessions.js in the njs CLI', () => {
+  let njsResults: ReturnType<typeof runner>;
+  let dir: string;
+
+  beforeAll(() => {
+    expect(existsSync(join(ROOT, 'dist', 'api_sessions.js'))).toBe(true);
+    dir = mkdtempSync(join(tmpdir(), 'api-sessions-njs-'));
+    const script = join(dir, 'run.mjs');
+    writeFileSync(
+      script,
+      `import api from 'api_sessions.js';\nimport fs from 'fs';\n${fakeRequestSource()}\n` +
+        // console.log cuts long lines in the CLI: write the results to a file
+        `fs.writeFileSync(${JSON.stringify(join(dir, 'out.json'))}, JSON.stringify(run(api, ${JSON.stringify(scenarios)})));\n`,
+    );
+    execFileSync(NJS, ['-p', join(ROOT, 'dist'), script], { encoding: 'utf8' });
+    njsResults = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'));
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test.each(scenarios.map((s) => s.name))('%s: njs record equals the Node record', (name) => {
+    const i = scenarios.findIndex((s) => s.name === name);
+    const inNode = runner(handlers, [scenarios[i]])[0];
+    expect(njsResults[i].name).toBe(name);
+    // JSON.parse's own message differs between engines; everything else must be identical.
+    const engineNeutral = (rec: any) => ({
+      ...rec,
+      errors: rec.errors.map((e: string) => e.replace(/not valid JSON \(.*\)$/, 'not valid JSON (...)')),
+    });
+    expect(engineNeutral(njsResults[i].record)).toEqual(engineNeutral(inNode.record));
+    expect(njsResults[i].log).toEqual(inNode.log);
+    expect(njsResults[i].sent).toEqual(inNode.sent);
+  });
+
+  test('the records say what they should', () => {
+    const byName = (n: string) => njsResults.find((r) => r.name === n)!.record;
+    const p = byName('params, jwt claims, hash, combined key');
+    expect(p.key).toBe('tu');
+    expect(p.user).toBe('dana');
+    expect(p.role).toBe('admin');
+    expect(p.params.tag).toBe('b');
+    expect(p.params['request.query.q']).toBe('café au lait');
+    expect(p.params.odd).toBe('v');
+    expect(p.params['request.body.json.card']).toMatch(/^[0-9a-f]{32}$/);
+    expect(JSON.stringify(p)).not.toContain('4111111111111111');
+
+    const bad = njsResults.find((r) => r.name === 'bad config, bad query encoding, bad JSON, broken JWT')!;
+    expect(bad.record.errors).toEqual([
+      'config: $api_sessions_params entry 2 "nope.x group": unknown selector "nope.x": expected request.header|cookie|query|body.json|body.form.NAME or response.header|cookie|body.json.NAME',
+      'request.query.q: invalid percent-encoding',
+      expect.stringMatching(/^request\.body\.json: not valid JSON/),
+      'request.header.authorization.jwt.sub: not a JWT (expected header.payload.signature)',
+    ]);
+    expect(bad.log).toEqual([]); // connection 100, request 2: no error-log message for this one
+
+    const atk = byName('built-in cookie, Basic auth user only, attack content');
+    expect(atk.key).toBe('request.cookie.JSESSIONID');
+    expect(atk.attack).toEqual(['sqli']);
+    expect(atk.request.line).toBe("GET /search?q=' OR 1=1-- HTTP/1.1");
+    expect(JSON.stringify(atk)).not.toContain('ABCDEF0123456789');
+    expect(JSON.stringify(atk)).not.toContain(Buffer.from('eve:secret:pw').toString('base64'));
+
+    const resp = njsResults.find((r) => r.name === 'response body token split across chunks, response cookie and header')!;
+    expect(resp.record.key).toBe('response.body.json.token');
+    expect(resp.record.params.trace).toBe('tr-9');
+    expect(resp.record.params['response.cookie.pref']).toBe('compact');
+    expect(resp.sent.map((s) => s.data).join('')).toBe('{"user":"dana","token":"resp-token-1"}');
+    expect(resp.sent[resp.sent.length - 1].last).toBe(true);
+
+    const pinned = byName('pinned time, app, fingerprint');
+    expect(pinned.ts).toBe('2026-01-31T23:59:59.999Z');
+    expect(pinned.part).toBe('2026-01-31');
+    expect(pinned.app).toBe('shop');
+    expect(pinned.key).toBe('ip+ua+fingerprint');
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * The build is the syntax gate: what njs 0.7.9 cannot run stops the build at its file and line.
+ * build.mjs is an ES module, so these tests drive it in a child node process.
+ */
+import { execFileSync } from 'child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, resolve } from 'path';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+function runNode(code: string): { ok: boolean; output: string } {
+  try {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
+    return { ok: true, output: out };
+  } catch (e: any) {
+    return { ok: false, output: String(e.stdout) + String(e.stderr) };
+  }
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'api-sessions-build-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function buildEntry(name: string, source: string) {
+  const entry = join(dir, name);
+  writeFileSync(entry, source);
+  return runNode(
+    `import { build } from './build.mjs';
+     build({ entry: ${JSON.stringify(entry)}, outfile: ${JSON.stringify(join(dir, name + '.js'))}, quiet: true })
+       .then(() => console.log('BUILT'))
+       .catch((e) => { for (const m of e.errors || []) console.log(m.location.file + ':' + m.location.line + ': ' + m.text); if (!e.errors) console.log(e.message); process.exit(1); });`,
+  );
+}
+
+test.each([
+  ['for-of', 'const a = [1];\nlet s = 0;\nfor (const x of a) s += x;\nexport default { s };\n', 3, /for-of/],
+  ['destructuring', 'const o = { a: 1 };\nconst { a } = o;\nexport default { a };\n', 2, /destructuring/],
+  ['class', 'export class A {}\nexport default { A };\n', 1, /class/],
+  ['default argument', 'function f(a = 1) { return a; }\nexport default { f };\n', 1, /default/],
+  ['array spread', 'const a = [1];\nconst b = [...a];\nexport default { b };\n', 2, /spread/],
+])('%s stops the build at its line', (_name, source, line, what) => {
+  const r = buildEntry('bad.ts', source);
+  expect(r.ok).toBe(false);
+  expect(r.output).toContain('bad.ts:' + line + ':');
+  expect(r.output).toMatch(what);
+});
+
+test('what esbuild lowers (optional chaining, ??=) builds, and the bundle ends in a default export njs 0.7.9 reads', () => {
+  const r = buildEntry('ok.ts', 'const o: any = {};\nlet v = o?.a?.b;\nv ??= 2;\nexport default { v };\n');
+  expect(r.output).toContain('BUILT');
+  const out = require('fs').readFileSync(join(dir, 'ok.ts.js'), 'utf8');
+  expect(out).not.toContain('?.');
+  expect(out).toMatch(/export default [\w$]+;\n$/);
+});
+
+test('methods and globals njs 0.7.9 lacks are refused with file and line', () => {
+  const src = join(dir, 'src');
+  require('fs').mkdirSync(src);
+  writeFileSync(join(src, 'a.ts'), 'const m = new Map();\nconst x = Array.from([1]);\nconst ok = 1; // new Map() in a comment is fine\nconst y = "a".replaceAll("a", "b");\n');
+  const r = runNode(`import { checkSources } from './build.mjs'; console.log(JSON.stringify(checkSources([${JSON.stringify(src)}])));`);
+  const problems: string[] = JSON.parse(r.output.trim().split('\n').pop() as string);
+  expect(problems.map((p) => p.split('\n')[0])).toEqual([
+    expect.stringMatching(/a\.ts:1: Map\/Set/),
+    expect.stringMatching(/a\.ts:2: Array\.from/),
+    expect.stringMatching(/a\.ts:4: String\.prototype\.replaceAll/),
+  ]);
+});
+
+test('the shipped sources pass the check', () => {
+  const r = runNode(`import { checkSources } from './build.mjs'; console.log(JSON.stringify(checkSources(['src/njs', 'src/record'])));`);
+  expect(JSON.parse(r.output.trim())).toEqual([]);
+});
