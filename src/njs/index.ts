@@ -169,7 +169,9 @@ function body_filter(r: NginxHTTPRequest, data: Buffer | string, flags: NginxHTT
       // nothing more to do: the chunk must still go out
     }
   }
-  r.sendBuffer(data, flags);
+  // njs hands the filter only `last`; without `flush` its output waits in nginx's write filter
+  // and a streamed response (server-sent events) would reach the client only at its end.
+  r.sendBuffer(data, { last: flags.last, flush: true });
 }
 
 function startMsOf(r: NginxHTTPRequest): number {
