@@ -112,12 +112,14 @@ function requestBody(r: NginxHTTPRequest, maxBody: number): Body {
 function responseBody(r: NginxHTTPRequest): Body {
   const contentType = header(r.headersOut['Content-Type']);
   const c = (r as unknown as Held).apiSessionsCapture;
+  // A location without the filter reads no response bodies by design: nothing to report there.
+  // Where nginx/api_sessions_response.conf is included it marks the location, so a response
+  // whose body the filter never saw is explained.
+  if (c === undefined && !r.variables.api_sessions_response_body) return { text: null, unread: null, contentType };
   const status = Number(r.variables.status);
   if (r.method === 'HEAD') return { text: null, unread: 'HEAD request: the response has no body', contentType };
   if (status === 204 || status === 304) return { text: null, unread: 'status ' + status + ': the response has no body', contentType };
-  if (c === undefined) {
-    return { text: null, unread: 'not seen: this location has no js_body_filter api_sessions.body_filter', contentType };
-  }
+  if (c === undefined) return { text: null, unread: 'the response had no body', contentType };
   if (c.unread !== null) return { text: null, unread: c.unread, contentType };
   if (c.chunks === null) return { text: null, unread: null, contentType };
   return { text: Buffer.concat(c.chunks).toString(), unread: null, contentType };

@@ -1,0 +1,98 @@
+/**
+ * npm run demo: nginx with the module in front of a small demo API on 127.0.0.1, a few scripted
+ * sessions driven through it, and their records printed grouped by session. Everything it starts
+ * is stopped by pid before it exits.
+ */
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { startNginx, Nginx, ROOT } from '../test/helpers/nginx';
+import { startUpstream, Upstream } from '../test/helpers/upstream';
+import { request } from '../test/helpers/http';
+
+async function traffic(ng: Nginx): Promise<void> {
+  const url = (p: string) => ng.url(p);
+  const json = (body: unknown, headers: Record<string, string> = {}) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' };
+
+  // 1. An anonymous visitor: grouped by IP + User-Agent.
+  await request(url('/products?q=boots'), { headers: browser });
+  await request(url('/products/42'), { headers: browser });
+
+  // 2. Alice logs in: the token comes back in the login response's JSON body (the seeds'
+  //    example); she then sends it in the query, in a JSON body and as a Bearer header.
+  const login = await request(url('/login'), json({ user: 'alice' }, { 'user-agent': 'shop-app/2.1' }));
+  const token = JSON.parse(login.text).token;
+  await request(url('/orders?token=' + token), { headers: { 'user-agent': 'shop-app/2.1' } });
+  await request(url('/cart'), json({ token, item: 'sku-7', email: 'alice@example.com' }, { 'user-agent': 'shop-app/2.1' }));
+  await request(url('/profile'), { headers: { authorization: 'Bearer ' + token, 'user-agent': 'shop-app/2.1' } });
+
+  // 3. Bob uses the web shop: express-session's cookie groups him, from the response that set it.
+  const first = await request(url('/cart'), { headers: browser });
+  const cookie = String(first.headers['set-cookie']).split(';')[0];
+  await request(url('/cart'), { headers: { ...browser, cookie } });
+  await request(url('/checkout'), { method: 'POST', headers: { ...browser, cookie } });
+
+  // 4. Mallory probes the search with SQL injection: marked malicious, full content recorded.
+  const attacker = { 'user-agent': 'sqlmap/1.8' };
+  await request(url("/products?q=boots' OR 1=1--".replace(/ /g, '%20')), { headers: attacker });
+  await request(url('/products?q=%3Cscript%3Ealert(1)%3C/script%3E'), { headers: attacker });
+}
+
+function printSessions(records: any[]): void {
+  const sessions = new Map<string, any[]>();
+  for (const r of records) {
+    if (!sessions.has(r.session)) sessions.set(r.session, []);
+    sessions.get(r.session)!.push(r);
+  }
+  console.log(`\n${records.length} requests in ${sessions.size} sessions:\n`);
+  for (const [id, rs] of sessions) {
+    const who = rs.find((r) => r.user)?.user || 'anonymous';
+    console.log(`session ${id}  part ${rs[0].part}  app ${rs[0].app}  user ${who}`);
+    for (const r of rs) {
+      const extra = [
+        `key=${r.key}`,
+        Object.keys(r.params).length ? `params=${JSON.stringify(r.params)}` : '',
+        r.attack ? `ATTACK=${r.attack.join(',')}` : '',
+        r.errors.length ? `errors=${JSON.stringify(r.errors)}` : '',
+      ]
+        .filter(Boolean)
+        .join('  ');
+      console.log(`  ${r.ts.slice(11, 23)}  ${r.method.padEnd(5)} ${r.path.padEnd(14)} ${r.status}  ${extra}`);
+    }
+    console.log('');
+  }
+}
+
+async function main(): Promise<void> {
+  let up: Upstream | undefined;
+  let ng: Nginx | undefined;
+  const stop = async () => {
+    if (ng) await ng.stop();
+    if (up) await up.close();
+    ng = undefined;
+    up = undefined;
+  };
+  process.on('SIGINT', () => void stop().then(() => process.exit(130)));
+  try {
+    up = await startUpstream();
+    const http = readFileSync(join(ROOT, 'nginx', 'demo', 'http.conf'), 'utf8').replace(/\{\{UPSTREAM_PORT\}\}/g, String(up.port));
+    ng = await startNginx({ http });
+    console.log(`nginx with api-sessions on ${ng.url('/')} (pid ${ng.pid}), demo API on 127.0.0.1:${up.port}`);
+    await traffic(ng);
+    const records = await ng.records(14);
+    console.log('\nThe records nginx wrote (one JSON line each), first one in full:\n');
+    console.log(JSON.stringify(records[0], null, 2));
+    printSessions(records);
+  } finally {
+    await stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
