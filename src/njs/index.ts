@@ -11,6 +11,7 @@ import { buildConfig, Config } from './config';
 import { Body, Exchange } from './extract';
 import { isJsonType } from './sources/json';
 import { buildRecord, RequestFacts, RawRequest } from './record';
+import { sessionId } from './identify';
 import { RECORD_VERSION } from '../record/record';
 
 /** The key used when no secret is configured: ids and hashes are then guessable. */
@@ -231,22 +232,44 @@ function record(r: NginxHTTPRequest): string {
   }
 }
 
-/** A record that still parses and names the failure, when the pipeline itself threw. */
+/** A record of the full shape, grouped by IP, naming the failure: when the pipeline itself threw,
+ *  the request still appears in its session list. */
 function failedRecord(r: NginxHTTPRequest, errors: string[], e: unknown): string {
+  const message = 'internal: ' + String((e as Error).message || e);
   try {
-    errors.push('internal: ' + String((e as Error).message || e));
-    r.error('api_sessions: record failed: ' + String((e as Error).message || e));
+    r.error('api_sessions: record failed: ' + message);
+    const v = r.variables;
+    const ts = new Date(startMsOf(r)).toISOString();
+    const app = v.api_sessions_app || v.host || '';
+    const ip = v.remote_addr || '';
+    const uri = v.request_uri || '';
+    const q = uri.indexOf('?');
     return JSON.stringify({
       v: RECORD_VERSION,
-      ts: new Date().toISOString(),
-      request_id: r.variables.request_id || '',
+      ts,
+      app,
+      session: sessionId(secretOf(r), app, '\u0001' + ip),
+      part: ts.slice(0, 10),
+      key: 'ip',
+      key_source: 'fallback',
+      request_id: v.request_id || '',
       method: r.method,
-      status: Number(r.variables.status) || 0,
-      ip: r.variables.remote_addr || '',
-      errors,
+      host: v.host || '',
+      path: q < 0 ? uri : uri.slice(0, q),
+      status: Number(v.status) || 0,
+      duration_ms: Math.round(Number(v.request_time) * 1000) || 0,
+      bytes_sent: Number(v.bytes_sent) || 0,
+      ip,
+      ua: null,
+      params: {},
+      user: null,
+      role: null,
+      attack: null,
+      request: null,
+      errors: errors.slice(0, 15).concat([message]),
     });
   } catch (e2) {
-    return '{"v":' + RECORD_VERSION + ',"errors":["internal: record failed"]}';
+    return '{"v":' + RECORD_VERSION + ',"errors":[' + JSON.stringify(message) + ']}';
   }
 }
 

@@ -25,6 +25,8 @@ interface Scenario {
   requestText?: string;
   /** Response body chunks given to body_filter before the record is built. */
   chunks?: string[];
+  /** Header names whose reading throws (request and response), to drive the failure paths. */
+  throwing?: string[];
 }
 
 const base = {
@@ -108,6 +110,15 @@ const scenarios: Scenario[] = [
     chunks: ['{"user":"dana","tok', 'en":"resp-tok', 'en-1"}', ''],
   },
   {
+    name: 'a handler path that throws',
+    method: 'POST',
+    variables: { ...base, request_uri: '/boom?token=x', api_sessions_params: 'response.body.json.token group' },
+    headersIn: { 'User-Agent': 'ua' },
+    headersOut: { 'Content-Type': 'application/json' },
+    chunks: ['{"token":"t"}', ''],
+    throwing: ['User-Agent', 'Content-Encoding'],
+  },
+  {
     name: 'pinned time, app, fingerprint',
     method: 'GET',
     variables: { ...base, request_uri: '/', api_sessions_now: '2026-01-31T23:59:59.999Z', api_sessions_app: 'shop', api_sessions_fingerprint: 'ja3-abc' },
@@ -131,6 +142,11 @@ function fakeRequest(s, log, sent) {
   Object.keys(s.headersOut).forEach(function (k) {
     hout[k] = s.headersOut[k];
     hout[k.toLowerCase()] = s.headersOut[k];
+  });
+  (s.throwing || []).forEach(function (k) {
+    var boom = { get: function () { throw new Error('cannot read ' + k); } };
+    Object.defineProperty(hin, k, boom);
+    Object.defineProperty(hout, k, boom);
   });
   return {
     variables: s.variables, method: s.method, headersIn: hin, headersOut: hout, rawHeadersIn: raw,
@@ -233,6 +249,19 @@ describeNjs('dist/api_sessions.js in the njs CLI', () => {
     expect(resp.record.params['response.cookie.pref']).toBe('compact');
     expect(resp.sent.map((s) => s.data).join('')).toBe('{"user":"dana","token":"resp-token-1"}');
     expect(resp.sent[resp.sent.length - 1].last).toBe(true);
+
+    // the failure paths: the chunks still went out unchanged, and the record still parses,
+    // names the failure and keeps the request in an IP session
+    const boom = njsResults.find((r) => r.name === 'a handler path that throws')!;
+    expect(boom.sent).toEqual([
+      { data: '{"token":"t"}', last: false },
+      { data: '', last: true },
+    ]);
+    expect(boom.record.errors).toEqual(['internal: cannot read User-Agent']);
+    expect(boom.record.key).toBe('ip');
+    expect(boom.record.session).toMatch(/^[0-9a-f]{32}$/);
+    expect(boom.record.path).toBe('/boom');
+    expect(boom.log).toEqual(['error: api_sessions: record failed: internal: cannot read User-Agent']);
 
     const pinned = byName('pinned time, app, fingerprint');
     expect(pinned.ts).toBe('2026-01-31T23:59:59.999Z');
