@@ -56,8 +56,11 @@ export const MAX_PARAMS = 20;
 export const MAX_EXTRA_PARAMS = 20;
 export const MAX_COMBINED = 3;
 
-export const DEFAULT_LIMITS: Limits = { maxBody: 65536, maxValue: 1024, maxAttackBody: 8192 };
-const LIMIT_CEILING = 16 * 1024 * 1024;
+// Plain numbers: njs 0.7.9 runs top-level code for every request, so no module-level objects.
+export const DEFAULT_MAX_BODY = 65536;
+export const DEFAULT_MAX_VALUE = 1024;
+export const DEFAULT_MAX_ATTACK_BODY = 8192;
+const LIMIT_CEILING = 16777216;
 
 // Parsed configurations by their source text. Immutable once built, so sharing it between
 // requests is safe where njs keeps module state (QuickJS reuses contexts); the default engine
@@ -86,9 +89,9 @@ export function buildConfig(raw: RawConfig): Config {
     }
   }
   const limits: Limits = {
-    maxBody: parseLimit(raw.maxBody, 'api_sessions_max_body', DEFAULT_LIMITS.maxBody, errors),
-    maxValue: parseLimit(raw.maxValue, 'api_sessions_max_value', DEFAULT_LIMITS.maxValue, errors),
-    maxAttackBody: parseLimit(raw.maxAttackBody, 'api_sessions_max_attack_body', DEFAULT_LIMITS.maxAttackBody, errors),
+    maxBody: parseLimit(raw.maxBody, 'api_sessions_max_body', DEFAULT_MAX_BODY, errors),
+    maxValue: parseLimit(raw.maxValue, 'api_sessions_max_value', DEFAULT_MAX_VALUE, errors),
+    maxAttackBody: parseLimit(raw.maxAttackBody, 'api_sessions_max_attack_body', DEFAULT_MAX_ATTACK_BODY, errors),
   };
   memoKey = key;
   memo = { params, groups, needs, limits, errors };
@@ -129,9 +132,8 @@ export function parseParams(
     const entry = entries[i].trim();
     if (entry === '') continue;
     count++;
-    const where = '$' + variable + ' entry ' + count + ' "' + entry + '"';
     if (count > max) {
-      errors.push(where + ': more than ' + max + ' entries, ignored');
+      errors.push(where(variable, count, entry) + ': more than ' + max + ' entries, ignored');
       continue;
     }
     try {
@@ -140,37 +142,57 @@ export function parseParams(
       seen[p.name] = true;
       out.push(p);
     } catch (e) {
-      errors.push(where + ': ' + (e as Error).message);
+      errors.push(where(variable, count, entry) + ': ' + (e as Error).message);
     }
   }
 }
 
+function where(variable: string, count: number, entry: string): string {
+  return '$' + variable + ' entry ' + count + ' "' + entry + '"';
+}
+
 /** `SELECTOR[+SELECTOR...] [group] [user|role] [hash] [as NAME]` -> a Param; throws on error. */
 export function parseEntry(entry: string, extra: boolean): Param {
-  const words = entry.split(' ');
-  const tokens: string[] = [];
-  for (let i = 0; i < words.length; i++) if (words[i] !== '') tokens.push(words[i]);
-  const parts = tokens[0].split('+');
-  if (parts.length > MAX_COMBINED) throw new Error('at most ' + MAX_COMBINED + ' selectors can be combined with "+"');
+  let tokens: string[];
+  if (entry.indexOf(' ') < 0) tokens = [entry];
+  else {
+    tokens = entry.split(' ');
+    if (entry.indexOf('  ') >= 0) {
+      const words = tokens;
+      tokens = [];
+      for (let i = 0; i < words.length; i++) if (words[i] !== '') tokens.push(words[i]);
+    }
+  }
+  const first = tokens[0];
   const selectors: Selector[] = [];
-  for (let i = 0; i < parts.length; i++) selectors.push(parseSelector(parts[i]));
+  if (first.indexOf('+') < 0) selectors.push(parseSelector(first));
+  else {
+    const parts = first.split('+');
+    if (parts.length > MAX_COMBINED) throw new Error('at most ' + MAX_COMBINED + ' selectors can be combined with "+"');
+    for (let i = 0; i < parts.length; i++) selectors.push(parseSelector(parts[i]));
+  }
   const p: Param = { name: '', selectors, group: false, user: false, role: false, hash: false, extra };
   for (let i = 1; i < tokens.length; i++) {
-    const flag = tokens[i].toLowerCase();
+    const token = tokens[i];
+    const flag = token === 'group' || token === 'user' || token === 'role' || token === 'hash' || token === 'as'
+      ? token
+      : token.toLowerCase();
     if (flag === 'group') p.group = true;
+    else if (flag === 'hash') p.hash = true;
     else if (flag === 'user') p.user = true;
     else if (flag === 'role') p.role = true;
-    else if (flag === 'hash') p.hash = true;
     else if (flag === 'as') {
       if (i + 1 >= tokens.length) throw new Error('"as" needs a name');
       p.name = tokens[++i];
     } else {
-      throw new Error('unknown flag "' + tokens[i] + '" (expected group, user, role, hash or as NAME)');
+      throw new Error('unknown flag "' + token + '" (expected group, user, role, hash or as NAME)');
     }
   }
+  if (selectors.length > 1) {
+    if (!p.group) throw new Error('selectors combined with "+" form a grouping key: add "group"');
+    if (p.user || p.role) throw new Error('a combined grouping key cannot name the user or role');
+  }
   if (p.user && p.role) throw new Error('a parameter names the user or the role, not both');
-  if (selectors.length > 1 && !p.group) throw new Error('selectors combined with "+" form a grouping key: add "group"');
-  if (selectors.length > 1 && (p.user || p.role)) throw new Error('a combined grouping key cannot name the user or role');
   if (p.name === '') {
     let text = selectors[0].text;
     for (let i = 1; i < selectors.length; i++) text += '+' + selectors[i].text;

@@ -5,7 +5,7 @@
  */
 import { Selector, PathStep } from './selector';
 import { Limits } from './config';
-import { CookieJar, parseCookieHeader, parseSetCookies, cookieValue } from './sources/cookies';
+import { CookieJar, parseSetCookies, cookieValue, findCookie, cookieValueAt } from './sources/cookies';
 import { Form, parseForm, formValue } from './sources/urlencoded';
 import { walk, isJsonType } from './sources/json';
 import { jwtClaims } from './sources/jwt';
@@ -38,7 +38,8 @@ export interface Extraction {
   ex: Exchange;
   limits: Limits;
   errors: string[];
-  cookies?: CookieJar;
+  /** The Cookie header, '' when absent; cookies are looked up in it by name. */
+  cookieHeader?: string;
   setCookies?: CookieJar;
   query?: Form;
   form?: Form | null;
@@ -104,16 +105,16 @@ function readSource(sel: Selector, st: Extraction): unknown {
 }
 
 export function requestCookie(st: Extraction, name: string): string | undefined {
-  if (st.cookies === undefined) {
-    const header = st.ex.requestHeader('cookie');
-    st.cookies = parseCookieHeader(header === undefined ? '' : header);
-    if (st.cookies.cut) report(st, 'request.cookie', 'more cookies than the limit; the rest was not read');
+  if (st.cookieHeader === undefined) {
+    const h = st.ex.requestHeader('cookie');
+    st.cookieHeader = h === undefined ? '' : h;
   }
-  const v = cookieValue(st.cookies, name);
-  if (v !== undefined && st.cookies.repeated.length > 0 && st.cookies.repeated.indexOf(name) >= 0) {
-    report(st, 'request.cookie.' + name, 'sent more than once; the first is used');
-  }
-  return v;
+  const header = st.cookieHeader;
+  if (header === '') return undefined;
+  const start = findCookie(header, name, 0);
+  if (start < 0) return undefined;
+  if (findCookie(header, name, start) >= 0) report(st, 'request.cookie.' + name, 'sent more than once; the first is used');
+  return cookieValueAt(header, start);
 }
 
 export function responseCookie(st: Extraction, name: string): string | undefined {

@@ -9,34 +9,42 @@ import { Extraction, requestCookie, responseCookie, asText } from './extract';
 import { credentials } from './sources/authorization';
 import type { KeySource } from '../record/record';
 
+// The built-in set. Functions, not module constants: njs 0.7.9 runs a module's top-level code
+// again for every request, so a constant array would be built for every request of every
+// location; a function builds it only when the grouping chain reaches the built-in set.
+
 /** Session cookies of common frameworks, in the order they are tried. */
-export const BUILTIN_COOKIES = [
-  'PHPSESSID', // PHP
-  'JSESSIONID', // Java servlet containers
-  'ASP.NET_SessionId', // ASP.NET
-  'connect.sid', // Express (express-session)
-  'laravel_session', // Laravel
-  'ci_session', // CodeIgniter
-  '_session_id', // Ruby on Rails (older default)
-  'sessionid', // Django
-  'session', // Flask and others
-  'SESSION', // Spring Session
-  'sid', // generic
-];
+export function builtinCookies(): string[] {
+  return [
+    'PHPSESSID', // PHP
+    'JSESSIONID', // Java servlet containers
+    'ASP.NET_SessionId', // ASP.NET
+    'connect.sid', // Express (express-session)
+    'laravel_session', // Laravel
+    'ci_session', // CodeIgniter
+    '_session_id', // Ruby on Rails (older default)
+    'sessionid', // Django
+    'session', // Flask and others
+    'SESSION', // Spring Session
+    'sid', // generic
+  ];
+}
+
+/** Whether a Cookie header may hold a built-in session cookie: one native test instead of
+ *  eleven lookups on the many requests that carry none. Lists the names of builtinCookies(). */
+export function mayHoldBuiltinCookie(header: string): boolean {
+  return /(?:^|[;, ])(?:PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)=/.test(header);
+}
 
 /** Request headers that carry a session or credentials, in the order they are tried. */
-export const BUILTIN_REQUEST_HEADERS = [
-  'authorization',
-  'x-session-id',
-  'session-id',
-  'mcp-session-id',
-  'x-auth-token',
-  'x-access-token',
-  'x-api-key',
-];
+export function builtinRequestHeaders(): string[] {
+  return ['authorization', 'x-session-id', 'session-id', 'mcp-session-id', 'x-auth-token', 'x-access-token', 'x-api-key'];
+}
 
 /** Response headers by which a server hands out a session (MCP's initialize, token logins). */
-export const BUILTIN_RESPONSE_HEADERS = ['mcp-session-id', 'x-session-id', 'session-id', 'x-auth-token', 'x-access-token'];
+export function builtinResponseHeaders(): string[] {
+  return ['mcp-session-id', 'x-session-id', 'session-id', 'x-auth-token', 'x-access-token'];
+}
 
 export interface Grouping {
   /** Name of what grouped: a param's name, a built-in selector, or a fallback. */
@@ -52,8 +60,6 @@ export interface Client {
   fingerprint: string | undefined;
 }
 
-/** Separates combined values so that `a+bc` and `ab+c` stay different keys. */
-const JOIN = '\u001f';
 
 /**
  * Picks the grouping key. `values[i]` holds the value of config.params[i]'s selectors (one
@@ -75,9 +81,9 @@ export function chooseGrouping(
   if (b !== null) return b;
   if (client.ua !== undefined && client.ua !== '') {
     if (client.fingerprint !== undefined && client.fingerprint !== '') {
-      return { key: 'ip+ua+fingerprint', source: 'fallback', value: '\u0001' + client.ip + JOIN + client.ua + JOIN + client.fingerprint };
+      return { key: 'ip+ua+fingerprint', source: 'fallback', value: '\u0001' + client.ip + '\u001f' + client.ua + '\u001f' + client.fingerprint };
     }
-    return { key: 'ip+ua', source: 'fallback', value: '\u0001' + client.ip + JOIN + client.ua };
+    return { key: 'ip+ua', source: 'fallback', value: '\u0001' + client.ip + '\u001f' + client.ua };
   }
   return { key: 'ip', source: 'fallback', value: '\u0001' + client.ip };
 }
@@ -89,31 +95,40 @@ export function joinedValue(vs: Array<string | undefined>): string | undefined {
   for (let i = 0; i < vs.length; i++) {
     const v = vs[i];
     if (v === undefined) return undefined;
-    out += i === 0 ? v : JOIN + v;
+    out += i === 0 ? v : '\u001f' + v;
   }
   return out;
 }
 
 export function builtinGrouping(st: Extraction): Grouping | null {
-  for (let i = 0; i < BUILTIN_COOKIES.length; i++) {
-    const v = requestCookie(st, BUILTIN_COOKIES[i]);
-    if (v !== undefined && v !== '') return { key: 'request.cookie.' + BUILTIN_COOKIES[i], source: 'builtin', value: v };
+  const header = st.ex.requestHeader('cookie');
+  const cookies = header !== undefined && mayHoldBuiltinCookie(header) ? builtinCookies() : null;
+  if (cookies !== null) {
+    for (let i = 0; i < cookies.length; i++) {
+      const v = requestCookie(st, cookies[i]);
+      if (v !== undefined && v !== '') return { key: 'request.cookie.' + cookies[i], source: 'builtin', value: v };
+    }
   }
-  for (let i = 0; i < BUILTIN_REQUEST_HEADERS.length; i++) {
-    const name = BUILTIN_REQUEST_HEADERS[i];
+  const headers = builtinRequestHeaders();
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i];
     let v = st.ex.requestHeader(name);
     if (v !== undefined && name === 'authorization') v = credentials(v);
     if (v !== undefined && v !== '') return { key: 'request.header.' + name, source: 'builtin', value: v };
   }
   // The response that starts a session: its Set-Cookie or session header groups the request
   // that caused it with the requests that then send the value back.
-  for (let i = 0; i < BUILTIN_COOKIES.length; i++) {
-    const v = responseCookie(st, BUILTIN_COOKIES[i]);
-    if (v !== undefined && v !== '') return { key: 'response.cookie.' + BUILTIN_COOKIES[i], source: 'builtin', value: v };
+  if (st.ex.setCookies().length > 0) {
+    const names = cookies !== null ? cookies : builtinCookies();
+    for (let i = 0; i < names.length; i++) {
+      const v = responseCookie(st, names[i]);
+      if (v !== undefined && v !== '') return { key: 'response.cookie.' + names[i], source: 'builtin', value: v };
+    }
   }
-  for (let i = 0; i < BUILTIN_RESPONSE_HEADERS.length; i++) {
-    const v = asText(st.ex.responseHeader(BUILTIN_RESPONSE_HEADERS[i]));
-    if (v !== undefined) return { key: 'response.header.' + BUILTIN_RESPONSE_HEADERS[i], source: 'builtin', value: v };
+  const out = builtinResponseHeaders();
+  for (let i = 0; i < out.length; i++) {
+    const v = asText(st.ex.responseHeader(out[i]));
+    if (v !== undefined) return { key: 'response.header.' + out[i], source: 'builtin', value: v };
   }
   return null;
 }

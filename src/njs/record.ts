@@ -131,9 +131,6 @@ export function attackTypes(text: string): string[] | null {
   return out.length === 0 ? null : out;
 }
 
-/** Headers whose values are credentials or session ids wherever they appear. */
-const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-session-id', 'session-id', 'mcp-session-id',
-  'x-auth-token', 'x-access-token', 'x-api-key'];
 
 /**
  * The malicious request's content for the record: request line, header lines and body up to
@@ -142,6 +139,9 @@ const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-ses
  */
 export function requestContent(raw: RawRequest, secrets: string[], secret: string, maxBody: number): RequestContent {
   let truncated = false;
+  // Headers whose values are credentials or session ids wherever they appear.
+  const secretHeaders = ['authorization', 'proxy-authorization', 'cookie', 'x-session-id', 'session-id', 'mcp-session-id',
+    'x-auth-token', 'x-access-token', 'x-api-key'];
   const headers: Array<[string, string]> = [];
   for (let i = 0; i < raw.headers.length; i++) {
     if (headers.length >= MAX_ATTACK_HEADERS) {
@@ -151,7 +151,7 @@ export function requestContent(raw: RawRequest, secrets: string[], secret: strin
     const name = raw.headers[i][0];
     let value = raw.headers[i][1];
     const lower = name.toLowerCase();
-    if (SECRET_HEADERS.indexOf(lower) >= 0) value = redactHeader(lower, value, secret);
+    if (secretHeaders.indexOf(lower) >= 0) value = redactHeader(lower, value, secret);
     if (value.length > MAX_HEADER_VALUE) {
       value = value.slice(0, MAX_HEADER_VALUE);
       truncated = true;
@@ -171,8 +171,6 @@ export function requestContent(raw: RawRequest, secrets: string[], secret: strin
   };
 }
 
-const TOKEN_LIKE = /^[A-Za-z0-9._~+\/=%:-]+$/;
-
 function hidden(secret: string, v: string): string {
   return '[hmac:' + valueHash(secret, v) + ']';
 }
@@ -186,7 +184,7 @@ function redactHeader(lower: string, value: string, secret: string): string {
       const eq = pairs[i].indexOf('=');
       if (eq < 0) continue;
       const v = pairs[i].slice(eq + 1).trim();
-      if (v.length >= 8 && TOKEN_LIKE.test(v)) pairs[i] = pairs[i].slice(0, eq + 1) + hidden(secret, v);
+      if (v.length >= 8 && /^[A-Za-z0-9._~+\/=%:-]+$/.test(v)) pairs[i] = pairs[i].slice(0, eq + 1) + hidden(secret, v);
     }
     return pairs.join(';');
   }

@@ -76,6 +76,8 @@ export interface NginxOptions {
   /** Extra main-context lines (env, ...). */
   main?: string;
   env?: NodeJS.ProcessEnv;
+  /** Include nginx/api_sessions.conf in the http block (default true). */
+  module?: boolean;
 }
 
 export async function startNginx(opts: NginxOptions): Promise<Nginx> {
@@ -108,8 +110,8 @@ http {
     fastcgi_temp_path ${prefix}/tmp/fastcgi;
     uwsgi_temp_path ${prefix}/tmp/uwsgi;
     scgi_temp_path ${prefix}/tmp/scgi;
-    js_path ${DIST}/;
-    include ${ROOT}/nginx/api_sessions.conf;
+${opts.module === false ? '' : `    js_path ${DIST}/;
+    include ${ROOT}/nginx/api_sessions.conf;`}
 ${fill(opts.http)}
 }
 `;

@@ -7,7 +7,7 @@ import http from 'http';
 import { startNginx, Nginx } from '../helpers/nginx';
 import { startUpstream, Upstream, tokenFor } from '../helpers/upstream';
 import { request, rawRequest, expectedSession, expectedHash, Reply } from '../helpers/http';
-import { BUILTIN_COOKIES, BUILTIN_REQUEST_HEADERS } from '../../src/njs/identify';
+import { builtinCookies, builtinRequestHeaders } from '../../src/njs/identify';
 
 const SECRET = 'integration-secret';
 const APP = 'shop';
@@ -235,7 +235,7 @@ describe('selectors and grouping keys', () => {
 });
 
 describe('built-in set and fallbacks', () => {
-  test.each(BUILTIN_COOKIES)('cookie %s groups by its value', async (name) => {
+  test.each(builtinCookies())('cookie %s groups by its value', async (name) => {
     const a = await recordOf(await request(ng.url('/x', 1), { headers: { cookie: `other=1; ${name}=val-${name}`, 'user-agent': 'ua-a' } }), 'builtin.log');
     const b = await recordOf(await request(ng.url('/y', 1), { headers: { cookie: `${name}=val-${name}`, 'user-agent': 'ua-b' } }), 'builtin.log');
     expect(a.key).toBe('request.cookie.' + name);
@@ -244,7 +244,7 @@ describe('built-in set and fallbacks', () => {
     expect(a.session).toBe(expectedSession('secret-from-env', APP, 'val-' + name));
   });
 
-  test.each(BUILTIN_REQUEST_HEADERS.filter((h) => h !== 'authorization'))('header %s groups by its value', async (name) => {
+  test.each(builtinRequestHeaders().filter((h) => h !== 'authorization'))('header %s groups by its value', async (name) => {
     const a = await recordOf(await request(ng.url('/x', 1), { headers: { [name]: 'hv-' + name, 'user-agent': 'ua-a' } }), 'builtin.log');
     expect(a.key).toBe('request.header.' + name);
     expect(a.session).toBe(expectedSession('secret-from-env', APP, 'hv-' + name));

@@ -49,7 +49,7 @@ test.each([
 });
 
 test('what esbuild lowers (optional chaining, ??=) builds, and the bundle ends in a default export njs 0.7.9 reads', () => {
-  const r = buildEntry('ok.ts', 'const o: any = {};\nlet v = o?.a?.b;\nv ??= 2;\nexport default { v };\n');
+  const r = buildEntry('ok.ts', 'function v(o: any) {\n  let x = o?.a?.b;\n  x ??= 2;\n  return x;\n}\nexport default { v };\n');
   expect(r.output).toContain('BUILT');
   const out = require('fs').readFileSync(join(dir, 'ok.ts.js'), 'utf8');
   expect(out).not.toContain('?.');
@@ -72,4 +72,12 @@ test('methods and globals njs 0.7.9 lacks are refused with file and line', () =>
 test('the shipped sources pass the check', () => {
   const r = runNode(`import { checkSources } from './build.mjs'; console.log(JSON.stringify(checkSources(['src/njs', 'src/record'])));`);
   expect(JSON.parse(r.output.trim())).toEqual([]);
+});
+
+test('a top-level array, object or regular expression stops the build: njs 0.7.9 rebuilds it for every request', () => {
+  const r = buildEntry('toplevel.ts', 'const NAMES = ["a", "b"];\nfunction f(x: string) { return NAMES.indexOf(x); }\nexport default { f };\n');
+  expect(r.ok).toBe(false);
+  expect(r.output).toMatch(/top-level value "NAMES" is built again for every request/);
+  const ok = buildEntry('toplevel-ok.ts', 'const LIMIT = 16;\nconst NAME = "x";\nfunction f(x: string) { return ["a"].indexOf(x) + LIMIT + NAME.length; }\nexport default { f };\n');
+  expect(ok.output).toContain('BUILT');
 });

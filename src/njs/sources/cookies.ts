@@ -54,6 +54,41 @@ export function parseSetCookies(lines: string[]): CookieJar {
   return jar;
 }
 
+/**
+ * Where the value of cookie `name` starts in a Cookie header, searching from `from`; -1 when it
+ * is not there. Looks the name up with indexOf instead of splitting the header: a request sends
+ * many cookies and a configuration asks for a few.
+ */
+export function findCookie(header: string, name: string, from: number): number {
+  const needle = name + '=';
+  for (;;) {
+    const at = header.indexOf(needle, from);
+    if (at < 0) return -1;
+    const before = at === 0 ? 59 : header.charCodeAt(at - 1);
+    // preceded by the start, ';', ' ' or ',' (a header merged from several lines)
+    if (before === 59 || before === 32 || before === 44 || before === 9) {
+      if (at === 0 || before === 59 || before === 44 || isPairStart(header, at)) return at + needle.length;
+    }
+    from = at + 1;
+  }
+}
+
+/** `a=1; b=2`: a name after spaces is a pair start only if a ';' or ',' (or the start) precedes them. */
+function isPairStart(header: string, at: number): boolean {
+  let i = at - 1;
+  while (i >= 0 && (header.charCodeAt(i) === 32 || header.charCodeAt(i) === 9)) i--;
+  return i < 0 || header.charCodeAt(i) === 59 || header.charCodeAt(i) === 44;
+}
+
+/** The value that starts at `start` (see findCookie), trimmed and unquoted. */
+export function cookieValueAt(header: string, start: number): string {
+  let end = header.indexOf(';', start);
+  if (end < 0) end = header.length;
+  let v = header.slice(start, end);
+  if (v.charCodeAt(0) === 32 || v.charCodeAt(v.length - 1) === 32) v = v.trim();
+  return unquote(v);
+}
+
 export function cookieValue(jar: CookieJar, name: string): string | undefined {
   return jar.values['=' + name];
 }

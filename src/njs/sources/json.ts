@@ -1,8 +1,6 @@
 /** JSON bodies and claims: parse once, then walk a selector's path through own properties. */
 import { PathStep } from '../selector';
 
-const hasOwn = Object.prototype.hasOwnProperty;
-
 /** Walks `steps` from `root`; undefined when any step is missing or of the wrong kind. */
 export function walk(root: unknown, steps: PathStep[]): unknown {
   let v: unknown = root;
@@ -13,7 +11,7 @@ export function walk(root: unknown, steps: PathStep[]): unknown {
       if (!Array.isArray(v) || step >= v.length) return undefined;
       v = v[step];
     } else {
-      if (Array.isArray(v) || !hasOwn.call(v, step)) return undefined;
+      if (Array.isArray(v) || !Object.prototype.hasOwnProperty.call(v, step)) return undefined;
       v = (v as { [k: string]: unknown })[step];
     }
   }

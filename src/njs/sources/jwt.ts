@@ -24,8 +24,6 @@ export function jwtClaims(token: string): unknown {
   return claims;
 }
 
-const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
-
 function isBase64Url(s: string): boolean {
-  return BASE64URL.test(s);
+  return /^[A-Za-z0-9_-]+={0,2}$/.test(s);
 }

@@ -1,0 +1,300 @@
+/**
+ * npm run bench: what the module costs against plain nginx, measured in one run.
+ *
+ * One nginx (one worker, temp prefix, 127.0.0.1, free ports) in front of a fast upstream (a
+ * second nginx answering from memory over keep-alive connections). Locations measured in
+ * alternation over several rounds with wrk, reporting the median of rounds:
+ *   plain      proxying + a hand-written escape=json access_log of the same request facts
+ *   floor_set  the same with an njs js_set returning a constant record (the least for header-only work)
+ *   floor      floor_set + a body filter that only passes chunks on (the least for body work)
+ *   headers    the module: grouping by a cookie, a header and a JWT claim + 5 context params
+ *   bodies     the module: 1 KiB JSON request, JSON response, the seeds' response-body key + 10 params
+ * GET locations (plain, floor_set, headers) get the same GET request; POST ones (plain, floor,
+ * bodies) the same 1 KiB JSON POST, so each ratio compares like with like.
+ *
+ * Also: added time to first byte of a streamed response with the body filter on, and the worker's
+ * RSS before and after a long run. --short: a quick run that proves the benchmark works (CI).
+ * --json: the same as JSON. No speed is asserted anywhere: the targets are read off the report.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import http from 'http';
+import net from 'net';
+import { startNginx, Nginx, ROOT } from '../test/helpers/nginx';
+
+const args = process.argv.slice(2);
+const SHORT = args.includes('--short');
+const JSON_OUT = args.includes('--json');
+const opt = (name: string, dflt: number) => {
+  const i = args.indexOf('--' + name);
+  return i >= 0 ? Number(args[i + 1]) : dflt;
+};
+const ROUNDS = opt('rounds', SHORT ? 1 : 5);
+const DURATION = opt('duration', SHORT ? 1 : 5);
+const CONNECTIONS = opt('connections', 16);
+const RSS_REQUESTS = opt('rss-requests', SHORT ? 20000 : 1000000);
+const TTFB_TRIALS = opt('ttfb-trials', SHORT ? 5 : 30);
+
+const log = (...a: unknown[]) => {
+  if (!JSON_OUT) console.log(...a);
+  else console.error(...a);
+};
+
+function requireWrk(): string {
+  const found = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
+  if (!found) {
+    console.error('wrk is not installed: apt-get install -y wrk (Debian\'s package), then run again.');
+    process.exit(2);
+  }
+  return found;
+}
+
+// A JWT with the claims the headers location reads (unsigned: the module does not check signatures).
+const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const JWT = b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64({ sub: 'user-42', role: 'customer', sid: 'jwt-sess-9', iat: 1763900000 }) + '.c2ln';
+
+const GET_SCRIPT = `
+wrk.method = "GET"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (bench) Firefox/128.0"
+wrk.headers["Cookie"] = "sid=sess-4f2a9b7c1d; theme=dark; consent=yes; _ga=GA1.2.123.456"
+wrk.headers["X-Session"] = "hs-77aa"
+wrk.headers["X-Request-Tag"] = "tag-1"
+wrk.headers["Authorization"] = "Bearer ${JWT}"
+wrk.headers["Accept"] = "application/json"
+`;
+
+const POST_BODY = JSON.stringify({
+  token: 'req-token-5b1e',
+  email: 'someone@example.com',
+  coupon: 'WINTER',
+  address: { street: '1 Main St', city: 'Springfield', country: 'US', zip: '12345' },
+  cart: {
+    total: 129.5,
+    currency: 'USD',
+    items: [
+      { sku: 'A-1', qty: 1, price: 19.5, title: 'A thing with a long enough title to take some room' },
+      { sku: 'B-2', qty: 2, price: 40, title: 'Another thing with a long enough title to take room' },
+      { sku: 'C-3', qty: 1, price: 30, title: 'A third thing with a long enough title to take room' },
+    ],
+  },
+  note: 'x'.repeat(420),
+});
+
+const POST_SCRIPT = `
+wrk.method = "POST"
+wrk.body = ${JSON.stringify(POST_BODY)}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (bench) Firefox/128.0"
+wrk.headers["Cookie"] = "theme=dark; consent=yes"
+wrk.headers["Accept"] = "application/json"
+`;
+
+interface Run {
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+}
+
+function toMs(v: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(v.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60000;
+}
+
+function wrk(bin: string, url: string, script: string, seconds: number): Run {
+  const out = execFileSync(bin, ['-t1', '-c' + CONNECTIONS, '-d' + seconds + 's', '--latency', '-s', script, url], {
+    encoding: 'utf8',
+  });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
+  const p50 = toMs(/\s50%\s+(\S+)/.exec(out)![1]);
+  const p99 = toMs(/\s99%\s+(\S+)/.exec(out)![1]);
+  if (/Non-2xx or 3xx responses/.test(out) || /Socket errors/.test(out)) {
+    throw new Error('wrk saw errors for ' + url + ':\n' + out);
+  }
+  return { rps, p50_ms: p50, p99_ms: p99 };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function workerPid(masterPid: number): number {
+  const out = spawnSync('pgrep', ['-P', String(masterPid)], { encoding: 'utf8' }).stdout.trim().split('\n');
+  return Number(out[0]);
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** A streaming upstream: the first event at once, the rest after a pause. */
+async function startStreamUpstream(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write('{"token":"stream-1","events":[');
+    const t = setTimeout(() => res.end('1]}'), 150);
+    req.on('close', () => clearTimeout(t));
+  });
+  server.keepAliveTimeout = 1;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+function ttfb(url: string): Promise<number> {
+  return new Promise((res, rej) => {
+    const start = process.hrtime.bigint();
+    const req = http.get(url, { agent: false }, (r) => {
+      r.once('data', () => {
+        res(Number(process.hrtime.bigint() - start) / 1e6);
+        r.resume();
+      });
+    });
+    req.on('error', rej);
+  });
+}
+
+async function main(): Promise<void> {
+  const wrkBin = requireWrk();
+  const dir = mkdtempSync(join(tmpdir(), 'api-sessions-bench-'));
+  const getScript = join(dir, 'get.lua');
+  const postScript = join(dir, 'post.lua');
+  writeFileSync(getScript, GET_SCRIPT);
+  writeFileSync(postScript, POST_SCRIPT);
+  if (!existsSync(join(ROOT, 'dist', 'api_sessions.js'))) throw new Error('run npm run build first');
+
+  let upstream: Nginx | undefined;
+  let measured: Nginx | undefined;
+  let stream: Awaited<ReturnType<typeof startStreamUpstream>> | undefined;
+  try {
+    upstream = await startNginx({ http: readFileSync(join(ROOT, 'bench', 'upstream.conf'), 'utf8') });
+    stream = await startStreamUpstream();
+    const conf = readFileSync(join(ROOT, 'bench', 'nginx.conf'), 'utf8')
+      .replace(/\{\{UPSTREAM_PORT\}\}/g, String(upstream.ports[0]))
+      .replace(/\{\{STREAM_PORT\}\}/g, String(stream.port));
+    measured = await startNginx({ http: conf });
+    const url = (loc: string, post: boolean) =>
+      measured!.url(post ? `/${loc}/checkout?token=none&step=2` : `/${loc}/items/42?q=winter+boots&page=2`);
+
+    // sanity: every location answers and the module locations write records
+    for (const [loc, post] of [['plain', false], ['floor_set', false], ['floor', true], ['headers', false], ['bodies', true]] as const) {
+      wrk(wrkBin, url(loc, post), post ? postScript : getScript, 1);
+    }
+    const sample = (name: string) => JSON.parse(readFileSync(join(measured.prefix, 'logs', name + '.log'), 'utf8').split('\n')[0] || '{}');
+    await new Promise((r) => setTimeout(r, 200));
+
+    const variants: Array<[string, string, boolean]> = [
+      ['plain_get', 'plain', false],
+      ['floor_set', 'floor_set', false],
+      ['headers', 'headers', false],
+      ['plain_post', 'plain', true],
+      ['floor', 'floor', true],
+      ['bodies', 'bodies', true],
+    ];
+    const runs: Record<string, Run[]> = {};
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, loc, post] of variants) {
+        const r = wrk(wrkBin, url(loc, post), post ? postScript : getScript, DURATION);
+        (runs[name] = runs[name] || []).push(r);
+        log(`round ${round}/${ROUNDS} ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms`);
+      }
+    }
+    const med: Record<string, Run> = {};
+    for (const [name] of variants) {
+      med[name] = {
+        rps: median(runs[name].map((r) => r.rps)),
+        p50_ms: median(runs[name].map((r) => r.p50_ms)),
+        p99_ms: median(runs[name].map((r) => r.p99_ms)),
+      };
+    }
+    const us = (rps: number) => 1e6 / rps;
+    const ratios = {
+      floor_set_vs_plain: med.floor_set.rps / med.plain_get.rps,
+      floor_vs_plain: med.floor.rps / med.plain_post.rps,
+      headers_vs_plain: med.headers.rps / med.plain_get.rps,
+      bodies_vs_plain: med.bodies.rps / med.plain_post.rps,
+    };
+    const addedUs = {
+      headers_beyond_floor_set: us(med.headers.rps) - us(med.floor_set.rps),
+      bodies_beyond_floor: us(med.bodies.rps) - us(med.floor.rps),
+    };
+    const p99AddedMs = {
+      headers: med.headers.p99_ms - med.plain_get.p99_ms,
+      bodies: med.bodies.p99_ms - med.plain_post.p99_ms,
+    };
+
+    // time to first byte of a streamed response, with and without the body filter, alternated
+    const plainT: number[] = [];
+    const moduleT: number[] = [];
+    for (let i = 0; i < TTFB_TRIALS; i++) {
+      plainT.push(await ttfb(measured.url('/stream_plain/s')));
+      moduleT.push(await ttfb(measured.url('/stream_module/s')));
+    }
+    const ttfbMs = { plain: median(plainT), module: median(moduleT), added: median(moduleT) - median(plainT) };
+
+    // worker RSS before and after a long run on the module locations
+    const worker = workerPid(measured.pid);
+    const rssBefore = rssKb(worker);
+    const secondsFor = (rps: number) => Math.max(1, Math.ceil(RSS_REQUESTS / 2 / rps));
+    const long1 = wrk(wrkBin, url('headers', false), getScript, secondsFor(med.headers.rps));
+    const long2 = wrk(wrkBin, url('bodies', true), postScript, secondsFor(med.bodies.rps));
+    const rssAfter = rssKb(worker);
+    const longRequests = Math.round(long1.rps * secondsFor(med.headers.rps) + long2.rps * secondsFor(med.bodies.rps));
+
+    const report = {
+      machine: { cores: require('os').cpus().length, nginx: execFileSync('/bin/sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim(), njs: execFileSync('njs', ['-v'], { encoding: 'utf8' }).trim() },
+      settings: { rounds: ROUNDS, seconds: DURATION, connections: CONNECTIONS, workers: 1 },
+      median: med,
+      ratios,
+      added_us_per_request: addedUs,
+      p99_added_ms: p99AddedMs,
+      stream_ttfb_ms: ttfbMs,
+      worker_rss_kb: { before: rssBefore, after: rssAfter, requests: longRequests },
+      targets: {
+        'headers/plain >= 0.75': ratios.headers_vs_plain >= 0.75,
+        'bodies/plain >= 0.65': ratios.bodies_vs_plain >= 0.65,
+        'p99 added <= 0.3 ms': p99AddedMs.headers <= 0.3 && p99AddedMs.bodies <= 0.3,
+        'no added time to first byte (< 1 ms)': ttfbMs.added < 1,
+        'worker RSS flat (< 10% growth)': rssAfter <= rssBefore * 1.1,
+      },
+      sample_records: { headers: sample('headers'), bodies: sample('bodies') },
+    };
+
+    if (JSON_OUT) {
+      console.log(JSON.stringify(report, null, 2));
+      return;
+    }
+    log('\n' + report.machine.nginx + ', njs ' + report.machine.njs + `, ${report.machine.cores} cores; median of ${ROUNDS} rounds of ${DURATION}s, ${CONNECTIONS} connections, 1 worker\n`);
+    log('location     req/s    p50 ms   p99 ms   vs plain');
+    const row = (name: string, base: string) =>
+      log(
+        `${name.padEnd(10)} ${med[name].rps.toFixed(0).padStart(7)}  ${med[name].p50_ms.toFixed(2).padStart(7)}  ${med[name].p99_ms.toFixed(2).padStart(7)}   ${(med[name].rps / med[base].rps).toFixed(2)}`,
+      );
+    for (const n of ['plain_get', 'floor_set', 'headers']) row(n, 'plain_get');
+    for (const n of ['plain_post', 'floor', 'bodies']) row(n, 'plain_post');
+    log(`\nadded per request beyond the floor: headers ${addedUs.headers_beyond_floor_set.toFixed(1)} us, bodies ${addedUs.bodies_beyond_floor.toFixed(1)} us`);
+    log(`p99 added vs plain: headers ${p99AddedMs.headers.toFixed(2)} ms, bodies ${p99AddedMs.bodies.toFixed(2)} ms`);
+    log(`streamed response, time to first byte: plain ${ttfbMs.plain.toFixed(2)} ms, with the body filter ${ttfbMs.module.toFixed(2)} ms (added ${ttfbMs.added.toFixed(2)} ms)`);
+    log(`worker RSS: ${rssBefore} kB before, ${rssAfter} kB after ${longRequests} more requests`);
+    log('\ntargets:');
+    for (const [t, ok] of Object.entries(report.targets)) log(`  ${ok ? 'met   ' : 'missed'}  ${t}`);
+  } finally {
+    if (measured) await measured.stop();
+    if (upstream) await upstream.stop();
+    if (stream) await stream.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
