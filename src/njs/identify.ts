@@ -5,7 +5,7 @@
  */
 import crypto from 'crypto';
 import { Config } from './config';
-import { Extraction, requestCookie, responseCookie, asText } from './extract';
+import { Extraction, responseCookie, asText } from './extract';
 import { credentials } from './sources/authorization';
 import type { KeySource } from '../record/record';
 
@@ -30,10 +30,33 @@ export function builtinCookies(): string[] {
   ];
 }
 
-/** Whether a Cookie header may hold a built-in session cookie: one native test instead of
- *  eleven lookups on the many requests that carry none. Lists the names of builtinCookies(). */
-export function mayHoldBuiltinCookie(header: string): boolean {
-  return /(?:^|[;, ])(?:PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)=/.test(header);
+/**
+ * The built-in session cookie a Cookie header holds, by builtinCookies() order, or null. One
+ * native regular-expression pass finds the candidates (usually none or one) instead of eleven
+ * lookups: njs pays for every operation of every request.
+ */
+export function builtinCookieIn(header: string): { name: string; value: string } | null {
+  const re = /(?:^|[;, ])(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)=([^;,]*)/g;
+  let best: { name: string; value: string } | null = null;
+  let bestRank = 99;
+  let m = re.exec(header);
+  while (m !== null) {
+    const value = m[2].trim();
+    if (value !== '') {
+      const rank = builtinCookies().indexOf(m[1]);
+      if (rank === 0) return { name: m[1], value: unquoted(value) };
+      if (rank < bestRank) {
+        bestRank = rank;
+        best = { name: m[1], value: unquoted(value) };
+      }
+    }
+    m = re.exec(header);
+  }
+  return best;
+}
+
+function unquoted(v: string): string {
+  return v.length >= 2 && v.charAt(0) === '"' && v.charAt(v.length - 1) === '"' ? v.slice(1, -1) : v;
 }
 
 /** Request headers that carry a session or credentials, in the order they are tried. */
@@ -102,13 +125,8 @@ export function joinedValue(vs: Array<string | undefined>): string | undefined {
 
 export function builtinGrouping(st: Extraction): Grouping | null {
   const header = st.ex.requestHeader('cookie');
-  const cookies = header !== undefined && mayHoldBuiltinCookie(header) ? builtinCookies() : null;
-  if (cookies !== null) {
-    for (let i = 0; i < cookies.length; i++) {
-      const v = requestCookie(st, cookies[i]);
-      if (v !== undefined && v !== '') return { key: 'request.cookie.' + cookies[i], source: 'builtin', value: v };
-    }
-  }
+  const cookie = header === undefined ? null : builtinCookieIn(header);
+  if (cookie !== null) return { key: 'request.cookie.' + cookie.name, source: 'builtin', value: cookie.value };
   const headers = builtinRequestHeaders();
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i];
@@ -119,7 +137,7 @@ export function builtinGrouping(st: Extraction): Grouping | null {
   // The response that starts a session: its Set-Cookie or session header groups the request
   // that caused it with the requests that then send the value back.
   if (st.ex.setCookies().length > 0) {
-    const names = cookies !== null ? cookies : builtinCookies();
+    const names = builtinCookies();
     for (let i = 0; i < names.length; i++) {
       const v = responseCookie(st, names[i]);
       if (v !== undefined && v !== '') return { key: 'response.cookie.' + names[i], source: 'builtin', value: v };
