@@ -64,24 +64,27 @@ function sources(dir) {
   return out;
 }
 
-/** Returns "file:line: why" for every forbidden use in the njs sources. */
-export function checkSources(dirs) {
+/** Returns "file:line: why" for every forbidden use in the given files or folders. */
+export function checkSources(paths) {
   const problems = [];
-  for (const dir of dirs) {
-    for (const file of sources(dir)) {
-      const lines = readFileSync(file, 'utf8').split('\n');
-      lines.forEach((line, i) => {
-        const code = line.replace(/\/\/.*$/, '').replace(/'(?:[^'\\]|\\.)*'/g, "''");
-        if (/^\s*(\/\*|\*)/.test(code)) return; // a block comment line
-        for (const [re, why] of FORBIDDEN) {
-          if (why && re.test(code)) problems.push(`${relative(root, file)}:${i + 1}: ${why}\n    ${line.trim()}`);
-        }
-        const regexLiteral = code.match(/(^|[=(,:!&|?{};]|return)\s*\/((?:[^/\\\n]|\\.)+)\/([a-z]*)/);
-        if (regexLiteral && /[su]/.test(regexLiteral[3])) {
-          problems.push(`${relative(root, file)}:${i + 1}: regular expression flags s/u are missing in njs\n    ${line.trim()}`);
-        }
-      });
-    }
+  const files = [];
+  for (const p of paths) {
+    if (statSync(p).isDirectory()) files.push(...sources(p));
+    else files.push(p);
+  }
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.forEach((line, i) => {
+      const code = line.replace(/\/\/.*$/, '').replace(/'(?:[^'\\]|\\.)*'/g, "''");
+      if (/^\s*(\/\*|\*)/.test(code)) return; // a block comment line
+      for (const [re, why] of FORBIDDEN) {
+        if (why && re.test(code)) problems.push(`${relative(root, file)}:${i + 1}: ${why}\n    ${line.trim()}`);
+      }
+      const regexLiteral = code.match(/(^|[=(,:!&|?{};]|return)\s*\/((?:[^/\\\n]|\\.)+)\/([a-z]*)/);
+      if (regexLiteral && /[su]/.test(regexLiteral[3])) {
+        problems.push(`${relative(root, file)}:${i + 1}: regular expression flags s/u are missing in njs\n    ${line.trim()}`);
+      }
+    });
   }
   return problems;
 }
@@ -108,10 +111,6 @@ export function checkTopLevel(code) {
 }
 
 export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_sessions.js', quiet = false, topLevelCheck = true } = {}) {
-  const problems = checkSources([join(root, 'src/njs'), join(root, 'src/record')]);
-  if (problems.length > 0) {
-    throw new Error('njs compatibility check failed:\n' + problems.join('\n'));
-  }
   const result = await esbuild.build({
     entryPoints: [resolve(root, entry)],
     outfile: resolve(root, outfile),
@@ -122,10 +121,17 @@ export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_se
     supported: NJS_UNSUPPORTED,
     external: ['crypto'],
     write: false,
+    metafile: true,
     legalComments: 'none',
     charset: 'ascii', // njs reads the file as bytes: keep it plain ASCII
     logLevel: 'silent',
   });
+  // Check exactly the files that went into the bundle.
+  const inputs = Object.keys(result.metafile.inputs).map((f) => resolve(root, f));
+  const problems = checkSources(inputs);
+  if (problems.length > 0) {
+    throw new Error('njs compatibility check failed:\n' + problems.join('\n'));
+  }
   let code = result.outputFiles[0].text;
   // njs before 0.7.12 refuses `export { x as default }`.
   code = code.replace(/export\s*\{\s*([\w$]+)\s+as\s+default\s*\};?\s*$/, 'export default $1;\n');

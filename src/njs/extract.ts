@@ -66,15 +66,15 @@ export function report(st: Extraction, what: string, message: string): void {
 
 /** The selector's value as text; undefined when absent or empty. */
 export function readSelector(sel: Selector, st: Extraction): string | undefined {
-  let v: unknown;
   try {
-    v = readSource(sel, st);
+    let v = readSource(sel, st);
     if (v !== undefined && sel.jwt !== null) v = readClaim(sel, v, st);
+    // Inside the try: printing a deeply nested object as JSON can throw (stack overflow).
+    return asText(v);
   } catch (e) {
     report(st, sel.text, (e as Error).message);
     return undefined;
   }
-  return asText(v);
 }
 
 function readSource(sel: Selector, st: Extraction): unknown {
@@ -138,10 +138,10 @@ function bodyForm(st: Extraction): Form | null {
     const body = st.ex.requestBody();
     if (body.unread !== null) report(st, 'request.body', body.unread);
     else if (body.text !== null) {
+      // A body of another type simply has no form fields: APIs that accept JSON and forms are
+      // configured with selectors for both, and that is not an error.
       const ct = body.contentType === undefined ? '' : body.contentType.toLowerCase();
-      if (ct !== '' && ct.indexOf('application/x-www-form-urlencoded') < 0) {
-        report(st, 'request.body.form', 'Content-Type is not application/x-www-form-urlencoded');
-      } else {
+      if (ct === '' || ct.indexOf('application/x-www-form-urlencoded') >= 0) {
         st.form = parseForm(body.text);
         if (st.form.cut) report(st, 'request.body.form', 'more parameters than the limit; the rest was not read');
       }
@@ -182,12 +182,10 @@ function parseBodyJson(st: Extraction, body: Body, what: string): { value: unkno
   }
   if (body.text === null || body.text === '') return null;
   if (body.contentType !== undefined && !isJsonType(body.contentType)) {
+    // A JSON body sent as text/plain is still read; a form or any other body simply has no JSON
+    // properties (not an error: APIs that accept several body types are configured for each).
     const c = body.text.charAt(0);
-    // A JSON body sent as text/plain or without a proper type is still read; anything else is not JSON.
-    if (c !== '{' && c !== '[') {
-      report(st, what + '.json', 'Content-Type ' + body.contentType + ' is not JSON');
-      return null;
-    }
+    if (c !== '{' && c !== '[') return null;
   }
   try {
     return { value: JSON.parse(body.text) };

@@ -85,6 +85,12 @@ export async function startUpstream(): Promise<Upstream> {
       bodySha: crypto.createHash('sha256').update(body).digest('hex'),
     });
   });
+  // MCP's streamable HTTP: the initialize response hands out Mcp-Session-Id.
+  app.post('/mcp', (req, res) => {
+    const body = jsonBody(req);
+    if (body.method === 'initialize') res.set('Mcp-Session-Id', 'mcp-' + crypto.randomBytes(8).toString('hex'));
+    res.json({ jsonrpc: '2.0', id: body.id ?? null, result: {} });
+  });
   app.get('/status/:code', (req, res) => {
     const code = Number(req.params.code);
     if (!(code >= 200 && code <= 599)) return res.status(400).json({ error: 'bad status' });

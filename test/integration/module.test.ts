@@ -279,6 +279,20 @@ describe('built-in set and fallbacks', () => {
     expect(r1.session).toBe(r2.session);
   });
 
+  test('a session header handed out by a response (MCP initialize) groups that request with the next ones', async () => {
+    const rpc = (body: object, headers: Record<string, string> = {}) =>
+      request(ng.url('/mcp', 1), { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const init = await rpc({ jsonrpc: '2.0', id: 1, method: 'initialize' });
+    const sid = String(init.headers['mcp-session-id']);
+    expect(sid).toMatch(/^mcp-[0-9a-f]{16}$/);
+    const call = await rpc({ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { 'mcp-session-id': sid });
+    const [a, b] = [await recordOf(init, 'builtin.log'), await recordOf(call, 'builtin.log')];
+    expect(a.key).toBe('response.header.mcp-session-id');
+    expect(b.key).toBe('request.header.mcp-session-id');
+    expect(a.session).toBe(b.session);
+    expect(a.session).toBe(expectedSession('secret-from-env', APP, sid));
+  });
+
   test('IP + User-Agent, + fingerprint when set, and the IP alone without a User-Agent', async () => {
     const ua = await recordOf(await request(ng.url('/x', 1), { headers: { 'user-agent': 'fb-agent' } }), 'builtin.log');
     expect(ua.key).toBe('ip+ua');
@@ -516,6 +530,32 @@ describe('configuration', () => {
       expect(many.errorLog().split('guessable').length - 1).toBe(1);
     } finally {
       await many.stop();
+    }
+  });
+
+  test('settings from a map per host: one nginx, two applications with their own keys', async () => {
+    const mapped = await startNginx({
+      http: `
+        upstream app { server 127.0.0.1:${up.port}; }
+        map $host $api_sessions_app { default "other"; shop.local "shop"; api.local "api"; }
+        map $host $api_sessions_params { default ""; shop.local "request.cookie.cart group"; api.local "request.header.x-client group"; }
+        server {
+            listen 127.0.0.1:{{PORT0}};
+            access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
+            set $api_sessions_secret "${SECRET}";
+            location / { proxy_pass http://app; }
+        }`,
+    });
+    try {
+      await request(mapped.url('/a'), { headers: { host: 'shop.local', cookie: 'cart=c1', 'x-client': 'k1' } });
+      await request(mapped.url('/b'), { headers: { host: 'api.local', cookie: 'cart=c1', 'x-client': 'k1' } });
+      const [shop, api] = await mapped.records(2);
+      expect([shop.app, shop.key]).toEqual(['shop', 'request.cookie.cart']);
+      expect([api.app, api.key]).toEqual(['api', 'request.header.x-client']);
+      expect(shop.session).toBe(expectedSession(SECRET, 'shop', 'c1'));
+      expect(api.session).toBe(expectedSession(SECRET, 'api', 'k1'));
+    } finally {
+      await mapped.stop();
     }
   });
 
