@@ -100,9 +100,11 @@ export function buildConfig(raw: RawConfig): Config {
 
 function parseLimit(text: string | undefined, variable: string, fallback: number, errors: string[]): number {
   if (!text) return fallback;
-  let n = Number(text);
   const unit = text.charAt(text.length - 1).toLowerCase();
-  if (unit === 'k' || unit === 'm') n = Number(text.slice(0, -1)) * (unit === 'k' ? 1024 : 1048576);
+  const scaled = unit === 'k' || unit === 'm';
+  const digits = scaled ? text.slice(0, -1) : text;
+  // Number('') and Number(' ') are 0: a bare "k" or blanks are not a size.
+  const n = digits.trim() === '' ? NaN : Number(digits) * (scaled ? (unit === 'k' ? 1024 : 1048576) : 1);
   if (!(n >= 0) || Math.floor(n) !== n || n > LIMIT_CEILING) {
     errors.push('$' + variable + ' "' + text + '" is not a size from 0 to 16m; using ' + fallback);
     return fallback;
@@ -126,7 +128,7 @@ export function parseParams(
   if (text.indexOf('\n') >= 0 || text.indexOf('\t') >= 0 || text.indexOf('\r') >= 0) {
     text = text.replace(/[\t\r]/g, ' ').replace(/\n/g, ' ');
   }
-  const entries = text.split(';');
+  const entries = text.indexOf('["') < 0 ? text.split(';') : splitOutsideQuotes(text, ';');
   let count = 0;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i].trim();
@@ -138,8 +140,9 @@ export function parseParams(
     }
     try {
       const p = parseEntry(entry, extra);
-      if (seen[p.name] === true) throw new Error('the name "' + p.name + '" is used by an earlier entry');
-      seen[p.name] = true;
+      // Prefixed: a name such as "__proto__" must be an ordinary key, not the prototype.
+      if (seen['=' + p.name] === true) throw new Error('the name "' + p.name + '" is used by an earlier entry');
+      seen['=' + p.name] = true;
       out.push(p);
     } catch (e) {
       errors.push(where(variable, count, entry) + ': ' + (e as Error).message);
@@ -154,10 +157,11 @@ function where(variable: string, count: number, entry: string): string {
 /** `SELECTOR[+SELECTOR...] [group] [user|role] [hash] [as NAME]` -> a Param; throws on error. */
 export function parseEntry(entry: string, extra: boolean): Param {
   let tokens: string[];
+  const quoted = entry.indexOf('["') >= 0;
   if (entry.indexOf(' ') < 0) tokens = [entry];
   else {
-    tokens = entry.split(' ');
-    if (entry.indexOf('  ') >= 0) {
+    tokens = quoted ? splitOutsideQuotes(entry, ' ') : entry.split(' ');
+    if (quoted || entry.indexOf('  ') >= 0) {
       const words = tokens;
       tokens = [];
       for (let i = 0; i < words.length; i++) if (words[i] !== '') tokens.push(words[i]);
@@ -167,7 +171,7 @@ export function parseEntry(entry: string, extra: boolean): Param {
   const selectors: Selector[] = [];
   if (first.indexOf('+') < 0) selectors.push(parseSelector(first));
   else {
-    const parts = first.split('+');
+    const parts = quoted ? splitOutsideQuotes(first, '+') : first.split('+');
     if (parts.length > MAX_COMBINED) throw new Error('at most ' + MAX_COMBINED + ' selectors can be combined with "+"');
     for (let i = 0; i < parts.length; i++) selectors.push(parseSelector(parts[i]));
   }
@@ -199,6 +203,30 @@ export function parseEntry(entry: string, extra: boolean): Param {
     p.name = text;
   }
   return p;
+}
+
+/** Splits at `sep` except inside `["..."]` (a JSON property may hold spaces, ';' and '+'). */
+export function splitOutsideQuotes(text: string, sep: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let inQuotes = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charAt(i);
+    if (inQuotes) {
+      if (c === '"' && text.charAt(i + 1) === ']') {
+        inQuotes = false;
+        i++;
+      }
+    } else if (c === '[' && text.charAt(i + 1) === '"') {
+      inQuotes = true;
+      i++;
+    } else if (c === sep) {
+      out.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out;
 }
 
 /** Whether any selector of a param reads the response. */

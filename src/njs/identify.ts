@@ -5,7 +5,7 @@
  */
 import crypto from 'crypto';
 import { Config } from './config';
-import { Extraction, responseCookie, asText } from './extract';
+import { Extraction, requestCookie, responseCookie, asText } from './extract';
 import { credentials } from './sources/authorization';
 import type { KeySource } from '../record/record';
 
@@ -36,7 +36,7 @@ export function builtinCookies(): string[] {
  * lookups: njs pays for every operation of every request.
  */
 export function builtinCookieIn(header: string): { name: string; value: string } | null {
-  const re = /(?:^|[;, ])(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)=([^;,]*)/g;
+  const re = /(?:^|[;,])\s*(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)=([^;,]*)/g;
   let best: { name: string; value: string } | null = null;
   let bestRank = 99;
   let m = re.exec(header);
@@ -126,7 +126,12 @@ export function joinedValue(vs: Array<string | undefined>): string | undefined {
 export function builtinGrouping(st: Extraction): Grouping | null {
   const header = st.ex.requestHeader('cookie');
   const cookie = header === undefined ? null : builtinCookieIn(header);
-  if (cookie !== null) return { key: 'request.cookie.' + cookie.name, source: 'builtin', value: cookie.value };
+  if (cookie !== null) {
+    // Read it again as a request.cookie selector does: the same value (up to ';', so the same
+    // session id as a configured request.cookie.NAME), and an error when it was sent twice.
+    const v = requestCookie(st, cookie.name);
+    return { key: 'request.cookie.' + cookie.name, source: 'builtin', value: v !== undefined && v !== '' ? v : cookie.value };
+  }
   const headers = builtinRequestHeaders();
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i];

@@ -59,13 +59,21 @@ export function buildRecord(
   let user: string | null = null;
   let role: string | null = null;
   // Raw values that must not reach the record even inside a malicious request's content.
-  const secrets: string[] = grouping.source === 'fallback' ? [] : splitJoined(grouping.value);
+  const groupValues: string[] = grouping.source === 'fallback' ? [] : splitJoined(grouping.value);
+  const secrets: string[] = groupValues.slice(0);
   for (let i = 0; i < config.params.length; i++) {
     const p = config.params[i];
     const v = joinedValue(values[i]);
     if (v === undefined) continue;
-    const exported = exportValue(p, v, facts.secret, config.limits.maxValue, errors);
-    params[p.name] = exported;
+    // A grouping key's raw value never reaches the record, whichever parameter reads it: a plain
+    // parameter that holds it is exported as its keyed hash, one that contains it redacted.
+    const exported = groupValues.length > 0 && (v === grouping.value || groupValues.indexOf(v) >= 0)
+      ? valueHash(facts.secret, v)
+      : exportValue(p, containsAny(v, groupValues) ? redact(v, groupValues, facts.secret) : v, facts.secret, config.limits.maxValue, errors);
+    if (p.name === '__proto__') {
+      // Plain assignment would set the prototype and drop the parameter.
+      Object.defineProperty(params, p.name, { value: exported, enumerable: true, writable: true, configurable: true });
+    } else params[p.name] = exported;
     if (p.hash || p.group) pushAll(secrets, values[i]);
     if (p.user && user === null) user = exported;
     if (p.role && role === null) role = exported;
@@ -107,6 +115,14 @@ function exportValue(p: Param, v: string, secret: string, maxValue: number, erro
     return v.slice(0, maxValue);
   }
   return v;
+}
+
+/** Whether `v` holds any of the (long enough) secrets: a cheap test before redact(). */
+function containsAny(v: string, secrets: string[]): boolean {
+  for (let i = 0; i < secrets.length; i++) {
+    if (secrets[i].length >= 4 && v.indexOf(secrets[i]) >= 0) return true;
+  }
+  return false;
 }
 
 function splitJoined(v: string): string[] {
@@ -152,23 +168,51 @@ export function requestContent(raw: RawRequest, secrets: string[], secret: strin
     let value = raw.headers[i][1];
     const lower = name.toLowerCase();
     if (secretHeaders.indexOf(lower) >= 0) value = redactHeader(lower, value, secret);
+    // Redact before cutting, and drop what a cut leaves of a secret: its first characters.
+    value = redact(value, secrets, secret);
     if (value.length > MAX_HEADER_VALUE) {
-      value = value.slice(0, MAX_HEADER_VALUE);
+      value = cutClean(value, MAX_HEADER_VALUE, secrets);
       truncated = true;
     }
-    headers.push([name, redact(value, secrets, secret)]);
+    headers.push([name, value]);
   }
-  let body = raw.body;
+  // The glue may hand over a body already cut (at maxBody + 1): cutClean also drops the start
+  // of a secret that such a cut went through.
+  let body = raw.body === null ? null : redact(raw.body, secrets, secret);
   if (body !== null && body.length > maxBody) {
-    body = body.slice(0, maxBody);
+    body = cutClean(body, maxBody, secrets);
     truncated = true;
   }
   return {
     line: redact(raw.line, secrets, secret),
     headers,
-    body: body === null ? null : redact(body, secrets, secret),
+    body,
     truncated,
   };
+}
+
+/** `text` cut at `max`, without a trailing start of any secret (or of its percent-encoded form). */
+function cutClean(text: string, max: number, secrets: string[]): string {
+  text = text.slice(0, max);
+  for (let i = 0; i < secrets.length; i++) {
+    const s = secrets[i];
+    if (s.length < 4) continue;
+    text = dropPartial(text, s);
+    const enc = encodeURIComponent(s);
+    if (enc !== s) text = dropPartial(text, enc);
+  }
+  return text;
+}
+
+function dropPartial(text: string, s: string): string {
+  const first = s.charAt(0);
+  let at = text.indexOf(first, text.length - s.length + 1 > 0 ? text.length - s.length + 1 : 0);
+  while (at >= 0) {
+    const tail = text.slice(at);
+    if (s.slice(0, tail.length) === tail) return text.slice(0, at);
+    at = text.indexOf(first, at + 1);
+  }
+  return text;
 }
 
 function hidden(secret: string, v: string): string {

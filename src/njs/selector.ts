@@ -83,12 +83,16 @@ export function parseSelector(text: string): Selector {
     const jwt = parsed.jwtRest === null ? null : parsePath(parsed.jwtRest, false).steps;
     return { text, source, name: '', path: parsed.steps, jwt };
   }
-  const j = rest.indexOf(JWT_MARK);
+  // `.jwt.claim` or `.jwt["odd/claim"]`
+  let j = rest.indexOf(JWT_MARK);
+  const k = rest.indexOf('.jwt["');
+  if (k >= 0 && (j < 0 || k < j)) j = k;
   let name = j < 0 ? rest : rest.slice(0, j);
   let jwt: PathStep[] | null = null;
   if (j >= 0) {
-    if (j + JWT_MARK.length >= rest.length) throw new Error('selector "' + text + '" has an empty claim path');
-    jwt = parsePath(rest.slice(j + JWT_MARK.length), false).steps;
+    const claims = rest.slice(j + (j === k ? 4 : JWT_MARK.length));
+    if (claims === '') throw new Error('selector "' + text + '" has an empty claim path');
+    jwt = parsePath(claims, false).steps;
   }
   if (name === '') throw new Error('selector "' + text + '" has an empty name');
   if (source === 'request.header' || source === 'response.header') {

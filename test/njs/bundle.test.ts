@@ -205,10 +205,10 @@ describeNjs('dist/api_sessions.js in the njs CLI', () => {
     const i = scenarios.findIndex((s) => s.name === name);
     const inNode = runner(handlers, [scenarios[i]])[0];
     expect(njsResults[i].name).toBe(name);
-    // JSON.parse's own message differs between engines; everything else must be identical.
+    // Where JSON.parse stopped is said by some engines and not by others; all else is identical.
     const engineNeutral = (rec: any) => ({
       ...rec,
-      errors: rec.errors.map((e: string) => e.replace(/not valid JSON \(.*\)$/, 'not valid JSON (...)')),
+      errors: rec.errors.map((e: string) => e.replace(/not valid JSON( \(.*\))?$/, 'not valid JSON')),
     });
     expect(engineNeutral(njsResults[i].record)).toEqual(engineNeutral(inNode.record));
     expect(njsResults[i].log).toEqual(inNode.log);
@@ -231,7 +231,7 @@ describeNjs('dist/api_sessions.js in the njs CLI', () => {
     expect(bad.record.errors).toEqual([
       'config: $api_sessions_params entry 2 "nope.x group": unknown selector "nope.x": expected request.header|cookie|query|body.json|body.form.NAME or response.header|cookie|body.json.NAME',
       'request.query.q: invalid percent-encoding',
-      expect.stringMatching(/^request\.body\.json: not valid JSON/),
+      'request.body.json: not valid JSON (at position 6)', // njs's position, never the body's text
       'request.header.authorization.jwt.sub: not a JWT (expected header.payload.signature)',
     ]);
     expect(bad.log).toEqual([]); // connection 100, request 2: no error-log message for this one

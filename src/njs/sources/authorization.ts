@@ -6,7 +6,12 @@
 export function credentials(header: string): string {
   header = header.trim();
   const space = header.indexOf(' ');
-  if (space < 0) return header;
+  if (space < 0) {
+    // A scheme without credentials ("Bearer " from a client that has no token yet) is no value:
+    // returning the scheme would put every such client into one session.
+    const lower = header.toLowerCase();
+    return lower === 'bearer' || lower === 'basic' || lower === 'digest' ? '' : header;
+  }
   const scheme = header.slice(0, space).toLowerCase();
   const rest = header.slice(space + 1).trim();
   if (scheme === 'basic') return basicUser(rest);
