@@ -17,7 +17,8 @@
  * --json: the same as JSON. No speed is asserted anywhere: the targets are read off the report.
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync, openSync, readSync, closeSync } from 'fs';
+import os from 'os';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import http from 'http';
@@ -188,8 +189,15 @@ async function main(): Promise<void> {
     for (const [loc, post] of [['plain', false], ['floor_set', false], ['floor', true], ['headers', false], ['bodies', true]] as const) {
       wrk(wrkBin, url(loc, post), post ? postScript : getScript, 1);
     }
-    const sample = (name: string) => JSON.parse(readFileSync(join(measured.prefix, 'logs', name + '.log'), 'utf8').split('\n')[0] || '{}');
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 1200)); // buffered logs flush within a second
+    const firstRecord = (name: string) => {
+      const fd = openSync(join(measured!.prefix, 'logs', name + '.log'), 'r');
+      const buf = Buffer.alloc(65536);
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      closeSync(fd);
+      return JSON.parse(buf.subarray(0, n).toString().split('\n')[0] || '{}');
+    };
+    const samples = { headers: firstRecord('headers'), bodies: firstRecord('bodies') };
 
     const variants: Array<[string, string, boolean]> = [
       ['plain_get', 'plain', false],
@@ -250,7 +258,7 @@ async function main(): Promise<void> {
     const longRequests = Math.round(long1.rps * secondsFor(med.headers.rps) + long2.rps * secondsFor(med.bodies.rps));
 
     const report = {
-      machine: { cores: require('os').cpus().length, nginx: execFileSync('/bin/sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim(), njs: execFileSync('njs', ['-v'], { encoding: 'utf8' }).trim() },
+      machine: { cores: os.cpus().length, nginx: execFileSync('/bin/sh', ['-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim(), njs: execFileSync('njs', ['-v'], { encoding: 'utf8' }).trim() },
       settings: { rounds: ROUNDS, seconds: DURATION, connections: CONNECTIONS, workers: 1 },
       median: med,
       ratios,
@@ -265,7 +273,7 @@ async function main(): Promise<void> {
         'no added time to first byte (< 1 ms)': ttfbMs.added < 1,
         'worker RSS flat (< 10% growth)': rssAfter <= rssBefore * 1.1,
       },
-      sample_records: { headers: sample('headers'), bodies: sample('bodies') },
+      sample_records: samples,
     };
 
     if (JSON_OUT) {
