@@ -21,6 +21,8 @@ const BUILTIN_SECRET = 'api-sessions-builtin-key-set-api_sessions_secret';
 interface Capture {
   chunks: Buffer[] | null;
   size: number;
+  /** $api_sessions_max_body, read once per response. */
+  max: number;
   /** Why the body is not read, or null. */
   unread: string | null;
 }
@@ -129,21 +131,21 @@ function responseBody(r: NginxHTTPRequest): Body {
 /** Decides once per response, at its first chunk, whether a copy is needed. */
 function startCapture(r: NginxHTTPRequest): Capture {
   const cfg = configOf(r);
-  if (!cfg.needs.responseBody) return { chunks: null, size: 0, unread: null };
+  const max = cfg.limits.maxBody;
+  if (!cfg.needs.responseBody) return { chunks: null, size: 0, max, unread: null };
   const encoding = header(r.headersOut['Content-Encoding']);
   if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') {
     return {
       chunks: null,
       size: 0,
+      max,
       unread: encoding + '-encoded: not read (set proxy_set_header Accept-Encoding "" or gunzip on the upstream side)',
     };
   }
-  if (!isJsonType(header(r.headersOut['Content-Type']))) return { chunks: null, size: 0, unread: null };
+  if (!isJsonType(header(r.headersOut['Content-Type']))) return { chunks: null, size: 0, max, unread: null };
   const length = Number(header(r.headersOut['Content-Length']));
-  if (length > cfg.limits.maxBody) {
-    return { chunks: null, size: 0, unread: 'larger than $api_sessions_max_body (' + cfg.limits.maxBody + ' bytes): not read' };
-  }
-  return { chunks: [], size: 0, unread: null };
+  if (length > max) return { chunks: null, size: 0, max, unread: 'larger than $api_sessions_max_body (' + max + ' bytes): not read' };
+  return { chunks: [], size: 0, max, unread: null };
 }
 
 function body_filter(r: NginxHTTPRequest, data: Buffer | string, flags: NginxHTTPSendBufferOptions): void {
@@ -156,10 +158,9 @@ function body_filter(r: NginxHTTPRequest, data: Buffer | string, flags: NginxHTT
     }
     if (c.chunks !== null && data.length > 0) {
       c.size += data.length;
-      const maxBody = configOf(r).limits.maxBody;
-      if (c.size > maxBody) {
+      if (c.size > c.max) {
         c.chunks = null;
-        c.unread = 'larger than $api_sessions_max_body (' + maxBody + ' bytes): not read';
+        c.unread = 'larger than $api_sessions_max_body (' + c.max + ' bytes): not read';
       } else {
         // A copy: nginx may reuse the chunk's memory once it is sent.
         c.chunks.push(Buffer.from(data as Buffer));
@@ -167,7 +168,7 @@ function body_filter(r: NginxHTTPRequest, data: Buffer | string, flags: NginxHTT
     }
   } catch (e) {
     try {
-      (r as unknown as Held).apiSessionsCapture = { chunks: null, size: 0, unread: 'not read (' + (e as Error).message + ')' };
+      (r as unknown as Held).apiSessionsCapture = { chunks: null, size: 0, max: 0, unread: 'not read (' + (e as Error).message + ')' };
     } catch (e2) {
       // nothing more to do: the chunk must still go out
     }
