@@ -4,7 +4,7 @@
  * User-Agent (+ fingerprint), then the IP alone.
  */
 import crypto from 'crypto';
-import { Config } from './config';
+import { Config, readsResponse } from './config';
 import { Extraction, requestCookie, responseCookie, asText } from './extract';
 import { credentials } from './sources/authorization';
 import type { KeySource } from '../record/record';
@@ -100,8 +100,12 @@ export function chooseGrouping(
     const v = joinedValue(values[i]);
     if (v !== undefined) return { key: p.name, source: 'params', value: v };
   }
-  const b = builtinGrouping(st);
+  const b = builtinGrouping(st, true);
   if (b !== null) return b;
+  return fallbackGrouping(client);
+}
+
+export function fallbackGrouping(client: Client): Grouping {
   if (client.ua !== undefined && client.ua !== '') {
     if (client.fingerprint !== undefined && client.fingerprint !== '') {
       return { key: 'ip+ua+fingerprint', source: 'fallback', value: '\u0001' + client.ip + '\u001f' + client.ua + '\u001f' + client.fingerprint };
@@ -109,6 +113,48 @@ export function chooseGrouping(
     return { key: 'ip+ua', source: 'fallback', value: '\u0001' + client.ip + '\u001f' + client.ua };
   }
   return { key: 'ip', source: 'fallback', value: '\u0001' + client.ip };
+}
+
+export const MAX_LINKS = 3;
+
+/**
+ * The sessions this request also belongs to: the values of the other grouping keys present in
+ * it (a request that carries an old token and a new one), and, when the session was decided by
+ * something the response issued (a login's token, a first Set-Cookie), the session the request
+ * itself came from (its request-side key, or the anonymous IP + User-Agent). At most MAX_LINKS
+ * values, decided key excluded; the caller turns them into session ids.
+ */
+export function linkedValues(
+  config: Config,
+  values: Array<Array<string | undefined>>,
+  st: Extraction,
+  client: Client,
+  grouping: Grouping,
+): string[] {
+  const out: string[] = [];
+  const add = (v: string) => {
+    if (v !== grouping.value && out.indexOf(v) < 0 && out.length < MAX_LINKS) out.push(v);
+  };
+  let decidedByResponse = grouping.source === 'builtin' && grouping.key.charAt(2) === 's';
+  let requestSide: string | undefined;
+  for (let i = 0; i < config.params.length; i++) {
+    const p = config.params[i];
+    if (!p.group) continue;
+    const v = joinedValue(values[i]);
+    if (v === undefined) continue;
+    const fromResponse = readsResponse(p);
+    if (p.name === grouping.key) decidedByResponse = fromResponse;
+    else add(v);
+    if (!fromResponse && requestSide === undefined) requestSide = v;
+  }
+  if (decidedByResponse) {
+    if (requestSide === undefined) {
+      const b = builtinGrouping(st, false);
+      requestSide = b !== null ? b.value : fallbackGrouping(client).value;
+    }
+    add(requestSide);
+  }
+  return out;
 }
 
 /** All values present -> one value; any absent -> undefined. */
@@ -123,7 +169,8 @@ export function joinedValue(vs: Array<string | undefined>): string | undefined {
   return out;
 }
 
-export function builtinGrouping(st: Extraction): Grouping | null {
+/** The built-in set; with `response` false only its request-side entries. */
+export function builtinGrouping(st: Extraction, response: boolean): Grouping | null {
   const header = st.ex.requestHeader('cookie');
   const cookie = header === undefined ? null : builtinCookieIn(header);
   if (cookie !== null) {
@@ -139,6 +186,7 @@ export function builtinGrouping(st: Extraction): Grouping | null {
     if (v !== undefined && name === 'authorization') v = credentials(v);
     if (v !== undefined && v !== '') return { key: 'request.header.' + name, source: 'builtin', value: v };
   }
+  if (!response) return null;
   // The response that starts a session: its Set-Cookie or session header groups the request
   // that caused it with the requests that then send the value back.
   if (st.ex.setCookies().length > 0) {

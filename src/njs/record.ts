@@ -4,7 +4,7 @@
  */
 import { Config, Param } from './config';
 import { Exchange, Extraction, startExtraction, readSelector, MAX_ERRORS } from './extract';
-import { chooseGrouping, joinedValue, sessionId, valueHash, Client, Grouping } from './identify';
+import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Client, Grouping } from './identify';
 import { RECORD_VERSION, SessionRecord, RequestContent } from '../record/record';
 
 /** What nginx knows about the request, as plain values. */
@@ -79,6 +79,10 @@ export function buildRecord(
     if (p.role && role === null) role = exported;
   }
 
+  const linked = linkedValues(config, values, st, facts.client, grouping);
+  const links: string[] = [];
+  for (let i = 0; i < linked.length; i++) links.push(sessionId(facts.secret, facts.app, linked[i]));
+
   const attack = attackTypes(facts.attack);
   const ts = new Date(facts.startMs).toISOString();
   const q = facts.requestUri.indexOf('?');
@@ -105,6 +109,7 @@ export function buildRecord(
     attack,
     request: attack === null ? null : requestContent(readRaw(), secrets, facts.secret, config.limits.maxAttackBody),
     errors,
+    links,
   };
 }
 

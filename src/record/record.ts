@@ -54,4 +54,8 @@ export interface SessionRecord {
   request: RequestContent | null;
   /** What could not be read, one short sentence each, naming the selector or source. */
   errors: string[];
+  /** Session ids this request also belongs to (at most 3): other grouping keys present in it,
+   *  and the session a response-issued key (a login's token) continues. Optional for readers:
+   *  added in version 1 without raising it. */
+  links?: string[];
 }

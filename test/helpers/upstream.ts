@@ -21,7 +21,11 @@ export interface Upstream {
 }
 
 export function tokenFor(user: string, role = 'customer', extra: object = {}): string {
-  return jwt.sign({ sub: user, role, details: { username: user + '@example.com' }, ...extra }, JWT_KEY, { expiresIn: 3600 });
+  // jti: two logins within one second still get two different tokens
+  return jwt.sign({ sub: user, role, details: { username: user + '@example.com' }, ...extra }, JWT_KEY, {
+    expiresIn: 3600,
+    jwtid: crypto.randomBytes(8).toString('hex'),
+  });
 }
 
 export async function startUpstream(): Promise<Upstream> {

@@ -218,3 +218,23 @@ test('a location without the body filter reads no response body and reports noth
   const head = await recordOf(await request(ng.url('/nofilter/login'), { method: 'HEAD' }));
   expect(head.errors).toEqual([]);
 });
+
+test('links: the login links the anonymous session to the token session, a refresh links the old token to the new', async () => {
+  const ua = { 'user-agent': 'links-test-browser/1' };
+  const browse = await request(ng.url('/api/catalog'), { headers: ua });
+  const login = await request(ng.url('/api/login'), { ...post({ user: 'kim' }), headers: { ...post({}).headers, ...ua } });
+  const token = JSON.parse(login.text).token as string;
+  const refresh = await request(ng.url('/api/login'), {
+    ...post({ user: 'kim' }),
+    headers: { ...post({}).headers, ...ua, authorization: 'Bearer ' + token },
+  });
+  const newToken = JSON.parse(refresh.text).token as string;
+  expect(newToken).not.toBe(token);
+  const [b, l, r] = [await recordOf(browse), await recordOf(login), await recordOf(refresh)];
+  expect(b.key).toBe('ip+ua');
+  expect(b.links).toEqual([]);
+  expect(l.session).toBe(expectedSession(SECRET, APP, token));
+  expect(l.links).toEqual([b.session]);
+  expect(r.session).toBe(expectedSession(SECRET, APP, newToken));
+  expect(r.links).toEqual([l.session]);
+});

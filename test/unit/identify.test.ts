@@ -4,6 +4,7 @@ import { buildConfig, Config } from '../../src/njs/config';
 import { startExtraction, readSelector } from '../../src/njs/extract';
 import {
   chooseGrouping,
+  linkedValues,
   builtinGrouping,
   builtinCookies,
   builtinRequestHeaders,
@@ -220,7 +221,7 @@ describe('the built-in set', () => {
 
   test('builtinGrouping returns null when nothing is there', () => {
     const st = startExtraction(fake({ headers: { cookie: 'a=1' } }), buildConfig({}).limits, []);
-    expect(builtinGrouping(st)).toBeNull();
+    expect(builtinGrouping(st, true)).toBeNull();
   });
 
   test('builtinCookieIn: the earliest built-in name present with a value', () => {
@@ -325,5 +326,47 @@ describe('session id', () => {
 
   test('deterministic: same inputs, same id', () => {
     expect(sessionId(secret, 'a', 'v')).toBe(sessionId(secret, 'a', 'v'));
+  });
+});
+
+describe('links: the other sessions a request belongs to', () => {
+  function links(params: string, input: FakeInput, client: Client = CLIENT): string[] {
+    const config = buildConfig({ params });
+    const st = startExtraction(fake(input), config.limits, []);
+    const values = config.params.map((p) => p.selectors.map((s) => readSelector(s, st)));
+    return linkedValues(config, values, st, client, chooseGrouping(config, values, st, client));
+  }
+  const LOGIN = 'response.body.json.token group; request.header.authorization group';
+
+  test('a login whose response issues a token links the anonymous IP + User-Agent session', () => {
+    const v = links(LOGIN, { responseBody: { text: '{"token":"new-1"}', contentType: 'application/json' } });
+    expect(v).toEqual(['\u0001203.0.113.7\u001fcurl/8.0']);
+  });
+
+  test('a login from a visitor with a framework cookie links that cookie session, not the IP', () => {
+    const v = links(LOGIN, { headers: { cookie: 'PHPSESSID=anon-7' }, responseBody: { text: '{"token":"new-1"}', contentType: 'application/json' } });
+    expect(v).toEqual(['anon-7']);
+  });
+
+  test('a refresh: the response issues a new token, the request carried the old one', () => {
+    const v = links(LOGIN, { headers: { authorization: 'Bearer old-1' }, responseBody: { text: '{"token":"new-2"}', contentType: 'application/json' } });
+    expect(v).toEqual(['old-1']);
+  });
+
+  test('an ordinary request with one key links nothing; two different request keys link each other', () => {
+    expect(links(LOGIN, { headers: { authorization: 'Bearer tok' } })).toEqual([]);
+    expect(links('request.cookie.a group; request.header.x-b group', { headers: { cookie: 'a=1', 'x-b': '2' } })).toEqual(['2']);
+    // the same value under two keys is one session: no link
+    expect(links('request.cookie.a group; request.header.x-b group', { headers: { cookie: 'a=1', 'x-b': '1' } })).toEqual([]);
+  });
+
+  test('a first Set-Cookie of a framework links the request to its anonymous session', () => {
+    const v = links('', { setCookies: ['connect.sid=s%3Anew; Path=/'] });
+    expect(v).toEqual(['\u0001203.0.113.7\u001fcurl/8.0']);
+  });
+
+  test('at most 3 links', () => {
+    const params = 'request.header.x-1 group; request.header.x-2 group; request.header.x-3 group; request.header.x-4 group; request.header.x-5 group';
+    expect(links(params, { headers: { 'x-1': 'a', 'x-2': 'b', 'x-3': 'c', 'x-4': 'd', 'x-5': 'e' } })).toEqual(['b', 'c', 'd']);
   });
 });

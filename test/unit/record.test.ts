@@ -78,6 +78,7 @@ describe('request facts', () => {
       attack: null,
       request: null,
       errors: [],
+      links: [],
     });
     expect(rawCalls).toBe(0);
     expect(RECORD_VERSION).toBe(1);
