@@ -12,6 +12,7 @@ import { Body, Exchange } from './extract';
 import { isJsonType } from './sources/json';
 import { buildRecord, RequestFacts, RawRequest } from './record';
 import { sessionId } from './identify';
+import { discoveryRate, sampled, InventorySources } from './discover';
 import { RECORD_VERSION } from '../record/record';
 
 /** The key used when no secret is configured: ids and hashes are then guessable. */
@@ -132,7 +133,8 @@ function responseBody(r: NginxHTTPRequest): Body {
 function startCapture(r: NginxHTTPRequest): Capture {
   const cfg = configOf(r);
   const max = cfg.limits.maxBody;
-  if (!cfg.needs.responseBody) return { chunks: null, size: 0, max, unread: null };
+  const wanted = cfg.needs.responseBody || sampled(discoveryRate(r.variables.api_sessions_discovery), r.variables.request_id || '');
+  if (!wanted) return { chunks: null, size: 0, max, unread: null };
   const encoding = header(r.headersOut['Content-Encoding']);
   if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') {
     return {
@@ -200,6 +202,13 @@ function rawRequest(r: NginxHTTPRequest, maxBody: number): RawRequest {
   return { line: r.variables.request || '', headers, body: text };
 }
 
+function inventorySources(r: NginxHTTPRequest): InventorySources {
+  const raw = r.rawHeadersIn as unknown as Array<[string, string]>;
+  const requestLines: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length && i < 128; i++) requestLines.push([String(raw[i][0]), String(raw[i][1])]);
+  return { requestLines, responseHeaderNames: Object.keys(r.headersOut) };
+}
+
 function record(r: NginxHTTPRequest): string {
   const errors: string[] = [];
   try {
@@ -227,7 +236,11 @@ function record(r: NginxHTTPRequest): string {
       attack: v.api_sessions_attack || '',
       secret: secretOf(r),
     };
-    return JSON.stringify(buildRecord(facts, cfg, exchangeOf(r, cfg), () => rawRequest(r, cfg.limits.maxAttackBody), errors));
+    // Discovery costs one variable read when off; sampled requests list their candidates.
+    const discover = sampled(discoveryRate(v.api_sessions_discovery), facts.requestId) ? () => inventorySources(r) : null;
+    return JSON.stringify(
+      buildRecord(facts, cfg, exchangeOf(r, cfg), () => rawRequest(r, cfg.limits.maxAttackBody), errors, discover),
+    );
   } catch (e) {
     return failedRecord(r, errors, e);
   }

@@ -6,6 +6,7 @@ import { Config, Param } from './config';
 import { Exchange, Extraction, startExtraction, readSelector, MAX_ERRORS } from './extract';
 import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Client, Grouping } from './identify';
 import { RECORD_VERSION, SessionRecord, RequestContent } from '../record/record';
+import { inventory, InventorySources } from './discover';
 
 /** What nginx knows about the request, as plain values. */
 export interface RequestFacts {
@@ -43,6 +44,7 @@ export function buildRecord(
   ex: Exchange,
   readRaw: () => RawRequest,
   errors: string[],
+  discover?: (() => InventorySources) | null,
 ): SessionRecord {
   for (let i = 0; i < config.errors.length && errors.length < MAX_ERRORS; i++) errors.push('config: ' + config.errors[i]);
   const st = startExtraction(ex, config.limits, errors);
@@ -86,7 +88,7 @@ export function buildRecord(
   const attack = attackTypes(facts.attack);
   const ts = new Date(facts.startMs).toISOString();
   const q = facts.requestUri.indexOf('?');
-  return {
+  const record: SessionRecord = {
     v: RECORD_VERSION,
     ts,
     app: facts.app,
@@ -111,6 +113,8 @@ export function buildRecord(
     errors,
     links,
   };
+  if (discover) record.inventory = inventory(st, discover(), facts.secret);
+  return record;
 }
 
 function exportValue(p: Param, v: string, secret: string, maxValue: number, errors: string[]): string {

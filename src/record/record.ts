@@ -21,6 +21,16 @@ export interface RequestContent {
   truncated: boolean;
 }
 
+/** A parameter that could group sessions, seen in a sampled request (discovery). */
+export interface Candidate {
+  /** Selector that reads it, in the $api_sessions_params grammar. */
+  s: string;
+  /** First 12 hex characters of the value's keyed hash (the same hash as hashed params). */
+  h: string;
+  /** Length of the value in characters. */
+  n: number;
+}
+
 export interface SessionRecord {
   v: number;
   /** Request start, ISO 8601 UTC with milliseconds. */
@@ -58,4 +68,6 @@ export interface SessionRecord {
    *  and the session a response-issued key (a login's token) continues. Optional for readers:
    *  added in version 1 without raising it. */
   links?: string[];
+  /** Only on requests sampled by $api_sessions_discovery: the candidate grouping parameters. */
+  inventory?: Candidate[];
 }

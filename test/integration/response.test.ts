@@ -238,3 +238,48 @@ test('links: the login links the anonymous session to the token session, a refre
   expect(r.session).toBe(expectedSession(SECRET, APP, newToken));
   expect(r.links).toEqual([l.session]);
 });
+
+test('discovery: a sampled record lists candidate parameters with hashes, never values; off costs nothing', async () => {
+  const disc = await startNginx({
+    http: `
+      upstream app { server 127.0.0.1:${up.port}; }
+      add_header X-Request-Id $request_id always;
+      server {
+          listen 127.0.0.1:{{PORT0}};
+          access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
+          set $api_sessions_secret "${SECRET}";
+          location /on/ {
+              set $api_sessions_discovery on;
+              include {{ROOT}}/nginx/api_sessions_response.conf;
+              proxy_pass http://app/;
+          }
+          location /off/ { proxy_pass http://app/; }
+      }`,
+  });
+  try {
+    await request(disc.url('/on/login?lang=en'), { ...post({ user: 'zoe' }), headers: { ...post({}).headers, cookie: 'pref=compact', 'x-tenant': 'acme' } });
+    await request(disc.url('/off/login'), post({ user: 'zoe' }));
+    const [on, off] = await disc.records(2);
+    expect(off.inventory).toBeUndefined();
+    const sels = on.inventory.map((c: any) => c.s);
+    expect(sels).toEqual(
+      expect.arrayContaining([
+        'request.header.x-tenant',
+        'request.cookie.pref',
+        'request.query.lang',
+        'request.body.json.user',
+        'response.body.json.token',
+        'response.body.json.token.jwt.sub',
+        'response.body.json.user',
+      ]),
+    );
+    for (const c of on.inventory) {
+      expect(c.h).toMatch(/^[0-9a-f]{12}$/);
+      expect(typeof c.n).toBe('number');
+    }
+    const line = disc.accessLog().split('\n')[0];
+    for (const raw of ['acme', 'compact', '"zoe"']) expect(line).not.toContain(raw);
+  } finally {
+    await disc.stop();
+  }
+});
