@@ -55,7 +55,8 @@ function reportsNow(r: NginxHTTPRequest): boolean {
 function secretOf(r: NginxHTTPRequest): string {
   const fromVar = r.variables.api_sessions_secret;
   if (fromVar) return fromVar;
-  const fromEnv = process.env.API_SESSIONS_SECRET;
+  // `process` exists on the njs engine and on QuickJS from njs 0.8.8
+  const fromEnv = typeof process !== 'undefined' && process.env ? process.env.API_SESSIONS_SECRET : undefined;
   if (fromEnv) return fromEnv;
   if (reportsNow(r)) {
     r.warn('api_sessions: neither $api_sessions_secret nor API_SESSIONS_SECRET is set: using a built-in key, ' +
