@@ -1,0 +1,66 @@
+-- API Sessions: the ClickHouse schema of the console's store (src/console/store/clickhouse.ts).
+--
+-- One file for every user of it: the console's ClickHouse store runs it at start (statements are
+-- separated by `;` at the end of a line), and the compose setup runs it once in the ClickHouse
+-- container (deploy/clickhouse/init.sh). `{database}` and `{retention_days}` are filled in by both.
+-- Valid for ClickHouse 18.16 (Debian 12's package) and current releases.
+--
+-- Rows are the records of docs/record.md, inserted with `INSERT ... FORMAT JSONEachRow` by the
+-- console or directly by Vector's ClickHouse sink, with three encodings a writer does itself
+-- (deploy/vector/vector.toml shows them in VRL):
+--   params, request   JSON text of the record's object (request: null stays null);
+--   attack            the array, [] where the record has null (a record's attack is never []).
+-- Everything else is the record's own JSON value. Unknown fields are skipped by the writer's
+-- `input_format_skip_unknown_fields=1`.
+--
+-- One row per request_id: ReplacingMergeTree collapses rows with the same sorting key in the
+-- same partition, and a record sent twice has the same (part, session, ts, request_id). Until a
+-- merge has run, readers deduplicate with FINAL.
+--
+-- Partitions are days (the record's `part`, the UTC date of ts): retention drops whole
+-- partitions. ClickHouse 19.6+ also gets a TTL (the statement after `-- @ttl` below); on older
+-- servers the console's retention job drops the partitions (ALTER TABLE ... DROP PARTITION).
+
+CREATE DATABASE IF NOT EXISTS {database};
+
+CREATE TABLE IF NOT EXISTS {database}.requests (
+  v UInt8,
+  -- The record's ISO 8601 UTC time with milliseconds; ts_ms is computed from it on insert.
+  -- (best-effort parsing: 18.16's plain DateTime parser refuses the ISO form.)
+  ts String,
+  ts_ms UInt64 MATERIALIZED toUInt64(toUnixTimestamp(parseDateTimeBestEffort(ts))) * 1000
+    + if(substring(ts, 20, 1) = '.', toUInt64OrZero(substring(ts, 21, 3)), 0),
+  part Date,
+  app String,
+  session String,
+  `key` String,
+  key_source String,
+  request_id String,
+  method String,
+  host String,
+  path String,
+  status UInt16,
+  duration_ms UInt32,
+  bytes_sent UInt64,
+  ip String,
+  ua Nullable(String),
+  params String,
+  `user` Nullable(String),
+  role Nullable(String),
+  attack Array(String),
+  request Nullable(String),
+  errors Array(String)
+) ENGINE = ReplacingMergeTree()
+PARTITION BY part
+ORDER BY (session, ts_ms, request_id);
+
+-- The console's ingest checkpoints (e.g. a tailed file's offset); the newest `at` wins.
+CREATE TABLE IF NOT EXISTS {database}.checkpoints (
+  name String,
+  value String,
+  at UInt64
+) ENGINE = ReplacingMergeTree(at)
+ORDER BY name;
+
+-- @ttl (ClickHouse 19.6 and later: 18.16 does not parse TTL)
+ALTER TABLE {database}.requests MODIFY TTL part + INTERVAL {retention_days} DAY;

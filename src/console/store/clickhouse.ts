@@ -1,0 +1,620 @@
+/**
+ * The server-backed store: ClickHouse over its HTTP interface (@clickhouse/client), for traffic
+ * that outgrows one machine. Same interface and query semantics as the SQLite store.
+ *
+ * Schema: deploy/clickhouse/schema.sql (also run by the compose setup). One row per request in
+ * `requests`, partitioned by day (`part`), ReplacingMergeTree ordered by (session, ts_ms,
+ * request_id): a record ingested twice, by the console or by Vector's ClickHouse sink, collapses
+ * into one row, and readers use FINAL until merges have run. Part summaries are aggregated from
+ * the requests at query time (ClickHouse scans a day of requests quickly; there is nothing to keep
+ * up to date on ingest, so Vector can write directly).
+ *
+ * Works with ClickHouse 18.16 (Debian 12) and current releases: no query parameters (18.16 has
+ * none; values are inlined as escaped literals), no TTL on servers before 19.6 (deleteBefore drops
+ * partitions there, and everywhere), no DateTime64 (times are ts_ms, computed from the record's
+ * ISO ts by best-effort parsing).
+ *
+ * Differences from SQLite that callers may see: requests with the same millisecond are ordered
+ * by request_id (SQLite: by arrival); parts with the same last request time by session, then part
+ * (SQLite: by creation); `user`/`role`/`key` of a part are those of its earliest request (SQLite:
+ * of the first one ingested). A checkpoint is written after the records, not in one transaction
+ * with them: a crash in between replays the batch, which deduplication absorbs.
+ */
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { createClient, ClickHouseClient } from '@clickhouse/client';
+import { SessionRecord } from '../../record/record';
+import { parseEndpointPattern } from './pattern';
+import {
+  BadCursorError,
+  Checkpoint,
+  Counts,
+  IngestResult,
+  Page,
+  PartFilter,
+  PartSummary,
+  Store,
+  StoredRequest,
+  TimelineBucket,
+} from './types';
+
+export interface ClickHouseStoreOptions {
+  /** HTTP interface, e.g. http://127.0.0.1:8123 */
+  url: string;
+  /** Database (created when missing). Default `api_sessions`. */
+  database?: string;
+  user?: string;
+  password?: string;
+  /** Days a part is kept: the TTL on servers that have TTL (19.6+). Default 7. */
+  retentionDays?: number;
+  /** Run deploy/clickhouse/schema.sql at start (default true). False where an operator manages
+   *  the tables, e.g. a fleet's ReplicatedMergeTree + Distributed setup (docs/deployment.md). */
+  createSchema?: boolean;
+  /** The table read and written: `requests`, or a Distributed table over the shards. */
+  table?: string;
+  /** Where schema.sql is (default: deploy/clickhouse/schema.sql of this checkout). */
+  schemaFile?: string;
+  /** Per-request timeout, ms (default 60000). */
+  requestTimeoutMs?: number;
+}
+
+export const DEFAULT_SCHEMA_FILE = join(__dirname, '..', '..', '..', 'deploy', 'clickhouse', 'schema.sql');
+
+const PART_RE = /^\d{4}-\d{2}-\d{2}$/;
+const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ID_CHUNK = 2000;
+
+/** A ClickHouse string literal. */
+export function lit(s: string): string {
+  return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
+}
+
+/** A non-negative integer literal (ms times, limits); anything else is a bug upstream. */
+function num(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error('not an integer: ' + n);
+  return String(n);
+}
+
+/** The statements of schema.sql for a server: placeholders filled, the `@ttl` section kept only
+ *  when the server has TTL. */
+export function schemaStatements(text: string, opts: { database: string; retentionDays: number; ttl: boolean }): string[] {
+  let body = text;
+  const at = body.search(/^-- @ttl\b/m);
+  if (at >= 0 && !opts.ttl) body = body.slice(0, at);
+  body = body.replace(/\{database\}/g, opts.database).replace(/\{retention_days\}/g, String(opts.retentionDays));
+  return body
+    .split(/;\s*$/m)
+    .map((s) =>
+      s
+        .split('\n')
+        .filter((l) => !/^\s*--/.test(l))
+        .join('\n')
+        .trim(),
+    )
+    .filter((s) => s !== '');
+}
+
+/** TTL on MergeTree tables arrived in ClickHouse 19.6. */
+export function serverHasTtl(version: string): boolean {
+  const [maj, min] = version.split('.').map(Number);
+  return maj > 19 || (maj === 19 && min >= 6);
+}
+
+interface SummaryRow {
+  session: string;
+  p: string;
+  app_: string;
+  first_ms: string | number;
+  last_ms: string | number;
+  n: string | number;
+  attacked: string | number;
+  errored: string | number;
+  first_user: string;
+  has_user: string | number;
+  first_role: string;
+  has_role: string | number;
+  first_key: string;
+}
+
+interface CountRow {
+  session: string;
+  p: string;
+  dim: string;
+  val: string;
+  n: string | number;
+  first_seen: string | number;
+}
+
+interface RequestRow {
+  request_id: string;
+  t: string | number;
+  app: string;
+  key: string;
+  key_source: string;
+  method: string;
+  host: string;
+  path: string;
+  status: number;
+  duration_ms: number;
+  bytes_sent: string | number;
+  ip: string;
+  ua: string | null;
+  params: string;
+  user: string | null;
+  role: string | null;
+  attack: string[];
+  request: string | null;
+  errors: string[];
+}
+
+function encodeCursor(v: unknown[]): string {
+  return Buffer.from(JSON.stringify(v)).toString('base64url');
+}
+function decodeCursor(c: string): unknown[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(c, 'base64url').toString());
+  } catch (e) {
+    throw new BadCursorError('bad cursor');
+  }
+  if (!Array.isArray(v)) throw new BadCursorError('bad cursor');
+  return v;
+}
+
+function parseJson<T>(s: string | null, fallback: T): T {
+  if (s === null || s === '') return fallback;
+  try {
+    return JSON.parse(s) as T;
+  } catch (e) {
+    return fallback;
+  }
+}
+
+export class ClickHouseStore implements Store {
+  readonly client: ClickHouseClient;
+  readonly database: string;
+  readonly retentionDays: number;
+  private readonly table: string;
+  private cutoff = '0000-00-00';
+  private ingestChain: Promise<unknown> = Promise.resolve();
+  private lastCheckpointAt = 0;
+  serverVersion = '';
+
+  constructor(private readonly opts: ClickHouseStoreOptions) {
+    this.database = opts.database ?? 'api_sessions';
+    if (!IDENT_RE.test(this.database)) throw new Error('bad ClickHouse database name ' + JSON.stringify(this.database));
+    const table = opts.table ?? 'requests';
+    if (!IDENT_RE.test(table)) throw new Error('bad ClickHouse table name ' + JSON.stringify(table));
+    this.table = `${this.database}.${table}`;
+    this.retentionDays = opts.retentionDays ?? 7;
+    this.client = createClient({
+      url: opts.url,
+      username: opts.user ?? 'default',
+      password: opts.password ?? '',
+      request_timeout: opts.requestTimeoutMs ?? 60000,
+      // 18.16 knows neither query parameters nor the newer settings: send none by default.
+      clickhouse_settings: {},
+    });
+  }
+
+  /** Connects, reads the server version and (unless told not to) creates the schema. */
+  async init(): Promise<void> {
+    const rows = await this.rows<{ v: string }>('SELECT version() AS v');
+    this.serverVersion = rows[0].v;
+    if (this.opts.createSchema === false) return;
+    const text = readFileSync(this.opts.schemaFile ?? DEFAULT_SCHEMA_FILE, 'utf8');
+    const ttl = serverHasTtl(this.serverVersion);
+    for (const stmt of schemaStatements(text, { database: this.database, retentionDays: this.retentionDays, ttl })) {
+      if (/^ALTER TABLE .* MODIFY TTL/s.test(stmt) && (await this.hasTtl())) continue;
+      await this.client.command({ query: stmt });
+    }
+  }
+
+  /** Whether the requests table already has its TTL (a MODIFY TTL rewrites nothing then). */
+  private async hasTtl(): Promise<boolean> {
+    const r = await this.rows<{ q: string }>(
+      `SELECT create_table_query AS q FROM system.tables WHERE database = ${lit(this.database)} AND name = 'requests'`,
+    );
+    return r.length > 0 && new RegExp(`TTL part \\+ (toIntervalDay\\(${this.retentionDays}\\)|INTERVAL ${this.retentionDays} DAY)`).test(r[0].q);
+  }
+
+  private async rows<T>(query: string): Promise<T[]> {
+    const rs = await this.client.query({ query, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+
+  setCutoff(cutoffPart: string): void {
+    this.cutoff = cutoffPart;
+  }
+
+  ingest(records: SessionRecord[], checkpoint?: Checkpoint): Promise<IngestResult> {
+    // One batch at a time: the duplicate check of a batch must see the rows of the one before.
+    const run = this.ingestChain.then(() => this.ingestNow(records, checkpoint));
+    this.ingestChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ingestNow(records: SessionRecord[], checkpoint?: Checkpoint): Promise<IngestResult> {
+    const res: IngestResult = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
+    const latest = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    const batch = new Map<string, SessionRecord>();
+    for (const r of records) {
+      if (r.part < this.cutoff) res.expired++;
+      else if (r.part > latest) res.future++;
+      else if (batch.has(r.request_id)) res.duplicates++;
+      else batch.set(r.request_id, r);
+    }
+    const fresh = [...batch.values()];
+    // Ids already stored: looked up through the sorting key's prefix (session) within the
+    // batch's partitions, in chunks that keep each query small.
+    const stored = new Set<string>();
+    for (let i = 0; i < fresh.length; i += ID_CHUNK) {
+      const chunk = fresh.slice(i, i + ID_CHUNK);
+      const parts = [...new Set(chunk.map((r) => r.part))];
+      const sessions = [...new Set(chunk.map((r) => r.session))];
+      const found = await this.rows<{ request_id: string }>(
+        `SELECT DISTINCT request_id FROM ${this.table}
+         WHERE part IN (${parts.map((p) => `toDate(${lit(p)})`).join(',')})
+           AND session IN (${sessions.map(lit).join(',')})
+           AND request_id IN (${chunk.map((r) => lit(r.request_id)).join(',')})`,
+      );
+      for (const f of found) stored.add(f.request_id);
+    }
+    const rows = [];
+    for (const r of fresh) {
+      if (stored.has(r.request_id)) {
+        res.duplicates++;
+        continue;
+      }
+      rows.push(toRow(r));
+    }
+    if (rows.length > 0) {
+      await this.client.insert({
+        table: this.table,
+        values: rows,
+        format: 'JSONEachRow',
+        clickhouse_settings: { input_format_skip_unknown_fields: 1 },
+      });
+    }
+    res.inserted = rows.length;
+    if (checkpoint) {
+      const at = Math.max(Date.now() * 1000, this.lastCheckpointAt + 1);
+      this.lastCheckpointAt = at;
+      await this.client.insert({
+        table: `${this.database}.checkpoints`,
+        values: [{ name: checkpoint.name, value: checkpoint.value, at }],
+        format: 'JSONEachRow',
+      });
+    }
+    return res;
+  }
+
+  async getCheckpoint(name: string): Promise<string | null> {
+    const r = await this.rows<{ value: string; n: string | number }>(
+      `SELECT argMax(value, at) AS value, count() AS n FROM ${this.database}.checkpoints WHERE name = ${lit(name)}`,
+    );
+    return r.length > 0 && Number(r[0].n) > 0 ? r[0].value : null;
+  }
+
+  /** Summaries of the parts the WHERE clause selects, keyed "session/part". */
+  private async summaries(where: string): Promise<Map<string, PartSummary>> {
+    const t = this.table;
+    const [main, counts] = await Promise.all([
+      this.rows<SummaryRow>(
+        `SELECT session, toString(part) AS p, any(app) AS app_, min(ts_ms) AS first_ms, max(ts_ms) AS last_ms,
+           count() AS n, countIf(notEmpty(attack)) AS attacked, countIf(notEmpty(errors)) AS errored,
+           argMinIf(assumeNotNull(\`user\`), (ts_ms, request_id), isNotNull(\`user\`)) AS first_user,
+           countIf(isNotNull(\`user\`)) AS has_user,
+           argMinIf(assumeNotNull(role), (ts_ms, request_id), isNotNull(role)) AS first_role,
+           countIf(isNotNull(role)) AS has_role,
+           argMin(\`key\`, (ts_ms, request_id)) AS first_key
+         FROM ${t} FINAL WHERE ${where} GROUP BY session, part`,
+      ),
+      this.rows<CountRow>(
+        `SELECT session, toString(part) AS p, kv.1 AS dim, kv.2 AS val, count() AS n, min(ts_ms) AS first_seen
+         FROM (
+           SELECT session, part, ts_ms, arrayJoin(arrayConcat(
+             [('i', ip), ('s', toString(status)), ('m', method), ('k', \`key\`)],
+             arrayMap(a -> ('a', a), attack),
+             arrayMap(u -> ('u', assumeNotNull(u)), arrayFilter(u -> isNotNull(u), [\`user\`])),
+             arrayMap(r -> ('r', assumeNotNull(r)), arrayFilter(r -> isNotNull(r), [role]))
+           )) AS kv
+           FROM ${t} FINAL WHERE ${where}
+         ) GROUP BY session, part, dim, val`,
+      ),
+    ]);
+    const out = new Map<string, PartSummary>();
+    for (const r of main) {
+      out.set(r.session + '/' + r.p, {
+        session: r.session,
+        part: r.p,
+        app: r.app_,
+        first_ts: new Date(Number(r.first_ms)).toISOString(),
+        last_ts: new Date(Number(r.last_ms)).toISOString(),
+        requests: Number(r.n),
+        attacked: Number(r.attacked),
+        errored: Number(r.errored),
+        user: Number(r.has_user) > 0 ? r.first_user : null,
+        role: Number(r.has_role) > 0 ? r.first_role : null,
+        key: r.first_key,
+        users: [],
+        roles: [],
+        keys: [],
+        ips: {},
+        statuses: {},
+        attacks: {},
+        methods: {},
+      });
+    }
+    // In order of first appearance, as the SQLite store lists them.
+    counts.sort((a, b) => Number(a.first_seen) - Number(b.first_seen) || (a.val < b.val ? -1 : a.val > b.val ? 1 : 0));
+    for (const c of counts) {
+      const s = out.get(c.session + '/' + c.p);
+      if (!s) continue;
+      const n = Number(c.n);
+      const add = (o: Counts) => (o[c.val] = n);
+      switch (c.dim) {
+        case 'i':
+          add(s.ips);
+          break;
+        case 's':
+          add(s.statuses);
+          break;
+        case 'm':
+          add(s.methods);
+          break;
+        case 'a':
+          add(s.attacks);
+          break;
+        case 'k':
+          s.keys.push(c.val);
+          break;
+        case 'u':
+          s.users.push(c.val);
+          break;
+        case 'r':
+          s.roles.push(c.val);
+          break;
+      }
+    }
+    return out;
+  }
+
+  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>> {
+    const where: string[] = ['1'];
+    const having: string[] = ['1'];
+    const any = (cond: string) => having.push(`countIf(${cond}) > 0`);
+    if (filter.app !== undefined) where.push(`app = ${lit(filter.app)}`);
+    if (filter.session !== undefined) where.push(`session = ${lit(filter.session)}`);
+    if (filter.from !== undefined) {
+      // A part's requests are all of its day: days before `from` cannot overlap.
+      where.push(`part >= toDate(${lit(dayOf(filter.from))})`);
+      having.push(`max(ts_ms) >= ${num(Math.max(0, Math.ceil(filter.from)))}`);
+    }
+    if (filter.to !== undefined) {
+      if (filter.to < 0) return { items: [], next: null };
+      where.push(`part <= toDate(${lit(dayOf(filter.to))})`);
+      having.push(`min(ts_ms) <= ${num(Math.floor(filter.to))}`);
+    }
+    if (filter.requestId !== undefined) any(`request_id = ${lit(filter.requestId)}`);
+    if (filter.user !== undefined) any(`isNotNull(\`user\`) AND assumeNotNull(\`user\`) = ${lit(filter.user)}`);
+    if (filter.role !== undefined) any(`isNotNull(role) AND assumeNotNull(role) = ${lit(filter.role)}`);
+    if (filter.ip !== undefined) any(`ip = ${lit(filter.ip)}`);
+    if (filter.attack !== undefined) any(filter.attack === '*' ? 'notEmpty(attack)' : `has(attack, ${lit(filter.attack)})`);
+    if (filter.key !== undefined) any(`\`key\` = ${lit(filter.key)}`);
+    if (filter.status !== undefined) {
+      if (/^[1-5]xx$/i.test(filter.status)) any(`intDiv(status, 100) = ${filter.status[0]}`);
+      else any(`toString(status) = ${lit(filter.status)}`);
+    }
+    if (filter.endpoint !== undefined) {
+      const pat = parseEndpointPattern(filter.endpoint);
+      if (pat) {
+        const conds: string[] = [];
+        if (pat.method !== null) conds.push(`method = ${lit(pat.method)}`);
+        if (pat.glob !== '*') conds.push(`match(path, ${lit('(?s)' + pat.regexp.source)})`);
+        if (conds.length) any(conds.join(' AND '));
+      }
+    }
+    if (opts.cursor) {
+      const c = decodeCursor(opts.cursor);
+      const [lt, session, part] = c;
+      if (c.length !== 3 || !Number.isSafeInteger(lt) || typeof session !== 'string' || typeof part !== 'string' || !PART_RE.test(part)) {
+        throw new BadCursorError('bad cursor');
+      }
+      having.push(
+        `(max(ts_ms) < ${num(lt as number)} OR (max(ts_ms) = ${num(lt as number)} AND (session < ${lit(session)} OR (session = ${lit(session)} AND part < toDate(${lit(part)})))))`,
+      );
+    }
+    // The page's keys first (duplicates change no filter, so no FINAL), then their summaries.
+    const keys = await this.rows<{ session: string; p: string; last_ms: string | number }>(
+      `SELECT session, toString(part) AS p, max(ts_ms) AS last_ms FROM ${this.table}
+       WHERE ${where.join(' AND ')} GROUP BY session, part HAVING ${having.join(' AND ')}
+       ORDER BY last_ms DESC, session DESC, p DESC LIMIT ${num(opts.limit + 1)}`,
+    );
+    const more = keys.length > opts.limit;
+    if (more) keys.pop();
+    if (keys.length === 0) return { items: [], next: null };
+    const sums = await this.summaries(`(session, part) IN (${keys.map((k) => `(${lit(k.session)}, toDate(${lit(k.p)}))`).join(', ')})`);
+    const items = keys.map((k) => sums.get(k.session + '/' + k.p)).filter((s): s is PartSummary => s !== undefined);
+    const last = keys[keys.length - 1];
+    return { items, next: more ? encodeCursor([Number(last.last_ms), last.session, last.p]) : null };
+  }
+
+  async getPart(session: string, part: string): Promise<PartSummary | null> {
+    if (!PART_RE.test(part)) return null;
+    const m = await this.summaries(`session = ${lit(session)} AND part = toDate(${lit(part)})`);
+    return m.get(session + '/' + part) ?? null;
+  }
+
+  async sessionParts(session: string): Promise<PartSummary[]> {
+    const m = await this.summaries(`session = ${lit(session)}`);
+    return [...m.values()].sort((a, b) => (a.part < b.part ? 1 : a.part > b.part ? -1 : 0));
+  }
+
+  async partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null }): Promise<Page<StoredRequest>> {
+    if (!PART_RE.test(part)) return { items: [], next: null };
+    let after = '';
+    let seq = 0;
+    if (opts.cursor) {
+      const c = decodeCursor(opts.cursor);
+      const [ts, id, s] = c;
+      if (c.length !== 3 || !Number.isSafeInteger(ts) || typeof id !== 'string' || !Number.isSafeInteger(s)) {
+        throw new BadCursorError('bad cursor');
+      }
+      after = ` AND (ts_ms > ${num(ts as number)} OR (ts_ms = ${num(ts as number)} AND request_id > ${lit(id)}))`;
+      seq = s as number;
+    }
+    const rows = await this.rows<RequestRow>(
+      `SELECT request_id, ts_ms AS t, app, \`key\`, key_source, method, host, path, status, duration_ms, bytes_sent, ip, ua,
+         params, \`user\`, role, attack, request, errors
+       FROM ${this.table} FINAL
+       WHERE session = ${lit(session)} AND part = toDate(${lit(part)})${after}
+       ORDER BY ts_ms, request_id LIMIT ${num(opts.limit + 1)}`,
+    );
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    const items: StoredRequest[] = rows.map((r, i) => ({
+      seq: seq + i + 1,
+      request_id: r.request_id,
+      ts: new Date(Number(r.t)).toISOString(),
+      app: r.app,
+      key: r.key,
+      key_source: r.key_source,
+      method: r.method,
+      host: r.host,
+      path: r.path,
+      status: Number(r.status),
+      duration_ms: Number(r.duration_ms),
+      bytes_sent: Number(r.bytes_sent),
+      ip: r.ip,
+      ua: r.ua,
+      params: parseJson<Record<string, string>>(r.params, {}),
+      user: r.user,
+      role: r.role,
+      attack: r.attack.length === 0 ? null : r.attack,
+      request: parseJson<SessionRecord['request']>(r.request, null),
+      errors: r.errors,
+    }));
+    const last = rows[rows.length - 1];
+    return { items, next: more && last ? encodeCursor([Number(last.t), last.request_id, seq + rows.length]) : null };
+  }
+
+  async *eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest> {
+    let cursor: string | null = null;
+    do {
+      const page: Page<StoredRequest> = await this.partRequests(session, part, { limit: 2000, cursor });
+      for (const r of page.items) yield r;
+      cursor = page.next;
+    } while (cursor);
+  }
+
+  async timeline(session: string, part: string, buckets: number): Promise<TimelineBucket[]> {
+    const p = await this.getPart(session, part);
+    if (!p) return [];
+    const first = Date.parse(p.first_ts);
+    const lastMs = Date.parse(p.last_ts);
+    const n = Math.max(1, Math.min(500, Math.floor(buckets)));
+    const width = Math.max(1, Math.ceil((lastMs - first + 1) / n));
+    const rows = await this.rows<{ b: string | number; n: string | number; a: string | number; f: string | number }>(
+      `SELECT intDiv(ts_ms - ${num(first)}, ${num(width)}) AS b, count() AS n, countIf(notEmpty(attack)) AS a,
+         countIf(status >= 400) AS f
+       FROM ${this.table} FINAL WHERE session = ${lit(session)} AND part = toDate(${lit(part)})
+       GROUP BY b ORDER BY b`,
+    );
+    const out: TimelineBucket[] = [];
+    for (let i = 0; i < n; i++) out.push({ t: new Date(first + i * width).toISOString(), requests: 0, attacks: 0, failed: 0 });
+    for (const r of rows) {
+      const b = out[Math.min(n - 1, Number(r.b))];
+      b.requests += Number(r.n);
+      b.attacks += Number(r.a);
+      b.failed += Number(r.f);
+    }
+    return out;
+  }
+
+  /** The drop-partition job: drops every day before `cutoffPart` (servers without TTL need it;
+   *  with TTL it frees the space at once instead of at the next merge). */
+  async deleteBefore(cutoffPart: string): Promise<number> {
+    if (!PART_RE.test(cutoffPart)) throw new Error('bad part ' + JSON.stringify(cutoffPart));
+    const counted = await this.rows<{ n: string | number }>(
+      `SELECT count() AS n FROM (SELECT DISTINCT session, part FROM ${this.table} WHERE part < toDate(${lit(cutoffPart)}))`,
+    );
+    const [db, table] = this.table.split('.');
+    const parts = await this.rows<{ partition_id: string }>(
+      `SELECT DISTINCT partition_id FROM system.parts
+       WHERE database = ${lit(db)} AND table = ${lit(table)} AND active
+         AND partition_id < ${lit(cutoffPart.replace(/-/g, ''))}`,
+    );
+    for (const p of parts) {
+      if (!/^\d{8}$/.test(p.partition_id)) continue;
+      await this.client.command({ query: `ALTER TABLE ${this.table} DROP PARTITION ID ${lit(p.partition_id)}` });
+    }
+    return Number(counted[0]?.n ?? 0);
+  }
+
+  async stats(): Promise<{ parts: number; requests: number; oldestPart: string | null; newestPart: string | null }> {
+    const r = await this.rows<{ parts: string | number; requests: string | number; oldest: string; newest: string }>(
+      `SELECT uniqExact(session, part) AS parts, count() AS requests, toString(min(part)) AS oldest, toString(max(part)) AS newest
+       FROM ${this.table} FINAL`,
+    );
+    const parts = Number(r[0]?.parts ?? 0);
+    return {
+      parts,
+      requests: Number(r[0]?.requests ?? 0),
+      oldestPart: parts > 0 ? r[0].oldest : null,
+      newestPart: parts > 0 ? r[0].newest : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.ingestChain;
+    await this.client.close();
+  }
+}
+
+function dayOf(ms: number): string {
+  // Within the range of ClickHouse's Date (1970 to 2105 on every version).
+  const d = new Date(Math.max(0, Math.min(ms, Date.UTC(2105, 11, 31))));
+  return d.toISOString().slice(0, 10);
+}
+
+/** A record as a row of the requests table (schema.sql's encodings). */
+function toRow(r: SessionRecord): Record<string, unknown> {
+  return {
+    v: r.v,
+    // Normalized so that the materialized ts_ms always finds the milliseconds.
+    ts: new Date(Date.parse(r.ts)).toISOString(),
+    part: r.part,
+    app: r.app,
+    session: r.session,
+    key: r.key,
+    key_source: r.key_source,
+    request_id: r.request_id,
+    method: r.method,
+    host: r.host,
+    path: r.path,
+    status: r.status,
+    duration_ms: r.duration_ms,
+    bytes_sent: r.bytes_sent,
+    ip: r.ip,
+    ua: r.ua,
+    params: JSON.stringify(r.params),
+    user: r.user,
+    role: r.role,
+    attack: r.attack ?? [],
+    request: r.request === null ? null : JSON.stringify(r.request),
+    errors: r.errors,
+  };
+}
+
+/** Creates the store and its schema: `await createClickHouseStore({ url: 'http://127.0.0.1:8123' })`. */
+export async function createClickHouseStore(opts: ClickHouseStoreOptions): Promise<ClickHouseStore> {
+  const store = new ClickHouseStore(opts);
+  try {
+    await store.init();
+  } catch (e) {
+    await store.client.close();
+    throw e;
+  }
+  return store;
+}

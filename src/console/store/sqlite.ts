@@ -1,0 +1,639 @@
+/**
+ * The embedded store: one SQLite file through better-sqlite3, in WAL mode.
+ *
+ * Layout: `parts` holds one row per (session, part) with its running aggregates (times, counts,
+ * users, IPs, statuses, attacks, methods); `requests_YYYYMMDD` holds one row per request id of
+ * that day (the record's `part`), so that retention drops a whole table; `facets`
+ * maps each distinct filter value of a part (IP, status, status class, attack, key, user, role)
+ * to the part; `endpoints` + `part_endpoints` map each distinct "METHOD path" to the parts that
+ * requested it. Filters then select part ids through small indexes instead of scanning
+ * requests, and one session's page reads its aggregates from one row.
+ *
+ * One process writes a database file at a time (the console that owns it); readers may be many.
+ */
+import Database from 'better-sqlite3';
+import { SessionRecord } from '../../record/record';
+import { parseEndpointPattern } from './pattern';
+import {
+  BadCursorError,
+  Checkpoint,
+  Counts,
+  IngestResult,
+  Page,
+  PartFilter,
+  PartSummary,
+  Store,
+  StoredRequest,
+  TimelineBucket,
+} from './types';
+
+const SCHEMA_VERSION = '1';
+
+/** Requests live in one table per day (per part date): a day's indexes stay small enough that
+ *  ingest does not slow down as the store fills, and retention drops whole tables. */
+function requestsTable(part: string): string {
+  if (!PART_RE.test(part)) throw new Error('bad part ' + JSON.stringify(part));
+  return 'requests_' + part.replace(/-/g, '');
+}
+const PART_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+function requestsSchema(part: string): string {
+  const t = requestsTable(part);
+  return `
+CREATE TABLE IF NOT EXISTS ${t} (
+  id INTEGER PRIMARY KEY,
+  request_id TEXT NOT NULL UNIQUE,
+  part_id INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  attacked INTEGER NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ${t}_part ON ${t} (part_id, ts, id);`;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parts (
+  id INTEGER PRIMARY KEY,
+  session TEXT NOT NULL,
+  part TEXT NOT NULL,
+  app TEXT NOT NULL,
+  first_ts INTEGER NOT NULL,
+  last_ts INTEGER NOT NULL,
+  requests INTEGER NOT NULL,
+  attacked INTEGER NOT NULL,
+  errored INTEGER NOT NULL,
+  user TEXT,
+  role TEXT,
+  key TEXT NOT NULL,
+  stats TEXT NOT NULL,
+  UNIQUE (session, part)
+);
+CREATE INDEX IF NOT EXISTS parts_last ON parts (last_ts DESC, id DESC);
+CREATE INDEX IF NOT EXISTS parts_app ON parts (app, last_ts DESC, id DESC);
+CREATE INDEX IF NOT EXISTS parts_part ON parts (part);
+CREATE TABLE IF NOT EXISTS days (part TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS facets (
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  part_id INTEGER NOT NULL,
+  PRIMARY KEY (kind, value, part_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS facets_part ON facets (part_id);
+CREATE TABLE IF NOT EXISTS endpoints (
+  id INTEGER PRIMARY KEY,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  UNIQUE (method, path)
+);
+CREATE INDEX IF NOT EXISTS endpoints_path ON endpoints (path);
+CREATE TABLE IF NOT EXISTS part_endpoints (
+  endpoint_id INTEGER NOT NULL,
+  part_id INTEGER NOT NULL,
+  PRIMARY KEY (endpoint_id, part_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS part_endpoints_part ON part_endpoints (part_id);
+`;
+
+interface DayStatements {
+  insert: Database.Statement;
+  page: Database.Statement;
+  partOf: Database.Statement;
+  timeline: Database.Statement;
+}
+
+interface PartStats {
+  methods: Counts;
+  statuses: Counts;
+  ips: Counts;
+  attacks: Counts;
+  keys: Counts;
+  users: Counts;
+  roles: Counts;
+}
+
+interface PartState {
+  id: number;
+  session: string;
+  part: string;
+  app: string;
+  first: number;
+  last: number;
+  requests: number;
+  attacked: number;
+  errored: number;
+  user: string | null;
+  role: string | null;
+  key: string;
+  stats: PartStats;
+}
+
+interface PartRow {
+  id: number;
+  session: string;
+  part: string;
+  app: string;
+  first_ts: number;
+  last_ts: number;
+  requests: number;
+  attacked: number;
+  errored: number;
+  user: string | null;
+  role: string | null;
+  key: string;
+  stats: string;
+}
+
+interface RequestRow {
+  id: number;
+  ts: number;
+  record: string;
+}
+
+// Facet kinds: short, stable names stored in the database.
+const F = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k', user: 'u', role: 'r' } as const;
+
+function inc(c: Counts, k: string): boolean {
+  const had = Object.prototype.hasOwnProperty.call(c, k);
+  c[k] = (had ? c[k] : 0) + 1;
+  return !had;
+}
+
+function emptyStats(): PartStats {
+  return { methods: {}, statuses: {}, ips: {}, attacks: {}, keys: {}, users: {}, roles: {} };
+}
+
+function encodeCursor(parts: Array<number | string>): string {
+  return Buffer.from(parts.join(':')).toString('base64url');
+}
+function decodeCursor(c: string, n: number): number[] {
+  const xs = Buffer.from(c, 'base64url').toString().split(':').map(Number);
+  if (xs.length !== n || xs.some((x) => !Number.isSafeInteger(x))) throw new BadCursorError('bad cursor');
+  return xs;
+}
+
+export interface SqliteStoreOptions {
+  /** Parts cached in memory between ingest batches (aggregates of recently active sessions). */
+  partCache?: number;
+  readonly?: boolean;
+}
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  private cutoff = '0000-00-00';
+  private dayStatements = new Map<string, DayStatements>();
+  private partCache = new Map<string, PartState>();
+  private endpointCache = new Map<string, number>();
+  private readonly partCacheMax: number;
+  private readonly st: ReturnType<SqliteStore['prepare']>;
+  private readonly ingestTx: (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]) => IngestResult;
+
+  constructor(path: string, opts: SqliteStoreOptions = {}) {
+    this.db = new Database(path, { readonly: opts.readonly === true });
+    this.partCacheMax = opts.partCache ?? 20000;
+    if (!opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+    }
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('temp_store = MEMORY');
+    // Fewer, larger checkpoints: a page rewritten by several batches is copied back once.
+    if (!opts.readonly) this.db.pragma('wal_autocheckpoint = 10000');
+    if (!opts.readonly) {
+      this.db.exec(SCHEMA);
+      const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
+      if (!v) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+      else if (v.value !== SCHEMA_VERSION) throw new Error(`${path}: schema version ${v.value}, this console uses ${SCHEMA_VERSION}`);
+    }
+    this.st = this.prepare();
+    this.ingestTx = this.db.transaction((records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]) =>
+      this.ingestSync(records, checkpoint, raws),
+    );
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getPart: db.prepare('SELECT * FROM parts WHERE session = ? AND part = ?'),
+      newPart: db.prepare(
+        `INSERT INTO parts (session, part, app, first_ts, last_ts, requests, attacked, errored, user, role, key, stats)
+         VALUES (?, ?, ?, ?, ?, 0, 0, 0, NULL, NULL, ?, '{}')`,
+      ),
+      updatePart: db.prepare(
+        `UPDATE parts SET first_ts = ?, last_ts = ?, requests = ?, attacked = ?, errored = ?, user = ?, role = ?, stats = ?
+         WHERE id = ?`,
+      ),
+      insertFacet: db.prepare('INSERT OR IGNORE INTO facets (kind, value, part_id) VALUES (?, ?, ?)'),
+      getEndpoint: db.prepare('SELECT id FROM endpoints WHERE method = ? AND path = ?').pluck(),
+      newEndpoint: db.prepare('INSERT INTO endpoints (method, path) VALUES (?, ?)'),
+      insertPartEndpoint: db.prepare('INSERT OR IGNORE INTO part_endpoints (endpoint_id, part_id) VALUES (?, ?)'),
+      setCheckpoint: db.prepare('INSERT INTO checkpoints (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
+      getCheckpoint: db.prepare('SELECT value FROM checkpoints WHERE name = ?').pluck(),
+      days: db.prepare('SELECT part FROM days ORDER BY part').pluck(),
+      addDay: db.prepare('INSERT OR IGNORE INTO days (part) VALUES (?)'),
+      dropDay: db.prepare('DELETE FROM days WHERE part = ?'),
+      sessionParts: db.prepare('SELECT * FROM parts WHERE session = ? ORDER BY part DESC'),
+      expiredParts: db.prepare('SELECT id FROM parts WHERE part < ?').pluck(),
+      deleteFacets: db.prepare('DELETE FROM facets WHERE part_id = ?'),
+      deletePartEndpoints: db.prepare('DELETE FROM part_endpoints WHERE part_id = ?'),
+      deletePart: db.prepare('DELETE FROM parts WHERE id = ?'),
+      deleteOrphanEndpoints: db.prepare(
+        'DELETE FROM endpoints WHERE NOT EXISTS (SELECT 1 FROM part_endpoints pe WHERE pe.endpoint_id = endpoints.id)',
+      ),
+    };
+  }
+
+  setCutoff(cutoffPart: string): void {
+    this.cutoff = cutoffPart;
+  }
+
+  /** Statements of one day's requests table, creating the table on first use. */
+  private day(part: string, create: boolean): DayStatements | null {
+    let d = this.dayStatements.get(part);
+    if (d) return d;
+    const t = requestsTable(part);
+    if (!create && !(this.st.days.all() as string[]).includes(part)) return null;
+    if (create) {
+      this.db.exec(requestsSchema(part));
+      this.st.addDay.run(part);
+    }
+    const db = this.db;
+    d = {
+      insert: db.prepare(
+        `INSERT OR IGNORE INTO ${t} (request_id, part_id, ts, status, attacked, record) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      page: db.prepare(`SELECT r.id, r.ts, r.record FROM ${t} r WHERE r.part_id = ? AND (r.ts, r.id) > (?, ?) ORDER BY r.ts, r.id LIMIT ?`),
+      partOf: db.prepare(`SELECT part_id FROM ${t} WHERE request_id = ?`).pluck(),
+      timeline: db.prepare(
+        `SELECT CAST((ts - ?) / ? AS INTEGER) AS b, count(*) AS requests, sum(attacked) AS attacks, sum(status >= 400) AS failed
+         FROM ${t} WHERE part_id = ? GROUP BY b ORDER BY b`,
+      ),
+    };
+    this.dayStatements.set(part, d);
+    return d;
+  }
+
+  private loadPart(r: SessionRecord, ts: number): PartState {
+    const ck = r.session + '/' + r.part;
+    let p = this.partCache.get(ck);
+    if (p) return p;
+    const row = this.st.getPart.get(r.session, r.part) as PartRow | undefined;
+    if (row) {
+      p = {
+        id: row.id,
+        session: row.session,
+        part: row.part,
+        app: row.app,
+        first: row.first_ts,
+        last: row.last_ts,
+        requests: row.requests,
+        attacked: row.attacked,
+        errored: row.errored,
+        user: row.user,
+        role: row.role,
+        key: row.key,
+        stats: { ...emptyStats(), ...JSON.parse(row.stats) },
+      };
+    } else {
+      const info = this.st.newPart.run(r.session, r.part, r.app, ts, ts, r.key);
+      p = {
+        id: Number(info.lastInsertRowid),
+        session: r.session,
+        part: r.part,
+        app: r.app,
+        first: ts,
+        last: ts,
+        requests: 0,
+        attacked: 0,
+        errored: 0,
+        user: null,
+        role: null,
+        key: r.key,
+        stats: emptyStats(),
+      };
+    }
+    if (this.partCache.size >= this.partCacheMax) this.partCache.clear();
+    this.partCache.set(ck, p);
+    return p;
+  }
+
+  private endpointId(method: string, path: string): number {
+    const k = method + ' ' + path;
+    let id = this.endpointCache.get(k);
+    if (id !== undefined) return id;
+    id = this.st.getEndpoint.get(method, path) as number | undefined;
+    if (id === undefined) id = Number(this.st.newEndpoint.run(method, path).lastInsertRowid);
+    if (this.endpointCache.size >= 200000) this.endpointCache.clear();
+    this.endpointCache.set(k, id);
+    return id;
+  }
+
+  private ingestSync = (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): IngestResult => {
+    const res: IngestResult = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
+    const latest = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    const touched = new Set<PartState>();
+    const partEndpoints = new Set<string>();
+    const st = this.st;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (r.part < this.cutoff) {
+        res.expired++;
+        continue;
+      }
+      if (r.part > latest) {
+        res.future++;
+        continue;
+      }
+      const ts = Date.parse(r.ts);
+      const p = this.loadPart(r, ts);
+      const attacked = r.attack !== null && r.attack.length > 0;
+      const info = this.day(r.part, true)!.insert.run(r.request_id, p.id, ts, r.status, attacked ? 1 : 0, raws?.[i] ?? JSON.stringify(r));
+      if (info.changes === 0) {
+        res.duplicates++;
+        continue;
+      }
+      res.inserted++;
+      touched.add(p);
+      if (p.requests === 0 || ts < p.first) p.first = ts;
+      if (p.requests === 0 || ts > p.last) p.last = ts;
+      p.requests++;
+      const s = p.stats;
+      inc(s.methods, r.method);
+      const status = String(r.status);
+      const cls = status[0] + 'xx';
+      let newClass = true;
+      for (const k in s.statuses) if (k[0] === status[0]) newClass = false;
+      if (inc(s.statuses, status)) st.insertFacet.run(F.status, status, p.id);
+      if (newClass) st.insertFacet.run(F.cls, cls, p.id);
+      if (inc(s.ips, r.ip)) st.insertFacet.run(F.ip, r.ip, p.id);
+      if (inc(s.keys, r.key)) st.insertFacet.run(F.key, r.key, p.id);
+      if (r.user !== null) {
+        if (p.user === null) p.user = r.user;
+        if (inc(s.users, r.user)) st.insertFacet.run(F.user, r.user, p.id);
+      }
+      if (r.role !== null) {
+        if (p.role === null) p.role = r.role;
+        if (inc(s.roles, r.role)) st.insertFacet.run(F.role, r.role, p.id);
+      }
+      if (attacked && r.attack !== null) {
+        if (p.attacked === 0) st.insertFacet.run(F.attack, '*', p.id);
+        p.attacked++;
+        for (const a of r.attack) if (inc(s.attacks, a)) st.insertFacet.run(F.attack, a, p.id);
+      }
+      if (r.errors.length > 0) p.errored++;
+      const eid = this.endpointId(r.method, r.path);
+      const pe = eid + ':' + p.id;
+      if (!partEndpoints.has(pe)) {
+        partEndpoints.add(pe);
+        st.insertPartEndpoint.run(eid, p.id);
+      }
+    }
+    for (const p of touched) {
+      st.updatePart.run(p.first, p.last, p.requests, p.attacked, p.errored, p.user, p.role, JSON.stringify(p.stats), p.id);
+    }
+    if (checkpoint) st.setCheckpoint.run(checkpoint.name, checkpoint.value);
+    return res;
+  };
+
+
+  async ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): Promise<IngestResult> {
+    try {
+      return this.ingestTx(records, checkpoint, raws);
+    } catch (e) {
+      // The transaction rolled back: the in-memory aggregates may be ahead of the database.
+      this.partCache.clear();
+      this.endpointCache.clear();
+      throw e;
+    }
+  }
+
+  async getCheckpoint(name: string): Promise<string | null> {
+    return (this.st.getCheckpoint.get(name) as string | undefined) ?? null;
+  }
+
+  private summary(row: PartRow): PartSummary {
+    const s: PartStats = { ...emptyStats(), ...JSON.parse(row.stats) };
+    return {
+      session: row.session,
+      part: row.part,
+      app: row.app,
+      first_ts: new Date(row.first_ts).toISOString(),
+      last_ts: new Date(row.last_ts).toISOString(),
+      requests: row.requests,
+      attacked: row.attacked,
+      errored: row.errored,
+      user: row.user,
+      role: row.role,
+      key: row.key,
+      users: Object.keys(s.users),
+      roles: Object.keys(s.roles),
+      keys: Object.keys(s.keys),
+      ips: s.ips,
+      statuses: s.statuses,
+      attacks: s.attacks,
+      methods: s.methods,
+    };
+  }
+
+  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const facet = (kind: string, value: string) => {
+      where.push('p.id IN (SELECT part_id FROM facets WHERE kind = ? AND value = ?)');
+      args.push(kind, value);
+    };
+    if (filter.app !== undefined) {
+      where.push('p.app = ?');
+      args.push(filter.app);
+    }
+    if (filter.session !== undefined) {
+      where.push('p.session = ?');
+      args.push(filter.session);
+    }
+    if (filter.from !== undefined) {
+      where.push('p.last_ts >= ?');
+      args.push(filter.from);
+    }
+    if (filter.to !== undefined) {
+      where.push('p.first_ts <= ?');
+      args.push(filter.to);
+    }
+    if (filter.requestId !== undefined) {
+      let pid: number | undefined;
+      for (const part of this.st.days.all() as string[]) {
+        pid = this.day(part, false)?.partOf.get(filter.requestId) as number | undefined;
+        if (pid !== undefined) break;
+      }
+      where.push('p.id = ?');
+      args.push(pid ?? -1);
+    }
+    if (filter.user !== undefined) facet(F.user, filter.user);
+    if (filter.role !== undefined) facet(F.role, filter.role);
+    if (filter.ip !== undefined) facet(F.ip, filter.ip);
+    if (filter.attack !== undefined) facet(F.attack, filter.attack);
+    if (filter.key !== undefined) facet(F.key, filter.key);
+    if (filter.status !== undefined) {
+      if (/^[1-5]xx$/i.test(filter.status)) facet(F.cls, filter.status.toLowerCase());
+      else facet(F.status, filter.status);
+    }
+    if (filter.endpoint !== undefined) {
+      const pat = parseEndpointPattern(filter.endpoint);
+      if (pat) {
+        const m = pat.method === null ? '' : ' AND e.method = ?';
+        if (pat.glob === '*') {
+          if (pat.method !== null) {
+            where.push(`p.id IN (SELECT pe.part_id FROM endpoints e JOIN part_endpoints pe ON pe.endpoint_id = e.id WHERE e.method = ?)`);
+            args.push(pat.method);
+          }
+        } else {
+          where.push(
+            `p.id IN (SELECT pe.part_id FROM endpoints e JOIN part_endpoints pe ON pe.endpoint_id = e.id WHERE e.path GLOB ?${m})`,
+          );
+          args.push(pat.glob);
+          if (pat.method !== null) args.push(pat.method);
+        }
+      }
+    }
+    if (opts.cursor) {
+      const [lt, id] = decodeCursor(opts.cursor, 2);
+      where.push('(p.last_ts, p.id) < (?, ?)');
+      args.push(lt, id);
+    }
+    const sql =
+      'SELECT p.* FROM parts p' +
+      (where.length ? ' WHERE ' + where.join(' AND ') : '') +
+      ' ORDER BY p.last_ts DESC, p.id DESC LIMIT ?';
+    args.push(opts.limit + 1);
+    const rows = this.db.prepare(sql).all(...args) as PartRow[];
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    return { items: rows.map((r) => this.summary(r)), next: more && last ? encodeCursor([last.last_ts, last.id]) : null };
+  }
+
+  async getPart(session: string, part: string): Promise<PartSummary | null> {
+    const row = this.st.getPart.get(session, part) as PartRow | undefined;
+    return row ? this.summary(row) : null;
+  }
+
+  async sessionParts(session: string): Promise<PartSummary[]> {
+    return (this.st.sessionParts.all(session) as PartRow[]).map((r) => this.summary(r));
+  }
+
+  private toRequest(row: RequestRow, seq: number, app: string): StoredRequest {
+    const r = JSON.parse(row.record) as SessionRecord;
+    return {
+      seq,
+      request_id: r.request_id,
+      ts: r.ts,
+      app,
+      key: r.key,
+      key_source: r.key_source,
+      method: r.method,
+      host: r.host,
+      path: r.path,
+      status: r.status,
+      duration_ms: r.duration_ms,
+      bytes_sent: r.bytes_sent,
+      ip: r.ip,
+      ua: r.ua,
+      params: r.params,
+      user: r.user,
+      role: r.role,
+      attack: r.attack,
+      request: r.request,
+      errors: r.errors,
+    };
+  }
+
+  async partRequests(
+    session: string,
+    part: string,
+    opts: { limit: number; cursor?: string | null },
+  ): Promise<Page<StoredRequest>> {
+    const p = this.st.getPart.get(session, part) as PartRow | undefined;
+    if (!p) return { items: [], next: null };
+    let [ts, id, seq] = [-Infinity, 0, 0];
+    if (opts.cursor) [ts, id, seq] = decodeCursor(opts.cursor, 3);
+    const d = this.day(part, false);
+    if (!d) return { items: [], next: null };
+    const rows = d.page.all(p.id, ts === -Infinity ? -1e15 : ts, id, opts.limit + 1) as RequestRow[];
+    const more = rows.length > opts.limit;
+    if (more) rows.pop();
+    const items = rows.map((r, i) => this.toRequest(r, seq + i + 1, p.app));
+    const last = rows[rows.length - 1];
+    return { items, next: more && last ? encodeCursor([last.ts, last.id, seq + rows.length]) : null };
+  }
+
+  async *eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest> {
+    let cursor: string | null = null;
+    do {
+      const page: Page<StoredRequest> = await this.partRequests(session, part, { limit: 2000, cursor });
+      for (const r of page.items) yield r;
+      cursor = page.next;
+    } while (cursor);
+  }
+
+  async timeline(session: string, part: string, buckets: number): Promise<TimelineBucket[]> {
+    const p = this.st.getPart.get(session, part) as PartRow | undefined;
+    if (!p) return [];
+    const n = Math.max(1, Math.min(500, Math.floor(buckets)));
+    const width = Math.max(1, Math.ceil((p.last_ts - p.first_ts + 1) / n));
+    const d = this.day(part, false);
+    if (!d) return [];
+    const rows = d.timeline.all(p.first_ts, width, p.id) as Array<{ b: number; requests: number; attacks: number; failed: number }>;
+    const out: TimelineBucket[] = [];
+    for (let i = 0; i < n; i++) out.push({ t: new Date(p.first_ts + i * width).toISOString(), requests: 0, attacks: 0, failed: 0 });
+    for (const r of rows) {
+      const b = out[Math.min(n - 1, r.b)];
+      b.requests += r.requests;
+      b.attacks += r.attacks;
+      b.failed += r.failed;
+    }
+    return out;
+  }
+
+  async deleteBefore(cutoffPart: string): Promise<number> {
+    const ids = this.st.expiredParts.all(cutoffPart) as number[];
+    const del = this.db.transaction((chunk: number[]) => {
+      for (const id of chunk) {
+        this.st.deleteFacets.run(id);
+        this.st.deletePartEndpoints.run(id);
+        this.st.deletePart.run(id);
+      }
+    });
+    for (let i = 0; i < ids.length; i += 500) {
+      del(ids.slice(i, i + 500));
+      // Let queries and ingest in between: a day of a busy site is many parts.
+      await new Promise((r) => setImmediate(r));
+    }
+    for (const part of this.st.days.all() as string[]) {
+      if (part >= cutoffPart) continue;
+      this.dayStatements.delete(part);
+      this.db.transaction(() => {
+        this.db.exec(`DROP TABLE IF EXISTS ${requestsTable(part)}`);
+        this.st.dropDay.run(part);
+      })();
+    }
+    if (ids.length > 0) {
+      this.st.deleteOrphanEndpoints.run();
+      this.partCache.clear();
+      this.endpointCache.clear();
+    }
+    return ids.length;
+  }
+
+  async stats(): Promise<{ parts: number; requests: number; oldestPart: string | null; newestPart: string | null }> {
+    const r = this.db
+      .prepare('SELECT count(*) AS parts, sum(requests) AS requests, min(part) AS oldest, max(part) AS newest FROM parts')
+      .get() as { parts: number; requests: number | null; oldest: string | null; newest: string | null };
+    return { parts: r.parts, requests: r.requests ?? 0, oldestPart: r.oldest, newestPart: r.newest };
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

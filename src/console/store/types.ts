@@ -1,0 +1,138 @@
+/**
+ * The console's store, behind a small interface: SQLite (store/sqlite.ts) is the embedded
+ * default; a server-backed store (ClickHouse, for traffic that outgrows one machine) implements
+ * the same methods. Every method is async so that such a store fits without changing callers.
+ */
+import { SessionRecord } from '../../record/record';
+
+/** Filters of the session list; all given ones must hold (AND). */
+export interface PartFilter {
+  /** Time range, ms since the epoch: parts whose [first, last] request overlaps it. */
+  from?: number;
+  to?: number;
+  app?: string;
+  /** All parts of this session. */
+  session?: string;
+  /** The part that holds this request. */
+  requestId?: string;
+  user?: string;
+  role?: string;
+  ip?: string;
+  /** Attack type, e.g. `sqli`; `*` for any attack. */
+  attack?: string;
+  /** Status code (`404`) or class (`4xx`). */
+  status?: string;
+  /** Grouping key name, e.g. `request.query.token` or `ip+ua`. */
+  key?: string;
+  /** Endpoint pattern: optional method, then a path pattern with `*` and `?` wildcards. */
+  endpoint?: string;
+}
+
+export interface Counts {
+  [value: string]: number;
+}
+
+export interface PartSummary {
+  session: string;
+  part: string;
+  app: string;
+  first_ts: string;
+  last_ts: string;
+  requests: number;
+  /** Requests marked malicious. */
+  attacked: number;
+  /** Requests whose record has errors. */
+  errored: number;
+  /** First user / role seen in the part (null when none). */
+  user: string | null;
+  role: string | null;
+  /** Grouping key of the first request. */
+  key: string;
+  users: string[];
+  roles: string[];
+  keys: string[];
+  ips: Counts;
+  statuses: Counts;
+  attacks: Counts;
+  methods: Counts;
+}
+
+/** One request as the API returns it: the record, without repeating session and part. */
+export interface StoredRequest {
+  seq: number;
+  request_id: string;
+  ts: string;
+  app: string;
+  key: string;
+  key_source: string;
+  method: string;
+  host: string;
+  path: string;
+  status: number;
+  duration_ms: number;
+  bytes_sent: number;
+  ip: string;
+  ua: string | null;
+  params: Record<string, string>;
+  user: string | null;
+  role: string | null;
+  attack: string[] | null;
+  request: SessionRecord['request'];
+  errors: string[];
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next page, null on the last one. */
+  next: string | null;
+}
+
+export interface TimelineBucket {
+  /** Bucket start, ISO time. */
+  t: string;
+  requests: number;
+  attacks: number;
+  /** Responses with status >= 400. */
+  failed: number;
+}
+
+export interface IngestResult {
+  inserted: number;
+  /** Already stored (same request_id). */
+  duplicates: number;
+  /** Older than the retention period: dropped. */
+  expired: number;
+  /** Dated after tomorrow (UTC): dropped, a clock or a sender is wrong. */
+  future: number;
+}
+
+export interface Checkpoint {
+  name: string;
+  value: string;
+}
+
+export interface Store {
+  /** Stores records (one per request_id) and, in the same transaction where the store has
+   *  transactions, a checkpoint. `raws[i]`, when given, is records[i]'s JSON text as received
+   *  (a store may keep it instead of re-serializing; unknown fields then survive for later
+   *  readers). */
+  ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): Promise<IngestResult>;
+  getCheckpoint(name: string): Promise<string | null>;
+  listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>>;
+  getPart(session: string, part: string): Promise<PartSummary | null>;
+  /** All parts of a session, newest first. */
+  sessionParts(session: string): Promise<PartSummary[]>;
+  /** The part's requests in time order. */
+  partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null }): Promise<Page<StoredRequest>>;
+  /** Every request of a part in time order, for CSV export, without loading them all at once. */
+  eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest>;
+  timeline(session: string, part: string, buckets: number): Promise<TimelineBucket[]>;
+  /** Deletes parts whose date is before `cutoffPart` (YYYY-MM-DD); returns how many. */
+  deleteBefore(cutoffPart: string): Promise<number>;
+  /** Records below this part date are dropped at ingest. */
+  setCutoff(cutoffPart: string): void;
+  stats(): Promise<{ parts: number; requests: number; oldestPart: string | null; newestPart: string | null }>;
+  close(): Promise<void>;
+}
+
+export class BadCursorError extends Error {}

@@ -1,0 +1,350 @@
+/**
+ * The store contract: behaviour every Store (src/console/store/types.ts) must have, run against
+ * the SQLite store (store-contract-sqlite.test.ts) and the ClickHouse store on a real server
+ * (clickhouse.test.ts). Each test gets a fresh, empty store from `open`.
+ */
+import crypto from 'crypto';
+import { SessionRecord } from '../../src/record/record';
+import { BadCursorError, PartSummary, Store } from '../../src/console/store/types';
+
+export interface StoreFactory {
+  /** A new, empty store. */
+  open(): Promise<Store>;
+}
+
+const DAY = 86400000;
+/** Yesterday and today (UTC) at midnight: the store refuses parts after tomorrow. */
+export const D1 = Math.floor(Date.now() / DAY) * DAY - DAY;
+export const D2 = D1 + DAY;
+export const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export const sid = (name: string) => crypto.createHash('md5').update('session ' + name).digest('hex');
+const rid = () => crypto.randomBytes(16).toString('hex');
+
+export function rec(o: Partial<SessionRecord> & { at: number; s: string }): SessionRecord {
+  const { at, s, ...rest } = o;
+  const ts = new Date(at).toISOString();
+  return {
+    v: 1,
+    ts,
+    app: 'shop',
+    session: sid(s),
+    part: ts.slice(0, 10),
+    key: 'request.query.token',
+    key_source: 'params',
+    request_id: rid(),
+    method: 'GET',
+    host: 'shop.local',
+    path: '/',
+    status: 200,
+    duration_ms: 3,
+    bytes_sent: 120,
+    ip: '203.0.113.7',
+    ua: 'agent/1',
+    params: {},
+    user: null,
+    role: null,
+    attack: null,
+    request: null,
+    errors: [],
+    ...rest,
+  };
+}
+
+/** alice (yesterday then today), bob (yesterday, web shop, 4xx), mallory (attacks), a bot on
+ *  another app. Ingested in time order, as a log is. */
+export function scenario(): SessionRecord[] {
+  const h = (hour: number, ms = 0) => D1 + hour * 3600000 + ms;
+  const rs: SessionRecord[] = [
+    rec({ s: 'alice', at: h(9), method: 'POST', path: '/login', key: 'response.body.json.token', params: { 'response.body.json.token': 'a'.repeat(32), email: 'b'.repeat(32) } }),
+    rec({ s: 'alice', at: h(9, 1500), path: '/orders', user: 'alice', role: 'customer', params: { 'request.query.token': 'a'.repeat(32) } }),
+    rec({ s: 'alice', at: h(9, 2500), path: '/orders/17', user: 'alice', role: 'customer', ip: '203.0.113.8', ua: null }),
+    rec({ s: 'alice', at: h(9, 3500), method: 'DELETE', path: '/orders/17', user: 'alice', role: 'admin', status: 204 }),
+    rec({ s: 'bob', at: h(10), path: '/cart', key: 'response.cookie.connect.sid', key_source: 'builtin', ip: '198.51.100.2' }),
+    rec({ s: 'bob', at: h(10, 100), path: '/cart[1]', key: 'request.cookie.connect.sid', key_source: 'builtin', ip: '198.51.100.2', status: 404 }),
+    rec({ s: 'bob', at: h(10, 200), method: 'POST', path: '/checkout', key: 'request.cookie.connect.sid', key_source: 'builtin', ip: '198.51.100.2', status: 502, errors: ['request.body: not read'] }),
+    rec({
+      s: 'mallory',
+      at: h(11),
+      path: '/products',
+      key: 'ip+ua',
+      key_source: 'fallback',
+      ip: '192.0.2.66',
+      ua: 'sqlmap/1.8',
+      attack: ['sqli'],
+      request: { line: "GET /products?q=' OR 1=1-- HTTP/1.1", headers: [['Host', 'shop.local'], ['User-Agent', 'sqlmap/1.8']], body: null, truncated: false },
+    }),
+    rec({ s: 'mallory', at: h(11, 10), path: '/products', key: 'ip+ua', key_source: 'fallback', ip: '192.0.2.66', ua: 'sqlmap/1.8', attack: ['xss', 'sqli'], status: 403,
+      request: { line: 'GET /products?q=<script> HTTP/1.1', headers: [['Host', 'shop.local']], body: 'x=\'"\\\n', truncated: true } }),
+    rec({ s: 'mallory', at: h(11, 20), path: '/about', key: 'ip+ua', key_source: 'fallback', ip: '192.0.2.66', ua: 'sqlmap/1.8' }),
+    rec({ s: 'bot', at: h(12), app: 'blog', path: '/feed.xml', key: 'ip', key_source: 'fallback', ip: '192.0.2.1' }),
+    rec({ s: 'alice', at: D2 + 5000, path: '/orders', user: 'alice', role: 'customer' }),
+  ];
+  return rs;
+}
+
+const sorted = (xs: string[]) => [...xs].sort();
+
+export function defineStoreContract(name: string, factory: () => StoreFactory | null): void {
+  describe(`store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      const f = factory();
+      if (!f) throw new Error('no store factory');
+      store = await f.open();
+    });
+    afterEach(async () => {
+      if (store) await store.close();
+    });
+
+    test('ingest counts inserted, duplicate (in a batch and across batches), expired and future records', async () => {
+      const rs = scenario();
+      expect(await store.ingest(rs.slice(0, 5))).toEqual({ inserted: 5, duplicates: 0, expired: 0, future: 0 });
+      const again = [rs[0], rs[5], rs[5], rs[6]];
+      expect(await store.ingest(again)).toEqual({ inserted: 2, duplicates: 2, expired: 0, future: 0 });
+      store.setCutoff(dateOf(D2));
+      const old = rec({ s: 'late', at: D1 + 1000 });
+      const future = rec({ s: 'late', at: D2 + 3 * DAY });
+      const ok = rec({ s: 'late', at: D2 + 1000 });
+      expect(await store.ingest([old, future, ok])).toEqual({ inserted: 1, duplicates: 0, expired: 1, future: 1 });
+      const st = await store.stats();
+      expect(st).toEqual({ parts: 3, requests: 8, oldestPart: dateOf(D1), newestPart: dateOf(D2) });
+    });
+
+    test('a part summary aggregates its requests', async () => {
+      await store.ingest(scenario());
+      const a = (await store.getPart(sid('alice'), dateOf(D1)))!;
+      expect(a).not.toBeNull();
+      expect(a.session).toBe(sid('alice'));
+      expect(a.part).toBe(dateOf(D1));
+      expect(a.app).toBe('shop');
+      expect(a.first_ts).toBe(new Date(D1 + 9 * 3600000).toISOString());
+      expect(a.last_ts).toBe(new Date(D1 + 9 * 3600000 + 3500).toISOString());
+      expect(a.requests).toBe(4);
+      expect(a.attacked).toBe(0);
+      expect(a.errored).toBe(0);
+      expect(a.user).toBe('alice');
+      expect(a.role).toBe('customer');
+      expect(a.key).toBe('response.body.json.token');
+      expect(a.users).toEqual(['alice']);
+      expect(sorted(a.roles)).toEqual(['admin', 'customer']);
+      expect(sorted(a.keys)).toEqual(['request.query.token', 'response.body.json.token']);
+      expect(a.ips).toEqual({ '203.0.113.7': 3, '203.0.113.8': 1 });
+      expect(a.statuses).toEqual({ '200': 3, '204': 1 });
+      expect(a.methods).toEqual({ POST: 1, GET: 2, DELETE: 1 });
+      expect(a.attacks).toEqual({});
+
+      const m = (await store.getPart(sid('mallory'), dateOf(D1)))!;
+      expect(m.attacked).toBe(2);
+      expect(m.attacks).toEqual({ sqli: 2, xss: 1 });
+      expect(m.user).toBeNull();
+      expect(m.role).toBeNull();
+      expect(m.users).toEqual([]);
+      const b = (await store.getPart(sid('bob'), dateOf(D1)))!;
+      expect(b.errored).toBe(1);
+      expect(b.statuses).toEqual({ '200': 1, '404': 1, '502': 1 });
+
+      expect(await store.getPart(sid('alice'), '2001-01-01')).toBeNull();
+      expect(await store.getPart(sid('nobody'), dateOf(D1))).toBeNull();
+    });
+
+    test('a session spanning two days has two parts, newest first', async () => {
+      await store.ingest(scenario());
+      const parts = await store.sessionParts(sid('alice'));
+      expect(parts.map((p) => [p.part, p.requests])).toEqual([
+        [dateOf(D2), 1],
+        [dateOf(D1), 4],
+      ]);
+      expect(await store.sessionParts(sid('nobody'))).toEqual([]);
+    });
+
+    test('requests come back in time order with every field, paged by cursor', async () => {
+      const rs = scenario();
+      // Ingested out of order: the store orders by time.
+      await store.ingest([rs[8], rs[7], rs[9]]);
+      const all = await store.partRequests(sid('mallory'), dateOf(D1), { limit: 10 });
+      expect(all.next).toBeNull();
+      expect(all.items.map((r) => r.request_id)).toEqual([rs[7].request_id, rs[8].request_id, rs[9].request_id]);
+      expect(all.items.map((r) => r.seq)).toEqual([1, 2, 3]);
+      const first = all.items[0];
+      const { session: _s, part: _p, v: _v, ...expected } = rs[7];
+      expect(first).toEqual({ seq: 1, ...expected });
+      expect(all.items[1].request).toEqual(rs[8].request);
+      expect(all.items[1].attack).toEqual(['xss', 'sqli']);
+      expect(all.items[2].attack).toBeNull();
+      expect(all.items[2].request).toBeNull();
+
+      const p1 = await store.partRequests(sid('mallory'), dateOf(D1), { limit: 2 });
+      expect(p1.items.map((r) => r.seq)).toEqual([1, 2]);
+      expect(p1.next).not.toBeNull();
+      const p2 = await store.partRequests(sid('mallory'), dateOf(D1), { limit: 2, cursor: p1.next });
+      expect(p2.items.map((r) => [r.seq, r.request_id])).toEqual([[3, rs[9].request_id]]);
+      expect(p2.next).toBeNull();
+
+      const each: string[] = [];
+      for await (const r of store.eachPartRequest(sid('mallory'), dateOf(D1))) each.push(r.request_id);
+      expect(each).toEqual(all.items.map((r) => r.request_id));
+
+      const alice = await store.partRequests(sid('alice'), dateOf(D1), { limit: 10 });
+      expect(alice.items).toEqual([]);
+      expect((await store.partRequests(sid('nobody'), dateOf(D1), { limit: 10 })).items).toEqual([]);
+    });
+
+    test('params, nulls and odd characters survive the round trip', async () => {
+      const r = rec({
+        s: 'odd',
+        at: D1 + 1,
+        path: "/a'b\\c/%27\u00e9\u{1F600}",
+        ua: null,
+        params: { 'request.body.json["odd.name"]': 'x\'y"z\\\n\t', email: 'f'.repeat(32) },
+        errors: ['request.query.token: invalid percent-encoding', "it's \"quoted\""],
+        user: "o'hara",
+        role: null,
+      });
+      await store.ingest([r]);
+      const got = (await store.partRequests(r.session, r.part, { limit: 5 })).items;
+      const { session: _s, part: _p, v: _v, ...expected } = r;
+      expect(got).toEqual([{ seq: 1, ...expected }]);
+      const page = await store.listParts({ user: "o'hara" }, { limit: 5 });
+      expect(page.items.map((p) => p.session)).toEqual([r.session]);
+      expect(page.items[0].errored).toBe(1);
+    });
+
+    test('listParts filters (AND) and orders by last request, newest first', async () => {
+      await store.ingest(scenario());
+      const list = async (f: Parameters<Store['listParts']>[0]) =>
+        (await store.listParts(f, { limit: 50 })).items.map((p: PartSummary) => `${p.session === sid('alice') ? 'alice' : p.session === sid('bob') ? 'bob' : p.session === sid('mallory') ? 'mallory' : p.session === sid('bot') ? 'bot' : '?'}@${p.part === dateOf(D1) ? 1 : 2}`);
+      expect(await list({})).toEqual(['alice@2', 'bot@1', 'mallory@1', 'bob@1', 'alice@1']);
+      expect(await list({ app: 'blog' })).toEqual(['bot@1']);
+      expect(await list({ app: 'nope' })).toEqual([]);
+      expect(await list({ session: sid('alice') })).toEqual(['alice@2', 'alice@1']);
+      expect(await list({ requestId: scenario()[0].request_id })).toEqual([]);
+      expect(await list({ user: 'alice' })).toEqual(['alice@2', 'alice@1']);
+      expect(await list({ role: 'admin' })).toEqual(['alice@1']);
+      expect(await list({ ip: '198.51.100.2' })).toEqual(['bob@1']);
+      expect(await list({ ip: '203.0.113.8' })).toEqual(['alice@1']);
+      expect(await list({ attack: '*' })).toEqual(['mallory@1']);
+      expect(await list({ attack: 'xss' })).toEqual(['mallory@1']);
+      expect(await list({ attack: 'rce' })).toEqual([]);
+      expect(await list({ status: '404' })).toEqual(['bob@1']);
+      expect(await list({ status: '5xx' })).toEqual(['bob@1']);
+      expect(await list({ status: '4XX' })).toEqual(['mallory@1', 'bob@1']);
+      expect(await list({ status: '2xx', app: 'shop' })).toEqual(['alice@2', 'mallory@1', 'bob@1', 'alice@1']);
+      expect(await list({ key: 'ip' })).toEqual(['bot@1']);
+      expect(await list({ key: 'request.cookie.connect.sid' })).toEqual(['bob@1']);
+      expect(await list({ user: 'alice', role: 'admin', ip: '203.0.113.8' })).toEqual(['alice@1']);
+      expect(await list({ user: 'alice', attack: '*' })).toEqual([]);
+      // Time range: parts whose [first, last] overlaps it.
+      const h = (hour: number) => D1 + hour * 3600000;
+      expect(await list({ from: h(10) + 150, to: h(10) + 160 })).toEqual(['bob@1']);
+      expect(await list({ from: h(11) + 20 })).toEqual(['alice@2', 'bot@1', 'mallory@1']);
+      expect(await list({ to: h(9) })).toEqual(['alice@1']);
+      expect(await list({ from: D2 })).toEqual(['alice@2']);
+      expect(await list({ to: D1 - 1 })).toEqual([]);
+    });
+
+    test('listParts finds the part that holds a request', async () => {
+      const rs = scenario();
+      await store.ingest(rs);
+      const p = await store.listParts({ requestId: rs[5].request_id }, { limit: 5 });
+      expect(p.items.map((x) => [x.session, x.part])).toEqual([[sid('bob'), dateOf(D1)]]);
+      expect((await store.listParts({ requestId: 'f'.repeat(32) }, { limit: 5 })).items).toEqual([]);
+    });
+
+    test('endpoint filter: method, * and ? wildcards, anchored, literal brackets', async () => {
+      await store.ingest(scenario());
+      const who = async (endpoint: string) =>
+        (await store.listParts({ endpoint }, { limit: 50 })).items
+          .map((p) => (p.session === sid('alice') ? 'alice' : p.session === sid('bob') ? 'bob' : p.session === sid('mallory') ? 'mallory' : 'bot') + '@' + (p.part === dateOf(D1) ? 1 : 2))
+          .sort();
+      expect(await who('/orders/*')).toEqual(['alice@1']);
+      expect(await who('/orders*')).toEqual(['alice@1', 'alice@2']);
+      expect(await who('/orders')).toEqual(['alice@1', 'alice@2']);
+      expect(await who('/order')).toEqual([]);
+      expect(await who('DELETE /orders/*')).toEqual(['alice@1']);
+      expect(await who('delete /orders/*')).toEqual(['alice@1']);
+      expect(await who('GET /orders/??')).toEqual(['alice@1']);
+      expect(await who('GET /orders/?')).toEqual([]);
+      expect(await who('POST /orders/*')).toEqual([]);
+      expect(await who('DELETE')).toEqual(['alice@1']);
+      expect(await who('/cart[1]')).toEqual(['bob@1']);
+      expect(await who('/cart[*')).toEqual(['bob@1']);
+      expect(await who('/feed.xml')).toEqual(['bot@1']);
+      expect(await who('/feed?xml')).toEqual(['bot@1']);
+      expect(await who('/feedxxml')).toEqual([]);
+      expect(await who('*')).toHaveLength(5);
+      expect(await who('   ')).toHaveLength(5);
+    });
+
+    test('listParts pages by cursor without gaps or repeats; a bad cursor is refused', async () => {
+      const rs: SessionRecord[] = [];
+      for (let i = 0; i < 23; i++) rs.push(rec({ s: 'many' + i, at: D1 + 3600000 + i * 1000 }));
+      // Two parts with the same last request time.
+      rs.push(rec({ s: 'tie-a', at: D1 + 3600000 + 5000 }), rec({ s: 'tie-b', at: D1 + 3600000 + 5000 }));
+      await store.ingest(rs);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page: Awaited<ReturnType<Store['listParts']>> = await store.listParts({}, { limit: 7, cursor });
+        expect(page.items.length).toBeLessThanOrEqual(7);
+        for (const p of page.items) seen.push(p.session);
+        cursor = page.next;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(pages).toBe(4);
+      expect(seen).toHaveLength(25);
+      expect(new Set(seen).size).toBe(25);
+      const lasts = [];
+      for (const s of seen) lasts.push(Date.parse((await store.getPart(s, dateOf(D1)))!.last_ts));
+      expect([...lasts].sort((a, b) => b - a)).toEqual(lasts);
+      await expect(store.listParts({}, { limit: 5, cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(BadCursorError);
+      await expect(store.partRequests(sid('many1'), dateOf(D1), { limit: 5, cursor: 'xx' })).rejects.toBeInstanceOf(BadCursorError);
+    });
+
+    test('timeline: buckets over the part, with attacks and failures', async () => {
+      await store.ingest(scenario());
+      const t = await store.timeline(sid('mallory'), dateOf(D1), 2);
+      expect(t).toHaveLength(2);
+      expect(t[0].t).toBe(new Date(D1 + 11 * 3600000).toISOString());
+      expect(t.reduce((n, b) => n + b.requests, 0)).toBe(3);
+      expect(t).toEqual([
+        // 21 ms in 2 buckets of 11: the requests at +0 and +10 ms, then the one at +20 ms.
+        { t: new Date(D1 + 11 * 3600000).toISOString(), requests: 2, attacks: 2, failed: 1 },
+        { t: new Date(D1 + 11 * 3600000 + 11).toISOString(), requests: 1, attacks: 0, failed: 0 },
+      ]);
+      const b = await store.timeline(sid('bob'), dateOf(D1), 500);
+      expect(b.reduce((n, x) => n + x.requests, 0)).toBe(3);
+      expect(b.reduce((n, x) => n + x.failed, 0)).toBe(2);
+      expect(await store.timeline(sid('nobody'), dateOf(D1), 10)).toEqual([]);
+    });
+
+    test('checkpoints: stored with a batch, the latest wins', async () => {
+      expect(await store.getCheckpoint('file:/var/log/a.log')).toBeNull();
+      await store.ingest([rec({ s: 'c', at: D1 })], { name: 'file:/var/log/a.log', value: '100' });
+      await store.ingest([], { name: 'file:/var/log/a.log', value: '250' });
+      await store.ingest([], { name: 'other', value: 'x' });
+      expect(await store.getCheckpoint('file:/var/log/a.log')).toBe('250');
+      expect(await store.getCheckpoint('other')).toBe('x');
+    });
+
+    test('deleteBefore drops whole days and says how many parts', async () => {
+      await store.ingest(scenario());
+      expect(await store.deleteBefore(dateOf(D1))).toBe(0);
+      expect(await store.deleteBefore(dateOf(D2))).toBe(4);
+      expect(await store.getPart(sid('bob'), dateOf(D1))).toBeNull();
+      expect((await store.partRequests(sid('bob'), dateOf(D1), { limit: 5 })).items).toEqual([]);
+      expect((await store.listParts({}, { limit: 10 })).items.map((p) => [p.session, p.part])).toEqual([[sid('alice'), dateOf(D2)]]);
+      expect(await store.stats()).toEqual({ parts: 1, requests: 1, oldestPart: dateOf(D2), newestPart: dateOf(D2) });
+      // The day can be written again (a late shipper), unless the cutoff says otherwise.
+      store.setCutoff(dateOf(D2));
+      expect((await store.ingest([rec({ s: 'bob', at: D1 + 5 })])).expired).toBe(1);
+    });
+
+    test('an empty store', async () => {
+      expect(await store.stats()).toEqual({ parts: 0, requests: 0, oldestPart: null, newestPart: null });
+      expect(await store.listParts({}, { limit: 10 })).toEqual({ items: [], next: null });
+      expect(await store.ingest([])).toEqual({ inserted: 0, duplicates: 0, expired: 0, future: 0 });
+    });
+  });
+}
