@@ -1,10 +1,13 @@
 /**
- * npm run demo: nginx with the module in front of a small demo API on 127.0.0.1, a few scripted
- * sessions driven through it, and their records printed grouped by session. Everything it starts
- * is stopped by pid before it exits.
+ * npm run demo: the whole local system on 127.0.0.1. nginx with the module in front of a small
+ * demo API, a few scripted sessions driven through it, their records printed grouped by session,
+ * and the console ingesting nginx's log, its URL printed. Runs until Ctrl-C (or, with --once,
+ * exits after printing); everything it started is stopped before it exits.
  */
-import { readFileSync } from 'fs';
+import { readFileSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
 import { join } from 'path';
+import { startConsole, RunningConsole } from '../src/console/index';
 import { startNginx, Nginx, ROOT } from '../test/helpers/nginx';
 import { startUpstream, Upstream } from '../test/helpers/upstream';
 import { request } from '../test/helpers/http';
@@ -68,31 +71,56 @@ function printSessions(records: any[]): void {
 }
 
 async function main(): Promise<void> {
+  const once = process.argv.includes('--once');
   let up: Upstream | undefined;
   let ng: Nginx | undefined;
+  let con: RunningConsole | undefined;
+  const data = mkdtempSync(join(tmpdir(), 'api-sessions-demo-'));
+  let stopped = false;
   const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (con) await con.close();
     if (ng) await ng.stop();
     if (up) await up.close();
-    ng = undefined;
-    up = undefined;
+    rmSync(data, { recursive: true, force: true });
   };
-  process.on('SIGINT', () => void stop().then(() => process.exit(130)));
+  process.on('SIGINT', () => void stop().then(() => process.exit(0)));
+  process.on('SIGTERM', () => void stop().then(() => process.exit(0)));
   try {
     up = await startUpstream();
     const http = readFileSync(join(ROOT, 'nginx', 'demo', 'http.conf'), 'utf8').replace(/\{\{UPSTREAM_PORT\}\}/g, String(up.port));
     ng = await startNginx({ http });
     console.log(`nginx with api-sessions on ${ng.url('/')} (pid ${ng.pid}), demo API on 127.0.0.1:${up.port}`);
     await traffic(ng);
-    const records = await ng.records(14);
+    const records = await ng.records(11); // the requests traffic() sends
     console.log('\nThe records nginx wrote (one JSON line each), first one in full:\n');
     console.log(JSON.stringify(records[0], null, 2));
     printSessions(records);
+
+    // The console follows nginx's log, as it would in production.
+    con = await startConsole({
+      dbPath: join(data, 'sessions.db'),
+      logFile: join(ng.prefix, 'logs', 'api_sessions.log'),
+      log: () => {},
+    });
+    const deadline = Date.now() + 10000;
+    while ((await con.store.stats()).requests < records.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const stats = await con.store.stats();
+    const attacked = records.find((r) => r.attack);
+    console.log(`console: ${con.url}  (${stats.requests} requests in ${stats.parts} session parts ingested from nginx's log)`);
+    if (attacked) console.log(`the attacker's session: ${con.url}session/${attacked.session}/${attacked.part}`);
+    if (once) return;
+    console.log('\nSend more traffic to ' + ng.url('/') + ' and watch it arrive; Ctrl-C stops everything.');
+    await new Promise(() => {}); // until a signal
   } finally {
-    await stop();
+    if (once || !ng) await stop();
   }
 }
 
-main().catch((e) => {
+main().catch(async (e) => {
   console.error(e);
   process.exit(1);
 });
