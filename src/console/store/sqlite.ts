@@ -208,6 +208,7 @@ export class SqliteStore implements Store {
       if (!v) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
       else if (v.value !== SCHEMA_VERSION) throw new Error(`${path}: schema version ${v.value}, this console uses ${SCHEMA_VERSION}`);
     }
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched_endpoints (id INTEGER PRIMARY KEY)');
     this.st = this.prepare();
     this.ingestTx = this.db.transaction((records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]) =>
       this.ingestSync(records, checkpoint, raws),
@@ -233,6 +234,11 @@ export class SqliteStore implements Store {
       setCheckpoint: db.prepare('INSERT INTO checkpoints (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       getCheckpoint: db.prepare('SELECT value FROM checkpoints WHERE name = ?').pluck(),
       days: db.prepare('SELECT part FROM days ORDER BY part').pluck(),
+      clearMatched: db.prepare('DELETE FROM temp.matched_endpoints'),
+      matchEndpoints: db.prepare('INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path GLOB ?'),
+      matchEndpointsMethod: db.prepare(
+        'INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path GLOB ? AND method = ?',
+      ),
       addDay: db.prepare('INSERT OR IGNORE INTO days (part) VALUES (?)'),
       dropDay: db.prepare('DELETE FROM days WHERE part = ?'),
       sessionParts: db.prepare('SELECT * FROM parts WHERE session = ? ORDER BY part DESC'),
@@ -438,11 +444,25 @@ export class SqliteStore implements Store {
     };
   }
 
+  /**
+   * How a set-valued filter (parts having some facet value or endpoint) joins the list. When it
+   * matches few parts, their ids are collected first (IN); when it matches many, the parts are
+   * walked newest first and each is checked (EXISTS), which stops after one page. A bounded
+   * count tells the two apart.
+   */
+  private static readonly MANY = 3000;
+
   async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>> {
     const where: string[] = [];
     const args: unknown[] = [];
+    const many = (sql: string, a: unknown[]) =>
+      (this.db.prepare(`SELECT count(*) FROM (${sql} LIMIT ${SqliteStore.MANY})`).pluck().get(...a) as number) >= SqliteStore.MANY;
     const facet = (kind: string, value: string) => {
-      where.push('p.id IN (SELECT part_id FROM facets WHERE kind = ? AND value = ?)');
+      if (many('SELECT 1 FROM facets WHERE kind = ? AND value = ?', [kind, value])) {
+        where.push('EXISTS (SELECT 1 FROM facets f WHERE f.kind = ? AND f.value = ? AND f.part_id = p.id)');
+      } else {
+        where.push('p.id IN (SELECT part_id FROM facets WHERE kind = ? AND value = ?)');
+      }
       args.push(kind, value);
     };
     if (filter.app !== undefined) {
@@ -481,19 +501,23 @@ export class SqliteStore implements Store {
     }
     if (filter.endpoint !== undefined) {
       const pat = parseEndpointPattern(filter.endpoint);
-      if (pat) {
-        const m = pat.method === null ? '' : ' AND e.method = ?';
-        if (pat.glob === '*') {
-          if (pat.method !== null) {
-            where.push(`p.id IN (SELECT pe.part_id FROM endpoints e JOIN part_endpoints pe ON pe.endpoint_id = e.id WHERE e.method = ?)`);
-            args.push(pat.method);
-          }
-        } else {
+      if (pat && !(pat.glob === '*' && pat.method === null)) {
+        // Match the distinct endpoints first, into a temporary table (in memory, this connection
+        // only; listParts runs without yielding, so no other query sees it half filled). SQLite
+        // cannot estimate a GLOB that starts with a wildcard and would otherwise walk every
+        // part's endpoints.
+        this.st.clearMatched.run();
+        const found =
+          pat.method === null
+            ? this.st.matchEndpoints.run(pat.glob).changes
+            : this.st.matchEndpointsMethod.run(pat.glob, pat.method).changes;
+        if (found === 0) return { items: [], next: null };
+        if (many('SELECT 1 FROM part_endpoints WHERE endpoint_id IN (SELECT id FROM temp.matched_endpoints)', [])) {
           where.push(
-            `p.id IN (SELECT pe.part_id FROM endpoints e JOIN part_endpoints pe ON pe.endpoint_id = e.id WHERE e.path GLOB ?${m})`,
+            'EXISTS (SELECT 1 FROM part_endpoints pe JOIN temp.matched_endpoints m ON m.id = pe.endpoint_id WHERE pe.part_id = p.id)',
           );
-          args.push(pat.glob);
-          if (pat.method !== null) args.push(pat.method);
+        } else {
+          where.push('p.id IN (SELECT part_id FROM part_endpoints WHERE endpoint_id IN (SELECT id FROM temp.matched_endpoints))');
         }
       }
     }
@@ -588,7 +612,7 @@ export class SqliteStore implements Store {
     const out: TimelineBucket[] = [];
     for (let i = 0; i < n; i++) out.push({ t: new Date(p.first_ts + i * width).toISOString(), requests: 0, attacks: 0, failed: 0 });
     for (const r of rows) {
-      const b = out[Math.min(n - 1, r.b)];
+      const b = out[Math.max(0, Math.min(n - 1, Math.floor(r.b)))];
       b.requests += r.requests;
       b.attacks += r.attacks;
       b.failed += r.failed;

@@ -1,0 +1,206 @@
+/**
+ * The console: ingest (the module's log file, and HTTP from shippers), the store, the query API
+ * and the web UI in one process.
+ *
+ *   const c = await startConsole({ dbPath: 'sessions.db', logFile: '/var/log/nginx/api_sessions.log' });
+ *   console.log(c.url);
+ *   ...
+ *   await c.close();
+ */
+import { randomBytes } from 'crypto';
+import { mkdirSync } from 'fs';
+import { dirname, resolve } from 'path';
+import { AddressInfo } from 'net';
+import { SqliteStore } from './store/sqlite';
+import { Store } from './store/types';
+import { Tailer } from './ingest/tailer';
+import { Batch, InvalidSink, excerpt } from './ingest/lines';
+import { Metrics } from './metrics';
+import { buildServer } from './server';
+
+export interface ConsoleOptions {
+  /** SQLite file (created when missing). Ignored when `store` is given. */
+  dbPath?: string;
+  /** Another store (e.g. ClickHouse); the console closes it on close(). */
+  store?: Store;
+  /** The module's log file to follow (optional: HTTP ingest works without it). */
+  logFile?: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Access token for the UI, the API and ingest. Required off loopback: when the host is not a
+   *  loopback address and none is given, one is generated and printed. */
+  token?: string;
+  /** Days of parts kept besides today (default 7). */
+  retentionDays?: number;
+  /** How often retention runs, ms (default 10 minutes). */
+  retentionIntervalMs?: number;
+  /** Log lines (default: stderr with a time). Pass () => {} to silence. */
+  log?: (msg: string) => void;
+  /** Tailer tuning (tests). */
+  pollMs?: number;
+  rotateGraceMs?: number;
+}
+
+export interface RunningConsole {
+  /** Base URL, e.g. http://127.0.0.1:7441/ */
+  url: string;
+  /** The token in force (given or generated), null when none. */
+  token: string | null;
+  store: Store;
+  metrics: Metrics;
+  tailer: Tailer | null;
+  /** Runs retention now; returns the number of parts deleted. */
+  sweep(): Promise<number>;
+  close(): Promise<void>;
+}
+
+const DAY = 86400000;
+
+/** The oldest part date kept: today (UTC) minus `days`. */
+export function cutoffPart(now: number, days: number): string {
+  return new Date(now - days * DAY).toISOString().slice(0, 10);
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+export async function startConsole(options: ConsoleOptions = {}): Promise<RunningConsole> {
+  const log = options.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} console: ${m}\n`));
+  const host = options.host ?? '127.0.0.1';
+  const retentionDays = options.retentionDays ?? 7;
+  if (!(retentionDays >= 0)) throw new Error('retentionDays must be 0 or more');
+  let token = options.token ?? null;
+  if (!token && !isLoopback(host)) {
+    token = randomBytes(24).toString('base64url');
+    log(`listening on ${host} needs a token; generated one: ${token}`);
+  }
+
+  let store: Store;
+  if (options.store) store = options.store;
+  else {
+    const dbPath = resolve(options.dbPath ?? 'api-sessions.db');
+    mkdirSync(dirname(dbPath), { recursive: true });
+    store = new SqliteStore(dbPath);
+  }
+  const metrics = new Metrics(true);
+
+  // Refused lines: every one counted; the first 20 of each minute logged with an excerpt.
+  let logged = 0;
+  let suppressed = 0;
+  const invalidTimer = setInterval(() => {
+    if (suppressed > 0) log(`${suppressed} more invalid lines in the last minute (see api_sessions_console_records_invalid_total)`);
+    logged = 0;
+    suppressed = 0;
+  }, 60000);
+  invalidTimer.unref();
+  const onInvalid: InvalidSink = (source, reason, detail, sample) => {
+    metrics.invalid.inc({ source: source.startsWith('file:') ? 'file' : source, reason });
+    if (logged < 20) {
+      logged++;
+      log(`invalid record from ${source} (${reason}): ${excerpt(detail, 120)}: ${excerpt(sample)}`);
+    } else suppressed++;
+  };
+
+  const totals = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
+  const ingest = async (batch: Batch, source: string, checkpoint?: { name: string; value: string }) => {
+    const res = await store.ingest(batch.records, checkpoint, batch.raws);
+    metrics.ingested.inc({ source }, res.inserted);
+    metrics.duplicates.inc({ source }, res.duplicates);
+    if (res.expired) metrics.expired.inc({ source, reason: 'expired' }, res.expired);
+    if (res.future) metrics.expired.inc({ source, reason: 'future' }, res.future);
+    totals.inserted += res.inserted;
+    totals.duplicates += res.duplicates;
+    totals.expired += res.expired;
+    totals.future += res.future;
+    return res;
+  };
+
+  let sweeping: Promise<number> | null = null;
+  const sweep = async (): Promise<number> => {
+    if (sweeping) return sweeping;
+    sweeping = (async () => {
+      const cutoff = cutoffPart(Date.now(), retentionDays);
+      store.setCutoff(cutoff);
+      const n = await store.deleteBefore(cutoff);
+      if (n > 0) {
+        metrics.partsDeleted.inc(n);
+        log(`retention: deleted ${n} session parts before ${cutoff}`);
+      }
+      return n;
+    })();
+    try {
+      return await sweeping;
+    } finally {
+      sweeping = null;
+    }
+  };
+  await sweep();
+  const sweepTimer = setInterval(() => void sweep().catch((e) => log('retention failed: ' + (e as Error).message)), options.retentionIntervalMs ?? 10 * 60000);
+  sweepTimer.unref();
+
+  let tailer: Tailer | null = null;
+  if (options.logFile) {
+    tailer = new Tailer({
+      path: options.logFile,
+      ingest: async (batch, checkpoint) => {
+        await ingest(batch, 'file', checkpoint);
+        metrics.tailLag.set(tailer?.lagBytes ?? 0);
+      },
+      loadCheckpoint: (name) => store.getCheckpoint(name),
+      onInvalid,
+      log,
+      onRotation: (kind) => metrics.rotations.inc({ kind }),
+      pollMs: options.pollMs,
+      rotateGraceMs: options.rotateGraceMs,
+    });
+  }
+
+  const app = await buildServer({
+    store,
+    metrics,
+    onInvalid,
+    token,
+    ingest: (batch, source) => ingest(batch, source),
+    status: async () => ({
+      store: await store.stats(),
+      ingest: { ...totals, invalid: (await metrics.invalid.get()).values.reduce((s, v) => s + v.value, 0) },
+      tail: tailer ? { file: resolve(options.logFile!), lag_bytes: tailer.lagBytes, error: tailer.lastError } : null,
+      retention_days: retentionDays,
+    }),
+  });
+  try {
+    await app.listen({ host, port: options.port ?? 0 });
+  } catch (e) {
+    clearInterval(sweepTimer);
+    clearInterval(invalidTimer);
+    await store.close();
+    throw e;
+  }
+  const addr = app.server.address() as AddressInfo;
+  const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const url = `http://${shown}:${addr.port}/`;
+  tailer?.start();
+
+  let closed = false;
+  return {
+    url,
+    token,
+    store,
+    metrics,
+    tailer,
+    sweep,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweepTimer);
+      clearInterval(invalidTimer);
+      await tailer?.stop();
+      await app.close();
+      if (sweeping) await sweeping.catch(() => undefined);
+      await store.close();
+    },
+  };
+}

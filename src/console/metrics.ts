@@ -1,0 +1,50 @@
+/** The console's own metrics, in Prometheus' text format at GET /metrics (prom-client). */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly ingested = new Counter({
+    name: 'api_sessions_console_records_ingested_total',
+    help: 'Records stored, by source (file, http).',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly duplicates = new Counter({
+    name: 'api_sessions_console_records_duplicate_total',
+    help: 'Records already stored (same request_id), by source.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly expired = new Counter({
+    name: 'api_sessions_console_records_expired_total',
+    help: 'Records dropped because their part is older than the retention period, or dated after tomorrow (reason=future).',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly invalid = new Counter({
+    name: 'api_sessions_console_records_invalid_total',
+    help: 'Lines that are not valid records, by source and reason (json, shape, version, too_long).',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly rotations = new Counter({
+    name: 'api_sessions_console_log_rotations_total',
+    help: 'Log rotations followed, by kind (rename, truncate).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly partsDeleted = new Counter({
+    name: 'api_sessions_console_parts_deleted_total',
+    help: 'Session parts deleted by retention.',
+    registers: [this.registry],
+  });
+  readonly tailLag = new Gauge({
+    name: 'api_sessions_console_tail_lag_bytes',
+    help: 'Bytes of the log file not read yet.',
+    registers: [this.registry],
+  });
+
+  constructor(defaults = false) {
+    if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'api_sessions_console_' });
+  }
+}

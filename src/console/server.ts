@@ -1,0 +1,310 @@
+/**
+ * The console's HTTP side (Fastify): the web UI, the JSON query API (docs/console-api.md), CSV
+ * export, ingest over HTTP for shippers, and /metrics. Every value in the store came from the
+ * network, so the API returns JSON only and the UI renders it as text; responses carry a strict
+ * Content-Security-Policy as a second line of defence.
+ */
+import { createHash, timingSafeEqual } from 'crypto';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { gunzipSync, inflateSync } from 'zlib';
+import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { stringify } from 'csv-stringify';
+import { BadCursorError, PartFilter, Store } from './store/types';
+import { Batch, InvalidSink, parseBody } from './ingest/lines';
+import { Metrics } from './metrics';
+
+export interface ServerOptions {
+  store: Store;
+  metrics: Metrics;
+  onInvalid: InvalidSink;
+  /** Saves a batch received over HTTP (counts and metrics included). */
+  ingest(batch: Batch, source: string): Promise<{ inserted: number; duplicates: number; expired: number; future: number }>;
+  /** When set, every route but the login page needs it (Bearer header or the login cookie). */
+  token: string | null;
+  /** Largest ingest body accepted, bytes (after decompression too). Default 64 MiB. */
+  maxBodyBytes?: number;
+  status(): Promise<Record<string, unknown>>;
+}
+
+const COOKIE = 'api_sessions_token';
+const HEX32 = /^[0-9a-f]{32}$/;
+const PART = /^\d{4}-\d{2}-\d{2}$/;
+const UI_DIR = join(__dirname, 'ui');
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+};
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function cookieValue(token: string): string {
+  return createHash('sha256').update('api-sessions cookie\n' + token).digest('hex');
+}
+
+function readCookie(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
+  }
+  return null;
+}
+
+function isLoopbackHost(hostHeader: string | undefined): boolean {
+  if (!hostHeader) return false;
+  let h = hostHeader.toLowerCase();
+  if (h.startsWith('[')) h = h.slice(1, h.indexOf(']'));
+  else if (h.lastIndexOf(':') > 0) h = h.slice(0, h.lastIndexOf(':'));
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function str(q: Record<string, unknown>, name: string, max = 1000): string | undefined {
+  const v = q[name];
+  if (v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw new HttpError(400, `${name}: give it once`);
+  if (v.length > max) throw new HttpError(400, `${name}: longer than ${max} characters`);
+  return v;
+}
+
+function time(q: Record<string, unknown>, name: string): number | undefined {
+  const v = str(q, name, 64);
+  if (v === undefined) return undefined;
+  // A time without a zone (as an HTML datetime-local input gives it) is UTC.
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? v + 'Z' : v;
+  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(iso);
+  if (!Number.isFinite(n)) throw new HttpError(400, `${name}: not a time (ISO 8601 or ms since the epoch)`);
+  return n;
+}
+
+/** The list filters from a query string (the same names the UI puts in its URLs). */
+export function filterFromQuery(q: Record<string, unknown>): PartFilter {
+  const f: PartFilter = {};
+  f.from = time(q, 'from');
+  f.to = time(q, 'to');
+  f.app = str(q, 'app');
+  f.session = str(q, 'session', 64);
+  if (f.session !== undefined) {
+    f.session = f.session.toLowerCase();
+    if (!HEX32.test(f.session)) throw new HttpError(400, 'session: 32 hex characters');
+  }
+  f.requestId = str(q, 'request_id', 128);
+  f.user = str(q, 'user');
+  f.role = str(q, 'role');
+  f.ip = str(q, 'ip', 64);
+  f.attack = str(q, 'attack', 100);
+  f.status = str(q, 'status', 3);
+  if (f.status !== undefined && !/^([1-5]\d\d|[1-5]xx)$/i.test(f.status)) throw new HttpError(400, 'status: a code (404) or a class (4xx)');
+  f.key = str(q, 'key');
+  f.endpoint = str(q, 'endpoint');
+  for (const k of Object.keys(f) as Array<keyof PartFilter>) if (f[k] === undefined) delete f[k];
+  return f;
+}
+
+function limit(q: Record<string, unknown>, def: number, max: number): number {
+  const v = str(q, 'limit', 6);
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new HttpError(400, `limit: 1 to ${max}`);
+  return n;
+}
+
+function sessionParams(p: unknown): { session: string; part: string } {
+  const { session, part } = p as { session: string; part: string };
+  if (!HEX32.test(session)) throw new HttpError(400, 'session: 32 hex characters');
+  if (part !== undefined && !PART.test(part)) throw new HttpError(400, 'part: YYYY-MM-DD');
+  return { session, part };
+}
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const maxBody = opts.maxBodyBytes ?? 64 * 1024 * 1024;
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
+  const { store } = opts;
+  const tokenHash = opts.token ? sha256(opts.token) : null;
+  const cookieHash = opts.token ? sha256(cookieValue(opts.token)) : null;
+  const ui = {
+    html: readFileSync(join(UI_DIR, 'index.html')),
+    js: readFileSync(join(UI_DIR, 'app.js')),
+    css: readFileSync(join(UI_DIR, 'style.css')),
+    login: readFileSync(join(UI_DIR, 'login.html')),
+    loginJs: readFileSync(join(UI_DIR, 'login.js')),
+  };
+
+  const authorized = (req: FastifyRequest): boolean => {
+    if (!tokenHash || !cookieHash) return true;
+    const auth = req.headers.authorization;
+    if (auth && /^Bearer\s+/i.test(auth)) {
+      return timingSafeEqual(sha256(auth.replace(/^Bearer\s+/i, '').trim()), tokenHash);
+    }
+    const c = readCookie(req.headers.cookie, COOKIE);
+    return c !== null && timingSafeEqual(sha256(c), cookieHash);
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    const path = req.url.split('?')[0];
+    if (!opts.token) {
+      // Without a token the console listens on loopback only; refusing other Host names keeps
+      // a web page elsewhere from reading it through DNS rebinding.
+      if (!isLoopbackHost(req.headers.host)) {
+        reply.code(403).send({ error: 'Host must be localhost or a loopback address (or start the console with a token)' });
+        return reply;
+      }
+      return;
+    }
+    if (path === '/login' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
+    if (authorized(req)) return;
+    if (req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
+      reply.redirect('/login?next=' + encodeURIComponent(req.url));
+      return reply;
+    }
+    reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'token required' });
+    return reply;
+  });
+
+  app.setErrorHandler((e, _req, reply) => {
+    const err = e as Error;
+    if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
+    if (err instanceof BadCursorError) return reply.code(400).send({ error: 'cursor: not one this API gave' });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
+    console.error('console: ' + (err.stack ?? err.message));
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
+  // --- UI -------------------------------------------------------------------------------------
+  const page = (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(ui.html);
+  app.get('/', page);
+  app.get('/session/:session/:part', page);
+  app.get('/ui/app.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(ui.js));
+  app.get('/ui/style.css', (_req, reply) => reply.type('text/css; charset=utf-8').send(ui.css));
+  app.get('/ui/login.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(ui.loginJs));
+  app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/login', (_req, reply) => reply.type('text/html; charset=utf-8').send(ui.login));
+  app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+      done(null, new URLSearchParams(body as string));
+    });
+    scope.post('/login', async (req, reply) => {
+      const form = req.body as URLSearchParams | undefined;
+      const given = form?.get('token') ?? '';
+      let next = form?.get('next') ?? '/';
+      if (!next.startsWith('/') || next.startsWith('//') || next.includes('\\')) next = '/';
+      if (!opts.token || !timingSafeEqual(sha256(given), tokenHash!)) {
+        return reply.redirect('/login?failed=1&next=' + encodeURIComponent(next));
+      }
+      reply.header('set-cookie', `${COOKIE}=${cookieValue(opts.token)}; Path=/; HttpOnly; SameSite=Strict`);
+      return reply.redirect(next);
+    });
+  });
+
+  // --- Query API ------------------------------------------------------------------------------
+  app.get('/api/parts', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const filter = filterFromQuery(q);
+    const page = await store.listParts(filter, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null });
+    return { filter, ...page };
+  });
+
+  app.get('/api/sessions/:session', async (req, reply) => {
+    const { session } = sessionParams(req.params);
+    const parts = await store.sessionParts(session);
+    if (parts.length === 0) return reply.code(404).send({ error: 'no such session' });
+    return { session, parts };
+  });
+
+  app.get('/api/sessions/:session/parts/:part', async (req, reply) => {
+    const { session, part } = sessionParams(req.params);
+    const q = req.query as Record<string, unknown>;
+    const summary = await store.getPart(session, part);
+    if (!summary) return reply.code(404).send({ error: 'no such session part' });
+    const buckets = limit({ limit: q.buckets }, 60, 500);
+    const [timeline, parts] = await Promise.all([store.timeline(session, part, buckets), store.sessionParts(session)]);
+    return { summary, timeline, parts: parts.map((p) => ({ part: p.part, requests: p.requests, attacked: p.attacked })) };
+  });
+
+  app.get('/api/sessions/:session/parts/:part/requests', async (req, reply) => {
+    const { session, part } = sessionParams(req.params);
+    const q = req.query as Record<string, unknown>;
+    if (!(await store.getPart(session, part))) return reply.code(404).send({ error: 'no such session part' });
+    return store.partRequests(session, part, { limit: limit(q, 500, 2000), cursor: str(q, 'cursor', 200) ?? null });
+  });
+
+  app.get('/api/sessions/:session/parts/:part/requests.csv', async (req, reply) => {
+    const { session, part } = sessionParams(req.params);
+    if (!(await store.getPart(session, part))) return reply.code(404).send({ error: 'no such session part' });
+    const columns = ['seq', 'ts', 'request_id', 'method', 'host', 'path', 'status', 'duration_ms', 'bytes_sent', 'ip', 'ua', 'user', 'role', 'key', 'key_source', 'attack', 'params', 'errors', 'request'];
+    // escape_formulas: a value that starts with = + - @ is prefixed so spreadsheets show it as text.
+    const csv = stringify({ header: true, columns, escape_formulas: true });
+    (async () => {
+      try {
+        for await (const r of store.eachPartRequest(session, part)) {
+          const ok = csv.write([
+            r.seq, r.ts, r.request_id, r.method, r.host, r.path, r.status, r.duration_ms, r.bytes_sent, r.ip, r.ua ?? '',
+            r.user ?? '', r.role ?? '', r.key, r.key_source, r.attack ? r.attack.join(',') : '', JSON.stringify(r.params),
+            r.errors.length ? JSON.stringify(r.errors) : '', r.request ? JSON.stringify(r.request) : '',
+          ]);
+          if (!ok) await new Promise((res) => csv.once('drain', res));
+        }
+        csv.end();
+      } catch (e) {
+        csv.destroy(e as Error);
+      }
+    })();
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="session-${session}-${part}.csv"`)
+      .send(csv);
+  });
+
+  app.get('/api/status', async () => opts.status());
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(opts.metrics.registry.contentType);
+    return opts.metrics.registry.metrics();
+  });
+
+  // --- Ingest ---------------------------------------------------------------------------------
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBody }, (_req, body, done) => done(null, body));
+    scope.post('/api/ingest', async (req, reply) => {
+      let body = req.body as Buffer | undefined;
+      if (!body || body.length === 0) return reply.code(400).send({ error: 'empty body' });
+      const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+      try {
+        if (enc === 'gzip' || enc === 'x-gzip') body = gunzipSync(body, { maxOutputLength: maxBody });
+        else if (enc === 'deflate') body = inflateSync(body, { maxOutputLength: maxBody });
+        else if (enc !== 'identity') return reply.code(415).send({ error: `content-encoding ${enc} is not supported (gzip, deflate)` });
+      } catch (e) {
+        return reply.code(400).send({ error: 'body does not decompress: ' + (e as Error).message });
+      }
+      const batch = parseBody(body.toString('utf8'), 'http', opts.onInvalid);
+      if (!batch) {
+        opts.onInvalid('http', 'json', 'body is a JSON array that does not parse', body.subarray(0, 200).toString());
+        return reply.code(400).send({ error: 'body starts with [ but is not a JSON array' });
+      }
+      const res = await opts.ingest(batch, 'http');
+      return { ...res, invalid: batch.invalid };
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,284 @@
+'use strict';
+/*
+ * The console's pages, plain DOM. Every value shown comes from requests an attacker may have
+ * sent, so it is only ever put in the page as text (textContent / text nodes), never as markup,
+ * and links are built from values this script encodes itself.
+ */
+(function () {
+  var FILTERS = [
+    ['from', 'From (UTC)', 'datetime-local'],
+    ['to', 'To (UTC)', 'datetime-local'],
+    ['app', 'Application', 'text'],
+    ['session', 'Session id', 'text'],
+    ['request_id', 'Request id', 'text'],
+    ['user', 'User', 'text'],
+    ['role', 'Role', 'text'],
+    ['ip', 'IP', 'text'],
+    ['attack', 'Attack type (* = any)', 'text'],
+    ['status', 'Status (404 or 4xx)', 'text'],
+    ['key', 'Grouping key', 'text'],
+    ['endpoint', 'Endpoint (GET /orders/*)', 'text'],
+  ];
+
+  /** el('td', {className: 'x'}, 'text', childNode, ...): strings become text nodes. */
+  function el(tag, props) {
+    var e = document.createElement(tag);
+    if (props) {
+      for (var k in props) {
+        if (k === 'dataset') for (var d in props.dataset) e.dataset[d] = props.dataset[d];
+        else e[k] = props[k];
+      }
+    }
+    for (var i = 2; i < arguments.length; i++) append(e, arguments[i]);
+    return e;
+  }
+  function append(e, c) {
+    if (c === null || c === undefined || c === false) return;
+    if (Array.isArray(c)) c.forEach(function (x) { append(e, x); });
+    else if (typeof c === 'string' || typeof c === 'number') e.appendChild(document.createTextNode(String(c)));
+    else e.appendChild(c);
+  }
+  function link(href, text, cls) {
+    return el('a', { href: href, className: cls || '' }, text);
+  }
+  function clear(e) {
+    while (e.firstChild) e.removeChild(e.firstChild);
+    return e;
+  }
+  function fmtTime(iso) {
+    return iso ? iso.replace('T', ' ').replace('Z', '') : '';
+  }
+  function statusChip(code, n) {
+    return el('span', { className: 'chip s' + String(code).charAt(0), title: n + ' × ' + code }, String(code) + (n > 1 ? ' ×' + n : ''));
+  }
+  function sortedCounts(c) {
+    return Object.keys(c || {}).map(function (k) { return [k, c[k]]; }).sort(function (a, b) { return b[1] - a[1] || (a[0] < b[0] ? -1 : 1); });
+  }
+  function api(path) {
+    return fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' }).then(function (r) {
+      if (r.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search + location.hash); throw new Error('sign in'); }
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body && body.error ? body.error : 'HTTP ' + r.status);
+        return body;
+      });
+    });
+  }
+  function sessionHref(session, part, requestId) {
+    return '/session/' + encodeURIComponent(session) + '/' + encodeURIComponent(part) + (requestId ? '#r=' + encodeURIComponent(requestId) : '');
+  }
+  function showError(main, err) {
+    main.appendChild(el('p', { className: 'error' }, 'Error: ' + err.message));
+  }
+
+  // --- List page -------------------------------------------------------------------------------
+  function renderList(main) {
+    var q = new URLSearchParams(location.search);
+    var form = el('form', { className: 'filters', method: 'get', action: '/', id: 'filters' });
+    FILTERS.forEach(function (f) {
+      var input = el('input', { name: f[0], type: f[2], value: q.get(f[0]) || '' });
+      if (f[2] === 'datetime-local') input.step = '1';
+      form.appendChild(el('label', null, f[1], input));
+    });
+    form.appendChild(el('div', { className: 'actions' }, el('button', { type: 'submit' }, 'Filter'), link('/', 'Clear', 'button secondary')));
+    form.addEventListener('submit', function (ev) {
+      // Keep only the filters that are set, so that the URL stays short and copyable.
+      ev.preventDefault();
+      var out = new URLSearchParams();
+      FILTERS.forEach(function (f) { var v = form.elements[f[0]].value.trim(); if (v) out.set(f[0], v); });
+      var s = out.toString();
+      location.href = '/' + (s ? '?' + s : '');
+    });
+    main.appendChild(form);
+    var result = el('div', { id: 'result' }, el('p', { className: 'muted' }, 'Loading…'));
+    main.appendChild(result);
+
+    var apiQ = new URLSearchParams();
+    FILTERS.forEach(function (f) { if (q.get(f[0])) apiQ.set(f[0], q.get(f[0])); });
+    if (q.get('cursor')) apiQ.set('cursor', q.get('cursor'));
+    apiQ.set('limit', '50');
+    api('/api/parts?' + apiQ.toString()).then(function (page) {
+      clear(result);
+      if (page.items.length === 0) {
+        result.appendChild(el('p', { className: 'muted', id: 'empty' }, 'No sessions match.'));
+        return;
+      }
+      var tbody = el('tbody');
+      page.items.forEach(function (p) {
+        var ips = sortedCounts(p.ips);
+        var ipCell = el('td', { className: 'mono' });
+        ips.slice(0, 3).forEach(function (x) { ipCell.appendChild(el('div', null, x[0])); });
+        if (ips.length > 3) ipCell.appendChild(el('div', { className: 'muted' }, '+' + (ips.length - 3) + ' more'));
+        var statusCell = el('td');
+        sortedCounts(p.statuses).forEach(function (x) { statusCell.appendChild(statusChip(x[0], x[1])); });
+        var attackCell = el('td');
+        sortedCounts(p.attacks).forEach(function (x) { attackCell.appendChild(el('span', { className: 'chip attack' }, x[0] + ' ×' + x[1])); });
+        tbody.appendChild(el('tr', { className: 'part-row', dataset: { session: p.session, part: p.part } },
+          el('td', { className: 'mono' }, fmtTime(p.first_ts), el('br'), fmtTime(p.last_ts)),
+          el('td', { className: 'mono' }, link(sessionHref(p.session, p.part), p.session.slice(0, 12) + '…', 'session-link'), el('div', { className: 'muted' }, p.part)),
+          el('td', null, p.app),
+          el('td', null, p.user || el('span', { className: 'muted' }, '—'), p.role ? el('div', { className: 'muted' }, p.role) : null),
+          el('td', { className: 'num' }, String(p.requests)),
+          ipCell, statusCell, attackCell,
+          el('td', { className: 'mono muted' }, p.key)));
+      });
+      result.appendChild(el('table', { id: 'parts' },
+        el('thead', null, el('tr', null, el('th', null, 'First / last request'), el('th', null, 'Session / part'), el('th', null, 'Application'),
+          el('th', null, 'User / role'), el('th', { className: 'num' }, 'Requests'), el('th', null, 'IPs'), el('th', null, 'Statuses'),
+          el('th', null, 'Attacks'), el('th', null, 'Grouped by'))),
+        tbody));
+      var pager = el('div', { className: 'pager' });
+      if (q.get('cursor')) {
+        var first = new URLSearchParams(q); first.delete('cursor');
+        pager.appendChild(link('/' + (first.toString() ? '?' + first.toString() : ''), '« Newest'));
+      }
+      if (page.next) {
+        var nextQ = new URLSearchParams(q); nextQ.set('cursor', page.next);
+        pager.appendChild(link('/?' + nextQ.toString(), 'Older »', 'older'));
+      }
+      result.appendChild(pager);
+    }).catch(function (err) { clear(result); showError(result, err); });
+  }
+
+  // --- Session page ----------------------------------------------------------------------------
+  function countsTable(title, counts, mono) {
+    var rows = sortedCounts(counts);
+    var tbody = el('tbody');
+    rows.forEach(function (x) { tbody.appendChild(el('tr', null, el('td', { className: mono ? 'mono' : '' }, x[0]), el('td', { className: 'num' }, String(x[1])))); });
+    if (rows.length === 0) tbody.appendChild(el('tr', null, el('td', { className: 'muted' }, 'none'), el('td')));
+    return el('div', { className: 'stat', dataset: { stat: title.toLowerCase() } }, el('table', null, el('thead', null, el('tr', null, el('th', null, title), el('th', { className: 'num' }, 'Requests'))), tbody));
+  }
+
+  function kvTable(rows) {
+    var tbody = el('tbody');
+    rows.forEach(function (r) { if (r) tbody.appendChild(el('tr', null, el('td', null, r[0]), el('td', { className: 'mono' }, r[1] === null || r[1] === undefined ? '—' : String(r[1])))); });
+    return el('table', null, tbody);
+  }
+
+  function renderDetails(box, r) {
+    clear(box);
+    box.appendChild(el('h2', { className: 'mono' }, r.method + ' ' + r.path));
+    box.appendChild(el('p', null, link(sessionHref(sessionId, partId, r.request_id), 'Link to this request', 'request-link')));
+    box.appendChild(kvTable([
+      ['#', r.seq], ['time', fmtTime(r.ts)], ['request id', r.request_id], ['status', r.status], ['duration, ms', r.duration_ms],
+      ['bytes sent', r.bytes_sent], ['host', r.host], ['IP', r.ip], ['User-Agent', r.ua], ['user', r.user], ['role', r.role],
+      ['grouped by', r.key + ' (' + r.key_source + ')'], ['attack', r.attack ? r.attack.join(', ') : null],
+    ]));
+    var params = Object.keys(r.params || {});
+    box.appendChild(el('h3', null, 'Parameters'));
+    if (params.length === 0) box.appendChild(el('p', { className: 'muted' }, 'none'));
+    else box.appendChild(kvTable(params.map(function (k) { return [k, r.params[k]]; })));
+    if (r.errors && r.errors.length) {
+      box.appendChild(el('h3', null, 'Errors'));
+      box.appendChild(el('ul', { className: 'errors' }, r.errors.map(function (e) { return el('li', { className: 'mono' }, e); })));
+    }
+    if (r.request) {
+      box.appendChild(el('h3', null, 'Request content' + (r.request.truncated ? ' (cut at its limit)' : '')));
+      box.appendChild(el('pre', { className: 'request-line' }, r.request.line));
+      box.appendChild(kvTable(r.request.headers.map(function (h) { return [h[0], h[1]]; })));
+      if (r.request.body !== null) box.appendChild(el('pre', { className: 'request-body' }, r.request.body));
+    }
+  }
+
+  var sessionId = '', partId = '';
+  function renderSession(main, session, part) {
+    sessionId = session; partId = part;
+    var head = el('div', { className: 'session-head' }, el('p', { className: 'muted' }, 'Loading…'));
+    main.appendChild(head);
+    var base = '/api/sessions/' + encodeURIComponent(session) + '/parts/' + encodeURIComponent(part);
+    api(base).then(function (d) {
+      var s = d.summary;
+      clear(head);
+      document.title = 'Session ' + s.session.slice(0, 8) + ' ' + s.part + ' · API Sessions';
+      head.appendChild(el('h1', { className: 'mono' }, 'Session ' + s.session));
+      var parts = el('span');
+      d.parts.forEach(function (p, i) {
+        if (i) parts.appendChild(document.createTextNode(' · '));
+        parts.appendChild(p.part === s.part ? el('strong', null, p.part) : link(sessionHref(s.session, p.part), p.part));
+      });
+      head.appendChild(el('div', { className: 'facts' },
+        el('div', null, el('span', null, 'Part'), parts),
+        el('div', null, el('span', null, 'Application'), s.app),
+        el('div', null, el('span', null, 'User'), s.users.length ? s.users.join(', ') : '—'),
+        el('div', null, el('span', null, 'Role'), s.roles.length ? s.roles.join(', ') : '—'),
+        el('div', null, el('span', null, 'First'), fmtTime(s.first_ts)),
+        el('div', null, el('span', null, 'Last'), fmtTime(s.last_ts)),
+        el('div', null, el('span', null, 'Requests'), String(s.requests)),
+        el('div', null, el('span', null, 'Malicious'), String(s.attacked)),
+        el('div', null, el('span', null, 'Grouped by'), s.keys.join(', ')),
+        el('div', null, link('/?session=' + encodeURIComponent(s.session), 'All parts in the list'), ' · ', link(base + '/requests.csv', 'Download CSV', 'csv'))));
+
+      var stats = el('div', { className: 'stats', id: 'stats' },
+        countsTable('Method', s.methods), countsTable('Status', s.statuses), countsTable('IP', s.ips, true), countsTable('Attack', s.attacks));
+      head.appendChild(el('h3', null, 'Statistics'));
+      head.appendChild(stats);
+
+      var max = 1;
+      d.timeline.forEach(function (b) { if (b.requests > max) max = b.requests; });
+      var hist = el('div', { className: 'histogram', id: 'histogram' });
+      d.timeline.forEach(function (b) {
+        var bar = el('div', { className: 'bar' + (b.attacks ? ' attack' : b.failed ? ' failed' : ''), title: fmtTime(b.t) + ': ' + b.requests + ' requests, ' + b.attacks + ' malicious, ' + b.failed + ' failed' });
+        bar.style.height = Math.round((b.requests / max) * 100) + '%';
+        hist.appendChild(bar);
+      });
+      head.appendChild(el('h3', null, 'Timeline'));
+      head.appendChild(hist);
+      head.appendChild(el('div', { className: 'axis' }, el('span', null, fmtTime(s.first_ts)), el('span', null, fmtTime(s.last_ts))));
+      loadRequests(main, base, Date.parse(s.first_ts));
+    }).catch(function (err) { clear(head); showError(head, err); });
+  }
+
+  function loadRequests(main, base, start) {
+    var list = el('ol', { className: 'timeline', id: 'requests' });
+    var details = el('div', { className: 'details', id: 'details' }, el('p', { className: 'muted' }, 'Select a request to see its details.'));
+    var more = el('button', { className: 'secondary', type: 'button', hidden: true }, 'Load more');
+    main.appendChild(el('div', { className: 'layout' }, el('div', null, el('h3', null, 'Requests in order'), list, el('div', { className: 'pager' }, more)), details));
+    var byId = {};
+    var wanted = decodeURIComponent((location.hash.match(/^#r=(.+)$/) || [])[1] || '');
+    function select(li, r, scroll) {
+      var prev = list.querySelector('li.selected');
+      if (prev) prev.classList.remove('selected');
+      li.classList.add('selected');
+      renderDetails(details, r);
+      history.replaceState(null, '', '#r=' + encodeURIComponent(r.request_id));
+      if (scroll) li.scrollIntoView({ block: 'center' });
+    }
+    function page(cursor) {
+      more.hidden = true;
+      api(base + '/requests?limit=500' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : '')).then(function (p) {
+        p.items.forEach(function (r) {
+          var offset = (Date.parse(r.ts) - start) / 1000;
+          var cls = (r.attack ? 'attack ' : '') + (r.status >= 400 ? 'failed' : '');
+          var li = el('li', { className: cls, dataset: { requestId: r.request_id } },
+            el('span', { className: 'mono muted', title: fmtTime(r.ts) }, r.ts.slice(11, 23), el('br'), '+' + offset.toFixed(offset < 100 ? 3 : 0) + ' s'),
+            el('span', { className: 'mono' }, r.method),
+            el('span', { className: 'path mono' }, r.path),
+            el('span', null, r.errors.length ? el('span', { className: 'has-errors', title: r.errors.join('\n') }, '⚠ ') : null,
+              statusChip(r.status, 1), ' ', el('span', { className: 'muted' }, r.duration_ms + ' ms'),
+              r.attack ? r.attack.map(function (a) { return el('span', { className: 'chip attack' }, a); }) : null));
+          li.addEventListener('click', function () { select(li, r, false); });
+          byId[r.request_id] = [li, r];
+          list.appendChild(li);
+        });
+        if (wanted && byId[wanted]) { select(byId[wanted][0], byId[wanted][1], true); wanted = ''; }
+        if (p.next) {
+          more.hidden = false;
+          more.onclick = function () { page(p.next); };
+          if (wanted) page(p.next); // the linked request is further on
+        }
+      }).catch(function (err) { showError(list, err); });
+    }
+    page(null);
+  }
+
+  function route() {
+    var main = clear(document.getElementById('main'));
+    var m = location.pathname.match(/^\/session\/([0-9a-fA-F]{32})\/(\d{4}-\d{2}-\d{2})$/);
+    if (m) renderSession(main, m[1].toLowerCase(), m[2]);
+    else renderList(main);
+    api('/api/status').then(function (st) {
+      var s = st.store;
+      document.getElementById('status').textContent = s.parts + ' session parts, ' + s.requests + ' requests' + (s.oldestPart ? ', ' + s.oldestPart + ' to ' + s.newestPart : '');
+    }).catch(function () {});
+  }
+  route();
+})();

@@ -1,0 +1,164 @@
+/** The console over HTTP: ingest in shippers' shapes, the query API, CSV, the token, the Host check. */
+import { gzipSync } from 'zlib';
+import { request as httpRequest } from 'http';
+import { join } from 'path';
+import { startConsole, RunningConsole, cutoffPart } from '../../src/console/index';
+import { SessionRecord } from '../../src/record/record';
+import { DAY, TODAY, YESTERDAY, rec, sid, tempDir } from './helpers';
+
+const tmp = tempDir('api-sessions-http-');
+let n = 0;
+let c: RunningConsole;
+const quiet = () => undefined;
+afterAll(() => tmp.cleanup());
+afterEach(async () => {
+  await c?.close();
+});
+
+async function http(path: string, init: RequestInit & { base?: string } = {}): Promise<Response> {
+  return fetch(new URL(path, init.base ?? c.url), { redirect: 'manual', ...init });
+}
+/** fetch() will not send another Host header; node:http will. */
+function statusWithHost(path: string, host: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(new URL(path, c.url), { headers: { ...headers, host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
+  http('/api/ingest', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
+const today = new Date(TODAY).toISOString().slice(0, 10);
+
+describe('console over HTTP (no token, loopback)', () => {
+  beforeEach(async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `h${++n}.db`), log: quiet });
+  });
+
+  test('binds 127.0.0.1 on a free port by default', () => {
+    expect(c.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(c.token).toBeNull();
+  });
+
+  test('ingests NDJSON, a JSON array of envelopes and a gzip body; counts invalid lines and duplicates', async () => {
+    const a = rec({ s: 'a', at: TODAY });
+    const b = rec({ s: 'b', at: TODAY + 1 });
+    const d = rec({ s: 'd', at: TODAY + 2 });
+    let res = await post(JSON.stringify(a) + '\nnot json\n' + JSON.stringify(b) + '\n');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ inserted: 2, duplicates: 0, expired: 0, future: 0, invalid: 1 });
+    res = await post(JSON.stringify([{ message: JSON.stringify(d), source_type: 'file' }, { log: JSON.stringify(a), date: 1 }]), { 'content-type': 'application/json' });
+    expect(await res.json()).toEqual({ inserted: 1, duplicates: 1, expired: 0, future: 0, invalid: 0 });
+    const e = rec({ s: 'e', at: TODAY + 3 });
+    res = await post(gzipSync(JSON.stringify(e) + '\n'), { 'content-encoding': 'gzip' });
+    expect(await res.json()).toMatchObject({ inserted: 1 });
+    expect((await post('[{"broken"')).status).toBe(400);
+    expect((await post('x', { 'content-encoding': 'br' })).status).toBe(415);
+    const metrics = await (await http('/metrics')).text();
+    expect(metrics).toMatch(/api_sessions_console_records_ingested_total\{source="http"\} 4/);
+    expect(metrics).toMatch(/api_sessions_console_records_invalid_total\{source="http",reason="json"\} 2/);
+    expect(metrics).toMatch(/api_sessions_console_records_duplicate_total\{source="http"\} 1/);
+  });
+
+  test('the query API: list with filters, one part, its requests, all parts of a session', async () => {
+    const rs: SessionRecord[] = [
+      rec({ s: 'alice', at: YESTERDAY, user: 'alice', path: '/orders/1' }),
+      rec({ s: 'alice', at: TODAY, user: 'alice', path: '/orders/2', status: 500 }),
+      rec({ s: 'eve', at: TODAY + 5000, ip: '192.0.2.1', attack: ['xss'], status: 403 }),
+    ];
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    let body: any = await (await http('/api/parts?status=5xx&endpoint=' + encodeURIComponent('/orders/*'))).json();
+    expect(body.items.map((p: { session: string }) => p.session)).toEqual([sid('alice')]);
+    expect(body.filter).toEqual({ status: '5xx', endpoint: '/orders/*' });
+    body = await (await http(`/api/parts?from=${encodeURIComponent(new Date(TODAY + 2000).toISOString().slice(0, 19))}`)).json();
+    expect(body.items.map((p: { session: string }) => p.session)).toEqual([sid('eve')]);
+    body = await (await http(`/api/sessions/${sid('alice')}`)).json();
+    expect(body.parts.map((p: { part: string }) => p.part)).toEqual([today, new Date(YESTERDAY).toISOString().slice(0, 10)]);
+    body = await (await http(`/api/sessions/${sid('eve')}/parts/${today}`)).json();
+    expect(body.summary).toMatchObject({ requests: 1, attacks: { xss: 1 }, ips: { '192.0.2.1': 1 } });
+    expect(body.timeline.reduce((s: number, b: { requests: number }) => s + b.requests, 0)).toBe(1);
+    body = await (await http(`/api/sessions/${sid('eve')}/parts/${today}/requests`)).json();
+    expect(body.items[0]).toMatchObject({ seq: 1, attack: ['xss'], status: 403, request_id: rs[2].request_id });
+    expect((await http(`/api/sessions/${sid('nobody')}/parts/${today}`)).status).toBe(404);
+    expect((await http('/api/parts?status=abc')).status).toBe(400);
+    expect((await http('/api/parts?session=xyz')).status).toBe(400);
+    expect((await http('/api/parts?cursor=bogus')).status).toBe(400);
+    expect((await http('/api/parts?limit=100000')).status).toBe(400);
+  });
+
+  test('CSV download, with values that look like spreadsheet formulas neutralised', async () => {
+    const r = rec({ s: 'csv', at: TODAY, path: '/a,b"c', ua: '=HYPERLINK("http://x")', params: { q: '+1' } });
+    await post(JSON.stringify(r));
+    const res = await http(`/api/sessions/${sid('csv')}/parts/${today}/requests.csv`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(res.headers.get('content-disposition')).toContain(`session-${sid('csv')}-${today}.csv`);
+    const text = await res.text();
+    const [head, row] = text.trim().split('\n');
+    expect(head.split(',').slice(0, 6)).toEqual(['seq', 'ts', 'request_id', 'method', 'host', 'path']);
+    expect(row).toContain('"/a,b""c"');
+    expect(row).toContain(`"'=HYPERLINK(""http://x"")"`);
+    expect(row).not.toMatch(/,=HYPERLINK/);
+  });
+
+  test('refuses a Host that is not loopback (DNS rebinding) and sends a strict CSP', async () => {
+    expect(await statusWithHost('/api/parts', 'evil.example')).toBe(403);
+    expect(await statusWithHost('/api/parts', 'localhost:1234')).toBe(200);
+    const ok = await http('/');
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  test('retention runs at start and on sweep(): old parts go, records older than the period are dropped', async () => {
+    const old = rec({ s: 'old', at: TODAY - 9 * DAY });
+    expect(await (await post(JSON.stringify(old))).json()).toMatchObject({ inserted: 0, expired: 1 });
+    expect(cutoffPart(TODAY, 7)).toBe(new Date(TODAY - 7 * DAY).toISOString().slice(0, 10));
+  });
+});
+
+describe('console with a token', () => {
+  test('protects the API, ingest, metrics and the UI; Bearer or the login cookie lets in', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `t${++n}.db`), token: 's3cret-token', log: quiet });
+    expect((await http('/api/parts')).status).toBe(401);
+    expect((await http('/metrics')).status).toBe(401);
+    expect((await post(JSON.stringify(rec({ s: 'a', at: TODAY })))).status).toBe(401);
+    const page = await http('/session/' + sid('a') + '/' + today);
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toBe('/login?next=' + encodeURIComponent('/session/' + sid('a') + '/' + today));
+    expect((await http('/api/parts', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect((await http('/api/parts', { headers: { authorization: 'Bearer s3cret-token' } })).status).toBe(200);
+    const ing = await post(JSON.stringify(rec({ s: 'a', at: TODAY })), { authorization: 'Bearer s3cret-token' });
+    expect(await ing.json()).toMatchObject({ inserted: 1 });
+
+    const form = (token: string, next: string) =>
+      http('/login', { method: 'POST', body: new URLSearchParams({ token, next }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const bad = await form('nope', '/');
+    expect(bad.headers.get('location')).toMatch(/^\/login\?failed=1/);
+    expect(bad.headers.get('set-cookie')).toBeNull();
+    const good = await form('s3cret-token', '//evil.example/');
+    expect(good.headers.get('location')).toBe('/');
+    const cookie = good.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly; SameSite=Strict/);
+    expect(cookie).not.toContain('s3cret-token');
+    const withCookie = await http('/api/parts', { headers: { cookie: cookie.split(';')[0] } });
+    expect(withCookie.status).toBe(200);
+    expect(((await withCookie.json()) as { items: unknown[] }).items).toHaveLength(1);
+    // The Host check is the token's job here: any Host with the token is fine.
+    expect(await statusWithHost('/api/parts', 'console.example', { authorization: 'Bearer s3cret-token' })).toBe(200);
+    expect(await statusWithHost('/api/parts', 'console.example')).toBe(401);
+  });
+
+  test('listening off loopback without a token generates one', async () => {
+    const logged: string[] = [];
+    c = await startConsole({ dbPath: join(tmp.dir, `t${++n}.db`), host: '0.0.0.0', log: (m) => logged.push(m) });
+    expect(c.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(logged.join('\n')).toContain(c.token!);
+    const base = c.url.replace('0.0.0.0', '127.0.0.1');
+    expect((await http('/api/parts', { base })).status).toBe(401);
+    expect((await http('/api/parts', { base, headers: { authorization: 'Bearer ' + c.token } })).status).toBe(200);
+  });
+});

@@ -1,0 +1,178 @@
+import { join } from 'path';
+import { SqliteStore } from '../../src/console/store/sqlite';
+import { PartFilter } from '../../src/console/store/types';
+import { DAY, TODAY, YESTERDAY, rec, sid, tempDir } from './helpers';
+
+const tmp = tempDir('api-sessions-store-');
+afterAll(() => tmp.cleanup());
+let n = 0;
+const open = () => new SqliteStore(join(tmp.dir, `s${++n}.db`));
+
+/** Four sessions with distinct users, IPs, statuses, attacks and endpoints. */
+function scenario() {
+  return [
+    rec({ s: 'alice', at: YESTERDAY + 1000, method: 'POST', path: '/login', key: 'request.query.token', user: null }),
+    rec({ s: 'alice', at: YESTERDAY + 2000, path: '/orders/7', user: 'alice', role: 'admin', params: { 'request.query.token': 'ab'.repeat(16) } }),
+    rec({ s: 'alice', at: TODAY + 1000, path: '/orders/8', user: 'alice', role: 'admin' }),
+    rec({ s: 'bob', at: TODAY + 2000, path: '/cart', user: 'bob', role: 'customer', ip: '198.51.100.9', status: 404 }),
+    rec({ s: 'bob', at: TODAY + 3000, method: 'DELETE', path: '/cart/items/3', user: 'bob', role: 'customer', ip: '198.51.100.10', status: 204 }),
+    rec({ s: 'mallory', at: TODAY + 4000, path: "/products", ip: '192.0.2.66', status: 403, attack: ['sqli'], key: 'ip+ua', key_source: 'fallback',
+      request: { line: "GET /products?q=' OR 1=1 HTTP/1.1", headers: [['Host', 'shop.local']], body: null, truncated: false } }),
+    rec({ s: 'mallory', at: TODAY + 5000, path: '/search', ip: '192.0.2.66', status: 500, attack: ['xss', 'scanner'], key: 'ip+ua', key_source: 'fallback', errors: ['request.body.json: not valid JSON'] }),
+    rec({ s: 'other-app', at: TODAY + 6000, app: 'billing', path: '/api/v1/invoices/3', status: 201 }),
+  ];
+}
+
+describe('SqliteStore', () => {
+  test('aggregates each part: times, counts, users, IPs, statuses, attacks, methods', async () => {
+    const s = open();
+    await s.ingest(scenario());
+    const m = await s.getPart(sid('mallory'), new Date(TODAY).toISOString().slice(0, 10));
+    expect(m).toMatchObject({
+      app: 'shop',
+      requests: 2,
+      attacked: 2,
+      errored: 1,
+      key: 'ip+ua',
+      ips: { '192.0.2.66': 2 },
+      statuses: { '403': 1, '500': 1 },
+      attacks: { sqli: 1, xss: 1, scanner: 1 },
+      methods: { GET: 2 },
+      first_ts: new Date(TODAY + 4000).toISOString(),
+      last_ts: new Date(TODAY + 5000).toISOString(),
+    });
+    const alice = await s.sessionParts(sid('alice'));
+    expect(alice.map((p) => [p.part, p.requests, p.user])).toEqual([
+      [new Date(TODAY).toISOString().slice(0, 10), 1, 'alice'],
+      [new Date(YESTERDAY).toISOString().slice(0, 10), 2, 'alice'],
+    ]);
+    await s.close();
+  });
+
+  test('stores a request id once, within a batch and across batches', async () => {
+    const s = open();
+    const rs = scenario();
+    expect(await s.ingest([...rs.slice(0, 3), rs[0]])).toEqual({ inserted: 3, duplicates: 1, expired: 0, future: 0 });
+    expect(await s.ingest(rs)).toEqual({ inserted: 5, duplicates: 3, expired: 0, future: 0 });
+    expect((await s.stats()).requests).toBe(8);
+    await s.close();
+  });
+
+  const cases: Array<[string, PartFilter, string[]]> = [
+    ['no filter, newest first', {}, ['other-app', 'mallory', 'bob', 'alice', 'alice']],
+    ['application', { app: 'billing' }, ['other-app']],
+    ['session id: all its parts', { session: sid('alice') }, ['alice', 'alice']],
+    ['user', { user: 'bob' }, ['bob']],
+    ['role', { role: 'admin' }, ['alice', 'alice']],
+    ['IP (any request of the part)', { ip: '198.51.100.10' }, ['bob']],
+    ['attack type', { attack: 'xss' }, ['mallory']],
+    ['any attack', { attack: '*' }, ['mallory']],
+    ['status code', { status: '404' }, ['bob']],
+    ['status class', { status: '5xx' }, ['mallory']],
+    ['status class 2xx', { status: '2xx' }, ['other-app', 'bob', 'alice', 'alice']],
+    ['grouping key', { key: 'ip+ua' }, ['mallory']],
+    ['endpoint with *', { endpoint: '/orders/*' }, ['alice', 'alice']],
+    ['endpoint with ?', { endpoint: '/cart/items/?' }, ['bob']],
+    ['endpoint with a method', { endpoint: 'POST /log*' }, ['alice']],
+    ['endpoint: a method alone', { endpoint: 'DELETE' }, ['bob']],
+    ['endpoint anchored', { endpoint: '/cart' }, ['bob']],
+    ['time range (overlap)', { from: TODAY + 2500, to: TODAY + 4500 }, ['mallory', 'bob']],
+    ['time range: yesterday only', { to: YESTERDAY + DAY / 2 }, ['alice']],
+    ['combined: role and endpoint', { role: 'admin', endpoint: '/orders/8' }, ['alice']],
+    ['combined: nothing matches', { user: 'bob', attack: 'sqli' }, []],
+  ];
+  test.each(cases)('list filter: %s', async (_name, filter, sessions) => {
+    const s = open();
+    await s.ingest(scenario());
+    const page = await s.listParts(filter, { limit: 50 });
+    const names = ['alice', 'bob', 'mallory', 'other-app'];
+    expect(page.items.map((p) => names.find((x) => sid(x) === p.session))).toEqual(sessions);
+    await s.close();
+  });
+
+  test('list filter: request id finds the part holding it', async () => {
+    const s = open();
+    const rs = scenario();
+    await s.ingest(rs);
+    const page = await s.listParts({ requestId: rs[4].request_id }, { limit: 10 });
+    expect(page.items.map((p) => p.session)).toEqual([sid('bob')]);
+    expect((await s.listParts({ requestId: 'f'.repeat(32) }, { limit: 10 })).items).toEqual([]);
+    await s.close();
+  });
+
+  test('pages the list with a cursor, without gaps or repeats', async () => {
+    const s = open();
+    const rs = [];
+    for (let i = 0; i < 23; i++) rs.push(rec({ s: 'p' + i, at: TODAY + i * 1000 }));
+    await s.ingest(rs);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: Awaited<ReturnType<SqliteStore['listParts']>> = await s.listParts({}, { limit: 5, cursor });
+      seen.push(...page.items.map((p) => p.session));
+      cursor = page.next;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(5);
+    expect(seen).toEqual(rs.map((r) => r.session).reverse());
+    await expect(s.listParts({}, { limit: 5, cursor: 'bad' })).rejects.toThrow('bad cursor');
+    await s.close();
+  });
+
+  test("a part's requests in time order, paged, with their content", async () => {
+    const s = open();
+    const rs = [];
+    for (let i = 0; i < 7; i++) rs.push(rec({ s: 'x', at: TODAY + (7 - i) * 1000, path: '/p' + (7 - i), params: { n: String(7 - i) } }));
+    rs[3].attack = ['sqli'];
+    rs[3].request = { line: 'GET /p4 HTTP/1.1', headers: [['X', '<b>']], body: 'a=1', truncated: true };
+    await s.ingest(rs);
+    const part = new Date(TODAY).toISOString().slice(0, 10);
+    const p1 = await s.partRequests(sid('x'), part, { limit: 4 });
+    const p2 = await s.partRequests(sid('x'), part, { limit: 4, cursor: p1.next });
+    expect(p2.next).toBeNull();
+    const all = [...p1.items, ...p2.items];
+    expect(all.map((r) => r.path)).toEqual(['/p1', '/p2', '/p3', '/p4', '/p5', '/p6', '/p7']);
+    expect(all.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(all[3]).toMatchObject({ attack: ['sqli'], params: { n: '4' }, request: { headers: [['X', '<b>']], body: 'a=1', truncated: true } });
+    const csvRows = [];
+    for await (const r of s.eachPartRequest(sid('x'), part)) csvRows.push(r.path);
+    expect(csvRows).toHaveLength(7);
+    const tl = await s.timeline(sid('x'), part, 7);
+    expect(tl.reduce((n, b) => n + b.requests, 0)).toBe(7);
+    expect(tl.reduce((n, b) => n + b.attacks, 0)).toBe(1);
+    await s.close();
+  });
+
+  test('retention: drops old and future records at ingest, deletes old parts and their requests', async () => {
+    const s = open();
+    const old = rec({ s: 'old', at: TODAY - 10 * DAY });
+    const older = rec({ s: 'old', at: TODAY - 9 * DAY });
+    expect(await s.ingest([old, older, ...scenario()])).toMatchObject({ inserted: 10, expired: 0 });
+    const cutoff = new Date(TODAY - 7 * DAY).toISOString().slice(0, 10);
+    s.setCutoff(cutoff);
+    expect(await s.deleteBefore(cutoff)).toBe(2); // two days of one session: two parts
+    expect(await s.sessionParts(sid('old'))).toEqual([]);
+    expect((await s.listParts({ requestId: old.request_id }, { limit: 5 })).items).toEqual([]);
+    expect((await s.stats()).requests).toBe(8);
+    const r = await s.ingest([rec({ s: 'old', at: TODAY - 8 * DAY }), rec({ s: 'late', at: TODAY + 3 * DAY })]);
+    expect(r).toEqual({ inserted: 0, duplicates: 0, expired: 1, future: 1 });
+    // The rest still answers.
+    expect((await s.listParts({ user: 'alice' }, { limit: 5 })).items).toHaveLength(2);
+    await s.close();
+  });
+
+  test('keeps data and checkpoints across reopening', async () => {
+    const path = join(tmp.dir, 'reopen.db');
+    const a = new SqliteStore(path);
+    await a.ingest(scenario(), { name: 'file:/x', value: '{"pos":10}' });
+    await a.close();
+    const b = new SqliteStore(path);
+    expect(await b.getCheckpoint('file:/x')).toBe('{"pos":10}');
+    expect((await b.stats()).parts).toBe(5);
+    // Aggregates continue from what was stored.
+    await b.ingest([rec({ s: 'bob', at: TODAY + 9000, status: 500 })]);
+    expect(await b.getPart(sid('bob'), new Date(TODAY).toISOString().slice(0, 10))).toMatchObject({ requests: 3, statuses: { '404': 1, '204': 1, '500': 1 } });
+    await b.close();
+  });
+});
