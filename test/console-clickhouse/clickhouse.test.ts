@@ -11,7 +11,7 @@ import { join } from 'path';
 import { ClickHouseStore, createClickHouseStore, schemaStatements, serverHasTtl, DEFAULT_SCHEMA_FILE } from '../../src/console/store/clickhouse';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { PartSummary, Store } from '../../src/console/store/types';
-import { generateRecords } from '../../src/record/generate';
+import { generateRecords } from '../../src/console/record/generate';
 import { SessionRecord } from '../../src/record/record';
 import { clickhouseBinary, startClickHouse, ClickHouseServer } from './server';
 import { defineStoreContract, rec, D1, D2, dateOf, sid } from './contract';

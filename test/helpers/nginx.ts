@@ -22,6 +22,8 @@ export interface Nginx {
   errorLog(): string;
   /** Records the named access log holds, waiting until there are at least `count`. */
   records(count: number, name?: string): Promise<any[]>;
+  /** The record of the request with this id (tests send it back in X-Request-Id), waiting for it. */
+  recordById(requestId: string, name?: string): Promise<any>;
   stop(): Promise<void>;
 }
 
@@ -149,6 +151,18 @@ ${fill(opts.http)}
               throw new Error('not one line of JSON: ' + JSON.stringify(l));
             }
           });
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async recordById(requestId, name) {
+      const deadline = Date.now() + 5000;
+      const needle = '"request_id":"' + requestId + '"';
+      for (;;) {
+        const line = readIf(logPath(name)).split('\n').find((l) => l.indexOf(needle) >= 0);
+        if (line !== undefined) return JSON.parse(line);
+        if (Date.now() > deadline) {
+          throw new Error('no record for ' + requestId + ' in ' + (name || 'api_sessions.log') + '\n' + readIf(errorLog).slice(-3000));
         }
         await new Promise((r) => setTimeout(r, 20));
       }

@@ -96,16 +96,10 @@ afterEach(() => {
 });
 
 /** The record nginx wrote for the request that got `reply`. */
-async function recordOf(reply: Reply, log = 'api_sessions.log'): Promise<any> {
+function recordOf(reply: Reply, log = 'api_sessions.log'): Promise<any> {
   const id = reply.headers['x-request-id'];
   expect(typeof id).toBe('string');
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const line = ng.accessLog(log).split('\n').find((l) => l.indexOf('"request_id":"' + id + '"') >= 0);
-    if (line !== undefined) return JSON.parse(line);
-    if (Date.now() > deadline) throw new Error('no record for ' + id + ' in ' + log + ':\n' + ng.accessLog(log).slice(-2000));
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return ng.recordById(String(id), log);
 }
 
 async function rawLine(reply: Reply, log = 'api_sessions.log'): Promise<string> {

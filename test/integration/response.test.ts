@@ -70,15 +70,8 @@ afterAll(async () => {
   if (up) await up.close();
 });
 
-async function recordOf(reply: Reply | string): Promise<any> {
-  const id = typeof reply === 'string' ? reply : reply.headers['x-request-id'];
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const line = ng.accessLog().split('\n').find((l) => l.indexOf('"request_id":"' + id + '"') >= 0);
-    if (line !== undefined) return JSON.parse(line);
-    if (Date.now() > deadline) throw new Error('no record for ' + id + '\n' + ng.errorLog().slice(-3000));
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function recordOf(reply: Reply | string): Promise<any> {
+  return ng.recordById(typeof reply === 'string' ? reply : String(reply.headers['x-request-id']));
 }
 
 const post = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

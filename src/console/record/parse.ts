@@ -4,7 +4,7 @@
  * has the type docs/record.md gives it; anything else is refused with a short reason. Fields this
  * reader does not know (e.g. a later `links`) are ignored.
  */
-import { RECORD_VERSION, SessionRecord, RequestContent, KeySource } from './record';
+import { RECORD_VERSION, SessionRecord, RequestContent, KeySource } from '../../record/record';
 
 /** A valid record and its JSON text as stored: the line as written (unknown fields kept, for
  *  later readers), or the record re-serialized when it arrived as a parsed value. */
