@@ -3,7 +3,7 @@
  * the SQLite store (store-contract-sqlite.test.ts) and the ClickHouse store on a real server
  * (clickhouse.test.ts). Each test gets a fresh, empty store from `open`.
  */
-import crypto from 'crypto';
+import { rec as consoleRec, sid } from '../console/helpers';
 import { SessionRecord } from '../../src/record/record';
 import { BadCursorError, PartSummary, Store } from '../../src/console/store/types';
 
@@ -18,37 +18,11 @@ export const D1 = Math.floor(Date.now() / DAY) * DAY - DAY;
 export const D2 = D1 + DAY;
 export const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-export const sid = (name: string) => crypto.createHash('md5').update('session ' + name).digest('hex');
-const rid = () => crypto.randomBytes(16).toString('hex');
+export { sid };
 
+/** A record of the contract's scenario: the console tests' builder with this file's defaults. */
 export function rec(o: Partial<SessionRecord> & { at: number; s: string }): SessionRecord {
-  const { at, s, ...rest } = o;
-  const ts = new Date(at).toISOString();
-  return {
-    v: 1,
-    ts,
-    app: 'shop',
-    session: sid(s),
-    part: ts.slice(0, 10),
-    key: 'request.query.token',
-    key_source: 'params',
-    request_id: rid(),
-    method: 'GET',
-    host: 'shop.local',
-    path: '/',
-    status: 200,
-    duration_ms: 3,
-    bytes_sent: 120,
-    ip: '203.0.113.7',
-    ua: 'agent/1',
-    params: {},
-    user: null,
-    role: null,
-    attack: null,
-    request: null,
-    errors: [],
-    ...rest,
-  };
+  return consoleRec({ ip: '203.0.113.7', ua: 'agent/1', bytes_sent: 120, ...o });
 }
 
 /** alice (yesterday then today), bob (yesterday, web shop, 4xx), mallory (attacks), a bot on
