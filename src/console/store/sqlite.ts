@@ -465,22 +465,16 @@ export class SqliteStore implements Store {
       }
       args.push(kind, value);
     };
-    if (filter.app !== undefined) {
-      where.push('p.app = ?');
-      args.push(filter.app);
-    }
-    if (filter.session !== undefined) {
-      where.push('p.session = ?');
-      args.push(filter.session);
-    }
-    if (filter.from !== undefined) {
-      where.push('p.last_ts >= ?');
-      args.push(filter.from);
-    }
-    if (filter.to !== undefined) {
-      where.push('p.first_ts <= ?');
-      args.push(filter.to);
-    }
+    /** A condition with one value, applied when the filter has that value. */
+    const when = (sql: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(sql);
+      args.push(value);
+    };
+    when('p.app = ?', filter.app);
+    when('p.session = ?', filter.session);
+    when('p.last_ts >= ?', filter.from);
+    when('p.first_ts <= ?', filter.to);
     if (filter.requestId !== undefined) {
       let pid: number | undefined;
       for (const part of this.st.days.all() as string[]) {
