@@ -4,7 +4,7 @@
  */
 import { Config, Param } from './config';
 import { Exchange, Extraction, startExtraction, readSelector, MAX_ERRORS } from './extract';
-import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Client, Grouping } from './identify';
+import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Client } from './identify';
 import { RECORD_VERSION, SessionRecord, RequestContent } from '../record/record';
 import { inventory, InventorySources } from './discover';
 
@@ -260,4 +260,3 @@ export function redact(text: string, secrets: string[], secret: string): string 
   return text;
 }
 
-export type { Grouping };
