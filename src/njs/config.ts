@@ -123,15 +123,14 @@ export function parseParams(
   errors: string[],
 ): void {
   if (text === '') return;
-  // Newlines and tabs are allowed between tokens and entries; most configurations have none,
-  // and a regular expression costs njs more than this check.
-  if (text.indexOf('\n') >= 0 || text.indexOf('\t') >= 0 || text.indexOf('\r') >= 0) {
-    text = text.replace(/[\t\r]/g, ' ').replace(/\n/g, ' ');
-  }
   const entries = text.indexOf('["') < 0 ? text.split(';') : splitOutsideQuotes(text, ';');
   let count = 0;
   for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i].trim();
+    // trim() drops the newlines and indentation around entries (a configuration written one
+    // entry per line); whitespace inside an entry is rarer and normalized only where present:
+    // a global regular-expression replace over the whole text cost njs 0.7.9 about 30 us.
+    let entry = entries[i].trim();
+    if (entry.indexOf('\n') >= 0 || entry.indexOf('\t') >= 0 || entry.indexOf('\r') >= 0) entry = spaced(entry);
     if (entry === '') continue;
     count++;
     if (count > max) {
@@ -148,6 +147,16 @@ export function parseParams(
       errors.push(where(variable, count, entry) + ': ' + (e as Error).message);
     }
   }
+}
+
+/** Tabs, CRs and newlines as spaces, without a regular expression. */
+function spaced(entry: string): string {
+  let out = '';
+  for (let i = 0; i < entry.length; i++) {
+    const c = entry.charAt(i);
+    out += c === '\n' || c === '\t' || c === '\r' ? ' ' : c;
+  }
+  return out;
 }
 
 function where(variable: string, count: number, entry: string): string {

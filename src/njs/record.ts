@@ -57,6 +57,18 @@ export function buildRecord(
   }
   const grouping = chooseGrouping(config, values, st, facts.client);
 
+  // A grouping key's value is exported as the session id it gives (so `links` and these params
+  // share one HMAC each: njs 0.7.9 spends about 4 us on every HMAC).
+  const idValues: string[] = [];
+  const ids: string[] = [];
+  const idOf = (v: string): string => {
+    const at = idValues.indexOf(v);
+    if (at >= 0) return ids[at];
+    const id = sessionId(facts.secret, facts.app, v);
+    idValues.push(v);
+    ids.push(id);
+    return id;
+  };
   const params: { [name: string]: string } = {};
   let user: string | null = null;
   let role: string | null = null;
@@ -69,9 +81,11 @@ export function buildRecord(
     if (v === undefined) continue;
     // A grouping key's raw value never reaches the record, whichever parameter reads it: a plain
     // parameter that holds it is exported as its keyed hash, one that contains it redacted.
-    const exported = groupValues.length > 0 && (v === grouping.value || groupValues.indexOf(v) >= 0)
-      ? valueHash(facts.secret, v)
-      : exportValue(p, containsAny(v, groupValues) ? redact(v, groupValues, facts.secret) : v, facts.secret, config.limits.maxValue, errors);
+    const exported = p.group
+      ? idOf(v)
+      : groupValues.length > 0 && (v === grouping.value || groupValues.indexOf(v) >= 0)
+        ? valueHash(facts.secret, v)
+        : exportValue(p, containsAny(v, groupValues) ? redact(v, groupValues, facts.secret) : v, facts.secret, config.limits.maxValue, errors);
     if (p.name === '__proto__') {
       // Plain assignment would set the prototype and drop the parameter.
       Object.defineProperty(params, p.name, { value: exported, enumerable: true, writable: true, configurable: true });
@@ -83,7 +97,7 @@ export function buildRecord(
 
   const linked = linkedValues(config, values, st, facts.client, grouping);
   const links: string[] = [];
-  for (let i = 0; i < linked.length; i++) links.push(sessionId(facts.secret, facts.app, linked[i]));
+  for (let i = 0; i < linked.length; i++) links.push(idOf(linked[i]));
 
   const attack = attackTypes(facts.attack);
   const ts = new Date(facts.startMs).toISOString();
@@ -92,7 +106,7 @@ export function buildRecord(
     v: RECORD_VERSION,
     ts,
     app: facts.app,
-    session: sessionId(facts.secret, facts.app, grouping.value),
+    session: idOf(grouping.value),
     part: ts.slice(0, 10),
     key: grouping.key,
     key_source: grouping.source,
@@ -118,7 +132,7 @@ export function buildRecord(
 }
 
 function exportValue(p: Param, v: string, secret: string, maxValue: number, errors: string[]): string {
-  if (p.hash || p.group) return valueHash(secret, v);
+  if (p.hash) return valueHash(secret, v);
   if (v.length > maxValue) {
     if (errors.length < MAX_ERRORS) errors.push('params.' + p.name + ': value cut at ' + maxValue + ' characters');
     return v.slice(0, maxValue);

@@ -134,23 +134,39 @@ describe('params', () => {
     expect(json).not.toContain(encodeURIComponent(email));
   });
 
-  test('group params: keyed hash in params, session id over app and value, raw value nowhere', () => {
+  test('group params: the session id the key gives, over app and value; raw value nowhere', () => {
     const token = 'grp-token-7f3a9c';
     const { record, json } = run({ params: 'request.header.x-session group', input: { headers: { 'x-session': token } } });
     expect(record.key).toBe('request.header.x-session');
     expect(record.key_source).toBe('params');
     expect(record.session).toBe(sid('shop.example', token));
-    expect(record.params).toEqual({ 'request.header.x-session': vhash(token) });
+    expect(record.params).toEqual({ 'request.header.x-session': sid('shop.example', token) });
+    expect(record.params['request.header.x-session']).not.toBe(vhash(token));
     expect(json).not.toContain(token);
   });
 
-  test('the same value hashes the same across apps, while the session differs', () => {
-    const a = run({ params: 'request.query.k group', input: { query: 'k=v123' }, facts: { app: 'a' } }).record;
-    const b = run({ params: 'request.query.k group', input: { query: 'k=v123' }, facts: { app: 'b' } }).record;
-    expect(a.params).toEqual(b.params);
+  test('a hashed value hashes the same across apps, while the session (and a group param) differs', () => {
+    const params = 'request.query.k group; request.query.k hash as hk';
+    const a = run({ params, input: { query: 'k=v123' }, facts: { app: 'a' } }).record;
+    const b = run({ params, input: { query: 'k=v123' }, facts: { app: 'b' } }).record;
+    expect(a.params.hk).toBe(vhash('v123'));
+    expect(b.params.hk).toBe(vhash('v123'));
+    expect(a.params['request.query.k']).toBe(a.session);
+    expect(b.params['request.query.k']).toBe(b.session);
     expect(a.session).not.toBe(b.session);
     expect(a.session).toBe(sid('a', 'v123'));
     expect(b.session).toBe(sid('b', 'v123'));
+  });
+
+  test('two grouping keys: the second one\'s param is the id in links', () => {
+    const { record } = run({
+      params: 'request.cookie.a group; request.header.x-b group',
+      input: { headers: { cookie: 'a=first-key-1', 'x-b': 'second-key-2' } },
+    });
+    expect(record.session).toBe(sid('shop.example', 'first-key-1'));
+    expect(record.params['request.cookie.a']).toBe(record.session);
+    expect(record.params['request.header.x-b']).toBe(sid('shop.example', 'second-key-2'));
+    expect(record.links).toEqual([sid('shop.example', 'second-key-2')]);
   });
 
   test('a combined group key: hash of the joined value; neither part appears', () => {
@@ -159,7 +175,7 @@ describe('params', () => {
       input: { headers: { 'x-tenant': 'tenant-alpha', cookie: 'uid=user-0042' } },
     });
     expect(record.key).toBe('tu');
-    expect(record.params).toEqual({ tu: vhash('tenant-alpha\u001fuser-0042') });
+    expect(record.params).toEqual({ tu: sid('shop.example', 'tenant-alpha\u001fuser-0042') });
     expect(record.session).toBe(sid('shop.example', 'tenant-alpha\u001fuser-0042'));
     expect(json).not.toContain('tenant-alpha');
     expect(json).not.toContain('user-0042');
