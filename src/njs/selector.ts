@@ -45,36 +45,57 @@ const UNKNOWN =
  * for each configured entry on every request.
  */
 export function parseSelector(text: string): Selector {
-  const d1 = text.indexOf('.');
-  const d2 = d1 < 0 ? -1 : text.indexOf('.', d1 + 1);
+  // The first 14 characters tell every source apart; the character after the prefix must be
+  // the separator. (One slice and a switch: this runs for each entry on every request.)
   let source: Source | null = null;
-  let restAt = d2 + 1;
-  switch (d2 < 0 ? '' : text.slice(0, d2)) {
+  let restAt = 0;
+  switch (text.slice(0, 14)) {
     case 'request.header':
       source = 'request.header';
+      restAt = 15;
       break;
     case 'request.cookie':
       source = 'request.cookie';
+      restAt = 15;
       break;
-    case 'request.query':
+    case 'request.query.':
       source = 'request.query';
+      restAt = 14;
       break;
-    case 'response.header':
-      source = 'response.header';
+    case 'response.heade':
+      if (text.slice(14, 16) === 'r.') {
+        source = 'response.header';
+        restAt = 16;
+      }
       break;
-    case 'response.cookie':
-      source = 'response.cookie';
+    case 'response.cooki':
+      if (text.slice(14, 16) === 'e.') {
+        source = 'response.cookie';
+        restAt = 16;
+      }
       break;
-    case 'request.body':
-    case 'response.body': {
-      const sub = text.slice(d2 + 1, d2 + 5);
-      const after = text.charAt(d2 + 5);
-      const request = d1 === 7;
-      if (sub === 'json' && (after === '.' || after === '[')) source = request ? 'request.body.json' : 'response.body.json';
-      else if (sub === 'form' && after === '.' && request) source = 'request.body.form';
-      restAt = d2 + 5 + (after === '.' ? 1 : 0);
+    case 'request.body.j':
+      if (text.slice(14, 17) === 'son') source = 'request.body.json';
+      restAt = 17;
       break;
-    }
+    case 'request.body.f':
+      if (text.slice(14, 17) === 'orm' && text.charAt(17) === '.') source = 'request.body.form';
+      restAt = 18;
+      break;
+    case 'response.body.':
+      if (text.slice(14, 18) === 'json') source = 'response.body.json';
+      restAt = 18;
+      break;
+  }
+  if (source !== null) {
+    const sep = text.charAt(restAt - 1);
+    const json = source === 'request.body.json' || source === 'response.body.json';
+    if (json) {
+      // `request.body.json.a` or `request.body.json["a"]`
+      const c = text.charAt(restAt);
+      if (c === '.') restAt++;
+      else if (c !== '[') source = null;
+    } else if (sep !== '.') source = null;
   }
   if (source === null || restAt >= text.length) throw new Error('unknown selector "' + text + UNKNOWN);
   const rest = text.slice(restAt);
@@ -84,22 +105,28 @@ export function parseSelector(text: string): Selector {
     return { text, source, name: '', path: parsed.steps, jwt };
   }
   // `.jwt.claim` or `.jwt["odd/claim"]`
-  let j = rest.indexOf(JWT_MARK);
-  const k = rest.indexOf('.jwt["');
-  if (k >= 0 && (j < 0 || k < j)) j = k;
+  let j = rest.indexOf('.jwt');
+  while (j >= 0) {
+    const c = rest.charAt(j + 4);
+    if (c === '.' || (c === '[' && rest.charAt(j + 5) === '"')) break;
+    j = rest.indexOf('.jwt', j + 1);
+  }
   let name = j < 0 ? rest : rest.slice(0, j);
   let jwt: PathStep[] | null = null;
   if (j >= 0) {
-    const claims = rest.slice(j + (j === k ? 4 : JWT_MARK.length));
+    const claims = rest.slice(j + (rest.charAt(j + 4) === '.' ? JWT_MARK.length : 4));
     if (claims === '') throw new Error('selector "' + text + '" has an empty claim path');
     jwt = parsePath(claims, false).steps;
   }
   if (name === '') throw new Error('selector "' + text + '" has an empty name');
-  if (source === 'request.header' || source === 'response.header') {
-    const lower = name.toLowerCase();
-    if (lower !== name) {
-      text = text.slice(0, restAt) + lower + text.slice(restAt + name.length);
-      name = lower;
+  if (restAt === 15 || restAt === 16) {
+    // header names are case-insensitive: lowercase them (cookies and query names are not)
+    if (source === 'request.header' || source === 'response.header') {
+      const lower = name.toLowerCase();
+      if (lower !== name) {
+        text = text.slice(0, restAt) + lower + text.slice(restAt + name.length);
+        name = lower;
+      }
     }
   }
   return { text, source, name, path: [], jwt };
