@@ -24,6 +24,7 @@ import { join } from 'path';
 import http from 'http';
 import net from 'net';
 import { startNginx, Nginx, ROOT } from '../test/helpers/nginx';
+import { GET_SCRIPT, POST_SCRIPT, GET_PATH, POST_PATH } from './requests';
 
 const args = process.argv.slice(2);
 const SHORT = args.includes('--short');
@@ -51,46 +52,6 @@ function requireWrk(): string {
   }
   return found;
 }
-
-// A JWT with the claims the headers location reads (unsigned: the module does not check signatures).
-const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-const JWT = b64({ alg: 'HS256', typ: 'JWT' }) + '.' + b64({ sub: 'user-42', role: 'customer', sid: 'jwt-sess-9', iat: 1763900000 }) + '.c2ln';
-
-const GET_SCRIPT = `
-wrk.method = "GET"
-wrk.headers["User-Agent"] = "Mozilla/5.0 (bench) Firefox/128.0"
-wrk.headers["Cookie"] = "sid=sess-4f2a9b7c1d; theme=dark; consent=yes; _ga=GA1.2.123.456"
-wrk.headers["X-Session"] = "hs-77aa"
-wrk.headers["X-Request-Tag"] = "tag-1"
-wrk.headers["Authorization"] = "Bearer ${JWT}"
-wrk.headers["Accept"] = "application/json"
-`;
-
-const POST_BODY = JSON.stringify({
-  token: 'req-token-5b1e',
-  email: 'someone@example.com',
-  coupon: 'WINTER',
-  address: { street: '1 Main St', city: 'Springfield', country: 'US', zip: '12345' },
-  cart: {
-    total: 129.5,
-    currency: 'USD',
-    items: [
-      { sku: 'A-1', qty: 1, price: 19.5, title: 'A thing with a long enough title to take some room' },
-      { sku: 'B-2', qty: 2, price: 40, title: 'Another thing with a long enough title to take room' },
-      { sku: 'C-3', qty: 1, price: 30, title: 'A third thing with a long enough title to take room' },
-    ],
-  },
-  note: 'x'.repeat(420),
-});
-
-const POST_SCRIPT = `
-wrk.method = "POST"
-wrk.body = ${JSON.stringify(POST_BODY)}
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["User-Agent"] = "Mozilla/5.0 (bench) Firefox/128.0"
-wrk.headers["Cookie"] = "theme=dark; consent=yes"
-wrk.headers["Accept"] = "application/json"
-`;
 
 interface Run {
   rps: number;
@@ -183,7 +144,7 @@ async function main(): Promise<void> {
       .replace(/\{\{STREAM_PORT\}\}/g, String(stream.port));
     measured = await startNginx({ http: conf });
     const url = (loc: string, post: boolean) =>
-      measured!.url(post ? `/${loc}/checkout?token=none&step=2` : `/${loc}/items/42?q=winter+boots&page=2`);
+      measured!.url(`/${loc}` + (post ? POST_PATH : GET_PATH));
 
     // sanity: every location answers and the module locations write records
     for (const [loc, post] of [['plain', false], ['floor_set', false], ['floor', true], ['headers', false], ['bodies', true]] as const) {
