@@ -137,10 +137,24 @@ export function parseSelector(text: string): Selector {
  * the path and the rest is returned as the claim path (quote it, `["jwt"]`, to mean a property).
  */
 export function parsePath(text: string, allowJwt: boolean): { steps: PathStep[]; jwtRest: string | null } {
-  const steps: PathStep[] = [];
-  let i = 0;
   const n = text.length;
   if (n === 0) throw new Error('empty path');
+  // The common form, plain dotted names, in one native split instead of a scan per step.
+  if (text.indexOf('[') < 0) {
+    const names = text.split('.');
+    const last = names.length - 1;
+    for (let k = 0; k <= last; k++) {
+      if (names[k] === '') throw new Error('path "' + text + (k === last ? '" ends with "."' : '" has an empty step'));
+    }
+    if (allowJwt) {
+      for (let k = 0; k < last; k++) {
+        if (names[k] === 'jwt') return { steps: names.slice(0, k), jwtRest: names.slice(k + 1).join('.') };
+      }
+    }
+    return { steps: names, jwtRest: null };
+  }
+  const steps: PathStep[] = [];
+  let i = 0;
   while (i < n) {
     if (text.charAt(i) === '[') {
       const close = text.indexOf(']', i);
