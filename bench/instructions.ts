@@ -1,11 +1,17 @@
 /**
- * npm run bench:instructions: what the module's handlers cost per request, counted in CPU
- * instructions by valgrind (callgrind) in the njs CLI. Unlike requests/s these counts repeat
- * exactly whatever else the machine does, so a change's effect shows even on a busy machine.
- * The scenarios are the benchmark's `headers` and `bodies` locations (bench/nginx.conf, same
- * requests as bench/requests.ts). Per request = (count for 300 requests - count for 100) / 200,
- * minus the harness's own cost; "parse" is what parsing $api_sessions_params adds (measured by
- * keeping the text constant, which the module memoizes where the engine keeps state).
+ * npm run bench:instructions: what a request costs, counted in CPU instructions by valgrind
+ * (callgrind). Unlike requests/s these counts repeat exactly whatever else the machine does, so
+ * a change's effect shows even on a busy machine.
+ *
+ * 1. nginx: the benchmark's nginx (bench/nginx.conf, one process under valgrind, no master) in
+ *    front of the fast upstream; N requests one after another on one keep-alive connection, per
+ *    location; per request = (count for 400 requests - count for 100) / 300. Only user-space
+ *    instructions of nginx count: the kernel's share of a request (sockets) is not in them.
+ * 2. njs CLI: the module's handlers alone on request objects made of plain values
+ *    (bench/njs-harness.ts) for the `headers` and `bodies` scenarios; "parse" is what parsing
+ *    $api_sessions_params adds (measured by keeping the text constant, which the module
+ *    memoizes where the engine keeps state).
+ * --cli-only skips part 1 (about a minute).
  */
 import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'fs';
@@ -13,6 +19,8 @@ import { tmpdir } from 'os';
 import { join, resolve } from 'path';
 import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, locationParams, upstreamBody } from './requests';
 import type { HarnessScenario } from './harness-scenario';
+import { startNginx } from '../test/helpers/nginx';
+import http from 'http';
 
 const ROOT = resolve(__dirname, '..');
 const NJS = process.env.NJS_BIN || 'njs';
@@ -39,6 +47,60 @@ function perRequest(script: string, s: HarnessScenario): number {
   return (instructions(script, s, 300) - instructions(script, s, 100)) / 200;
 }
 
+function send(url: string, n: number, post: boolean): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers: Record<string, string | number> = { ...(post ? POST_HEADERS : GET_HEADERS) };
+  if (post) headers['Content-Length'] = Buffer.byteLength(POST_BODY);
+  const one = () =>
+    new Promise<void>((res, rej) => {
+      const req = http.request(url, { method: post ? 'POST' : 'GET', headers, agent }, (r) => {
+        if (r.statusCode !== 200) rej(new Error(url + ': status ' + r.statusCode));
+        r.resume();
+        r.on('end', () => res());
+      });
+      req.on('error', rej);
+      req.end(post ? POST_BODY : undefined);
+    });
+  return (async () => {
+    for (let i = 0; i < n; i++) await one();
+    agent.destroy();
+  })();
+}
+
+async function nginxCounts(dir: string): Promise<Array<{ location: string; per_request: number }>> {
+  const upstream = await startNginx({ http: readFileSync(join(ROOT, 'bench', 'upstream.conf'), 'utf8') });
+  const rows: Array<{ location: string; per_request: number }> = [];
+  try {
+    const conf = readFileSync(join(ROOT, 'bench', 'nginx.conf'), 'utf8')
+      .replace(/\{\{UPSTREAM_PORT\}\}/g, String(upstream.ports[0]))
+      .replace(/\{\{STREAM_PORT\}\}/g, String(upstream.ports[0]));
+    const locations: Array<[string, string, boolean]> = [
+      ['plain_get', 'plain', false], ['floor_set', 'floor_set', false], ['headers', 'headers', false],
+      ['plain_post', 'plain', true], ['floor', 'floor', true], ['bodies', 'bodies', true],
+    ];
+    for (const [name, location, post] of locations) {
+      const counts: number[] = [];
+      for (const n of [100, 400]) {
+        const out = join(dir, `nginx-${name}-${n}.callgrind`);
+        const m = await startNginx({ http: conf, wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + out], startTimeoutMs: 120000 });
+        try {
+          await send(m.url('/' + location + (post ? POST_PATH : GET_PATH)), n, post);
+        } finally {
+          await m.stop();
+        }
+        const t = /^totals: (\d+)/m.exec(readFileSync(out, 'utf8'));
+        if (!t) throw new Error('no totals in ' + out);
+        counts.push(Number(t[1]));
+      }
+      rows.push({ location: name, per_request: Math.round((counts[1] - counts[0]) / 300) });
+      if (!process.argv.includes('--json')) console.error(`counted ${name}`);
+    }
+  } finally {
+    await upstream.stop();
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   require_('valgrind', 'valgrind');
   require_(NJS, 'njs');
@@ -62,8 +124,22 @@ async function main(): Promise<void> {
       rows.push({ location: name, per_request: Math.round(full), parse: Math.round(full - memo) });
     }
     const version = execFileSync(NJS, ['-v'], { encoding: 'utf8' }).trim();
-    if (process.argv.includes('--json')) console.log(JSON.stringify({ njs: version, rows }, null, 2));
+    const nginxRows = process.argv.includes('--cli-only') ? [] : await nginxCounts(dir);
+    if (process.argv.includes('--json')) console.log(JSON.stringify({ njs: version, nginx: nginxRows, cli: rows }, null, 2));
     else {
+      if (nginxRows.length > 0) {
+        const by = (n: string) => nginxRows.find((r) => r.location === n)!.per_request;
+        console.log('nginx under valgrind: user-space instructions per request\n');
+        console.log('location     per request   beyond plain   beyond the floor');
+        for (const r of nginxRows) {
+          const post = /post|^floor$|bodies/.test(r.location);
+          const plain = by(post ? 'plain_post' : 'plain_get');
+          const floor = by(post ? 'floor' : 'floor_set');
+          const beyondFloor = /plain|floor/.test(r.location) ? '' : String(r.per_request - floor).padStart(16);
+          console.log(`${r.location.padEnd(12)} ${String(r.per_request).padStart(11)}   ${String(r.per_request - plain).padStart(12)}   ${beyondFloor}`);
+        }
+        console.log('');
+      }
       console.log(`njs ${version} CLI under valgrind: instructions per request (harness cost subtracted)\n`);
       console.log('location   per request   of which parsing $api_sessions_params');
       for (const r of rows) {

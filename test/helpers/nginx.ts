@@ -80,6 +80,11 @@ export interface NginxOptions {
   env?: NodeJS.ProcessEnv;
   /** Include nginx/api_sessions.conf in the http block (default true). */
   module?: boolean;
+  /** A command that runs nginx (e.g. valgrind and its options); nginx then runs without a
+   *  master process, so that the wrapper sees the process that serves the requests. */
+  wrapper?: string[];
+  /** How long to wait for the first port (default 10 s). */
+  startTimeoutMs?: number;
 }
 
 export async function startNginx(opts: NginxOptions): Promise<Nginx> {
@@ -100,6 +105,7 @@ export async function startNginx(opts: NginxOptions): Promise<Nginx> {
 load_module ${JS_MODULE};
 ${process.getuid && process.getuid() === 0 ? 'user root;' : ''}
 worker_processes 1;
+${opts.wrapper ? 'master_process off;' : ''}
 daemon off;
 pid ${prefix}/nginx.pid;
 error_log ${errorLog} info;
@@ -119,14 +125,15 @@ ${fill(opts.http)}
 `;
   const confPath = join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf);
-  const child = spawn(NGINX_BIN, ['-p', prefix, '-c', confPath], {
+  const command = (opts.wrapper || []).concat([NGINX_BIN, '-p', prefix, '-c', confPath]);
+  const child = spawn(command[0], command.slice(1), {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...(opts.env || {}) },
   });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   try {
-    await waitForPort(ports[0], child, errorLog);
+    await waitForPort(ports[0], child, errorLog, opts.startTimeoutMs);
   } catch (e) {
     child.kill('SIGKILL');
     throw new Error((e as Error).message + '\n' + stderr + '\nconf:\n' + conf);
