@@ -13,6 +13,9 @@ import { stringify } from 'csv-stringify';
 import { BadCursorError, PartFilter, Store } from './store/types';
 import { Batch, InvalidSink, parseBody } from './ingest/lines';
 import { Metrics } from './metrics';
+import { journey, linkedSessions, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
+import { recommend } from './recommend';
+import { MAX_SAMPLES } from './store/sqlite';
 
 export interface ServerOptions {
   store: Store;
@@ -182,6 +185,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const err = e as Error;
     if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
     if (err instanceof BadCursorError) return reply.code(400).send({ error: 'cursor: not one this API gave' });
+    if (err instanceof LinksNotSupported) return reply.code(501).send({ error: err.message });
     const status = (err as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
     console.error('console: ' + (err.stack ?? err.message));
@@ -192,6 +196,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const page = (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(ui.html);
   app.get('/', page);
   app.get('/session/:session/:part', page);
+  app.get('/journey/:session', page);
+  app.get('/apps/:app/recommendations', page);
   app.get('/ui/app.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(ui.js));
   app.get('/ui/style.css', (_req, reply) => reply.type('text/css; charset=utf-8').send(ui.css));
   app.get('/ui/login.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(ui.loginJs));
@@ -219,8 +225,66 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/api/parts', async (req) => {
     const q = req.query as Record<string, unknown>;
     const filter = filterFromQuery(q);
-    const page = await store.listParts(filter, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null });
-    return { filter, ...page };
+    const follow = str(q, 'follow', 10);
+    if (follow !== undefined && follow !== 'links') throw new HttpError(400, 'follow: only "links"');
+    let query = filter;
+    if (follow === 'links') {
+      if (filter.user === undefined) throw new HttpError(400, 'follow=links needs a user filter');
+      query = { ...filter, user: undefined, sessions: await followUser(filter) };
+      delete query.user;
+    }
+    const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null });
+    return { filter: follow ? { ...filter, follow } : filter, ...page };
+  });
+
+  /** The user's sessions (their newest FOLLOW_SEED_PARTS parts matching the user, application
+   *  and time filters) and every session linked to them (their journeys), at most
+   *  FOLLOW_MAX_SESSIONS in all. */
+  const FOLLOW_SEED_PARTS = 100;
+  const FOLLOW_MAX_SESSIONS = 1000;
+  async function followUser(filter: PartFilter): Promise<string[]> {
+    const seedFilter: PartFilter = { user: filter.user };
+    if (filter.app !== undefined) seedFilter.app = filter.app;
+    if (filter.from !== undefined) seedFilter.from = filter.from;
+    if (filter.to !== undefined) seedFilter.to = filter.to;
+    const seeds = await store.listParts(seedFilter, { limit: FOLLOW_SEED_PARTS });
+    const out = new Set<string>();
+    for (const p of seeds.items) {
+      if (out.has(p.session)) continue;
+      out.add(p.session);
+      const j = await journey(store, p.session, { sessionsOnly: true });
+      for (const s of j?.sessions ?? []) if (out.size < FOLLOW_MAX_SESSIONS) out.add(s.session);
+      if (out.size >= FOLLOW_MAX_SESSIONS) break;
+    }
+    return [...out];
+  }
+
+  app.get('/api/sessions/:session/links', async (req, reply) => {
+    const { session } = sessionParams(req.params);
+    const res = await linkedSessions(store, session);
+    if (!res) return reply.code(404).send({ error: 'no such session' });
+    return res;
+  });
+
+  app.get('/api/sessions/:session/journey', async (req, reply) => {
+    const { session } = sessionParams(req.params);
+    const q = req.query as Record<string, unknown>;
+    const hours = limit({ limit: q.window_hours }, JOURNEY_WINDOW_MS / 3600000, 168);
+    const maxSessions = limit({ limit: q.max_sessions }, JOURNEY_MAX_SESSIONS, JOURNEY_MAX_SESSIONS);
+    const j = await journey(store, session, { windowMs: hours * 3600000, maxSessions, maxRequests: limit(q, 5000, 5000) });
+    if (!j) return reply.code(404).send({ error: 'no such session' });
+    return j;
+  });
+
+  app.get('/api/apps/:app/recommendations', async (req, reply) => {
+    const { app: name } = req.params as { app: string };
+    if (name.length > 1000) throw new HttpError(400, 'app: longer than 1000 characters');
+    const q = req.query as Record<string, unknown>;
+    if (!store.samples) {
+      return reply.code(501).send({ error: 'recommendations need the SQLite store: this store does not keep discovery inventories' });
+    }
+    const rows = await store.samples(name, limit({ limit: q.samples }, MAX_SAMPLES, MAX_SAMPLES));
+    return recommend(name, rows);
   });
 
   app.get('/api/sessions/:session', async (req, reply) => {

@@ -142,4 +142,36 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     await page.waitForSelector('#parts tbody tr');
     expect(await xssRan()).toBeNull();
   });
+
+  test('linked sessions, the journey and the recommendations page; hostile selectors stay text', async () => {
+    const XSS_SEL = 'request.body.json.<img src=x onerror="window.__xss=5">';
+    const inv = (i: number) => [
+      { s: 'request.header.authorization', h: (i % 4).toString(16).padStart(12, 'a'), n: 40 },
+      { s: XSS_SEL, h: 'bbbbbbbbbbbb', n: 3 },
+    ];
+    const more = [
+      rec({ s: 'anon-kim', at: TODAY + 20000, key: 'ip+ua', key_source: 'fallback', path: '/catalog' }),
+      rec({ s: 'tok-kim', at: TODAY + 21000, method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-kim')] }),
+      rec({ s: 'tok-kim', at: TODAY + 22000, path: '/orders/9', user: 'kim' }),
+    ];
+    for (let i = 0; i < 12; i++) more.push(rec({ s: 'x' + (i % 4), at: TODAY + 30000 + i * 1000, app: 'xapp', ip: '10.9.9.' + (i % 4), inventory: inv(i) }));
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: more.map((r) => JSON.stringify(r)).join('\n') });
+    expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
+
+    await page.goto(`${c.url}session/${sid('tok-kim')}/${today}`);
+    await page.waitForSelector('#linked ul.before li');
+    expect(await page.getAttribute('#linked ul.before li', 'data-session')).toBe(sid('anon-kim'));
+    await page.click('a.journey-link');
+    await page.waitForSelector('#journey-requests li');
+    expect(await page.locator('#journey-requests li .path').allTextContents()).toEqual(['/catalog', '/login', '/orders/9']);
+
+    await page.goto(c.url + '?app=xapp');
+    await page.click('a.recommendations-link');
+    await page.waitForSelector('#suggestions tbody tr');
+    expect(await page.getAttribute('#suggestions tbody tr:first-child', 'data-selector')).toBe('request.header.authorization');
+    expect(await page.textContent('#nginx-line')).toBe("set $api_sessions_params 'request.header.authorization group';");
+    expect(await page.textContent('#suggestions')).toContain(XSS_SEL);
+    expect(await page.locator('img[src=x]').count()).toBe(0);
+    expect(await xssRan()).toBeNull();
+  });
 });

@@ -17,10 +17,13 @@ describe('parseRecord', () => {
     }
   });
 
-  test('ignores unknown fields such as a later links array', () => {
+  test('ignores unknown fields; keeps the optional links and inventory', () => {
     expect(parseRecord(JSON.stringify({ ...good, links: ['0123456789abcdef0123456789abcdef'] })).ok).toBe(true);
     const v = parseRecordValue({ ...good, links: ['x'], date: 1.5 });
-    expect(v.ok && JSON.parse(v.raw)).not.toHaveProperty('links');
+    // a shipper's extra keys are dropped; the optional links and inventory are kept (journeys,
+    // recommendations; the store checks their entries)
+    expect(v.ok && JSON.parse(v.raw)).not.toHaveProperty('date');
+    expect(v.ok && JSON.parse(v.raw)).toHaveProperty('links', ['x']);
   });
 
   test.each([

@@ -111,6 +111,10 @@ export function pickRecord(o: SessionRecord): SessionRecord {
     attack: o.attack,
     request: o.request,
     errors: o.errors,
+    // Optional (added in version 1): kept for journeys and recommendations; the store checks
+    // their entries.
+    ...(Array.isArray(o.links) ? { links: o.links } : {}),
+    ...(Array.isArray(o.inventory) ? { inventory: o.inventory } : {}),
   };
 }
 

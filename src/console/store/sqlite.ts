@@ -17,6 +17,8 @@ import { parseEndpointPattern } from './pattern';
 import {
   BadCursorError,
   Checkpoint,
+  LinkEdge,
+  SampleRow,
   Counts,
   IngestResult,
   Page,
@@ -36,6 +38,8 @@ function requestsTable(part: string): string {
   return 'requests_' + part.replace(/-/g, '');
 }
 const PART_RE = /^\d{4}-\d{2}-\d{2}$/;
+const HEX32_RE = /^[0-9a-f]{32}$/;
+const HEX12_RE = /^[0-9a-f]{12}$/;
 
 function requestsSchema(part: string): string {
   const t = requestsTable(part);
@@ -96,6 +100,42 @@ CREATE TABLE IF NOT EXISTS part_endpoints (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS part_endpoints_part ON part_endpoints (part_id);
 `;
+
+/** Journeys and recommendations (added without a schema version change: new tables only).
+ *  `links`: one row per direction of a link between two sessions (a record's `links`), with the
+ *  first time it was seen and the newest day (for retention). `samples`: records that carry a
+ *  discovery `inventory` (selectors, 12-hex hashes, lengths; never values), at most
+ *  MAX_SAMPLES per application, the oldest trimmed. */
+const JOURNEY_SCHEMA = `
+CREATE TABLE IF NOT EXISTS links (
+  a TEXT NOT NULL,
+  b TEXT NOT NULL,
+  app TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  part TEXT NOT NULL,
+  PRIMARY KEY (a, b)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS links_part ON links (part);
+CREATE TABLE IF NOT EXISTS samples (
+  id INTEGER PRIMARY KEY,
+  app TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  part TEXT NOT NULL,
+  session TEXT NOT NULL,
+  key_source TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  ip TEXT NOT NULL,
+  ua TEXT,
+  links TEXT NOT NULL,
+  inventory TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS samples_app ON samples (app, id);
+CREATE INDEX IF NOT EXISTS samples_part ON samples (part);
+`;
+
+/** Sampled records kept per application for the recommendations. */
+export const MAX_SAMPLES = 20000;
 
 interface DayStatements {
   insert: Database.Statement;
@@ -188,6 +228,8 @@ export class SqliteStore implements Store {
   private endpointCache = new Map<string, number>();
   private readonly partCacheMax: number;
   private readonly st: ReturnType<SqliteStore['prepare']>;
+  private js: ReturnType<SqliteStore['prepareJourney']> | null = null;
+  private samplesSinceTrim = new Map<string, number>();
   private readonly ingestTx: (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]) => IngestResult;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -204,6 +246,7 @@ export class SqliteStore implements Store {
     if (!opts.readonly) this.db.pragma('wal_autocheckpoint = 10000');
     if (!opts.readonly) {
       this.db.exec(SCHEMA);
+      this.db.exec(JOURNEY_SCHEMA);
       const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
       if (!v) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
       else if (v.value !== SCHEMA_VERSION) throw new Error(`${path}: schema version ${v.value}, this console uses ${SCHEMA_VERSION}`);
@@ -250,6 +293,92 @@ export class SqliteStore implements Store {
         'DELETE FROM endpoints WHERE NOT EXISTS (SELECT 1 FROM part_endpoints pe WHERE pe.endpoint_id = endpoints.id)',
       ),
     };
+  }
+
+  /** Statements of the journey tables (prepared on first use: a read-only store opened on an
+   *  older file may not have the tables). */
+  private prepareJourney() {
+    const db = this.db;
+    return {
+      insertLink: db.prepare(
+        `INSERT INTO links (a, b, app, ts, part) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (a, b) DO UPDATE SET ts = min(ts, excluded.ts), part = max(part, excluded.part)`,
+      ),
+      insertSample: db.prepare(
+        `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      trimSamples: db.prepare(
+        `DELETE FROM samples WHERE app = ? AND id < (SELECT id FROM samples WHERE app = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+      ),
+      samples: db.prepare(
+        `SELECT * FROM (SELECT id, ts, session, key_source, method, path, ip, ua, links, inventory FROM samples
+         WHERE app = ? ORDER BY id DESC LIMIT ?) ORDER BY ts, id`,
+      ),
+      deleteLinks: db.prepare('DELETE FROM links WHERE part < ?'),
+      deleteSamples: db.prepare('DELETE FROM samples WHERE part < ?'),
+    };
+  }
+  private journeyStatements() {
+    if (!this.js) this.js = this.prepareJourney();
+    return this.js;
+  }
+
+  /** Called by ingest for each newly stored record: its links (both directions) and, when it
+   *  was sampled by discovery, its inventory. Additive to the part aggregates. */
+  private ingestJourney(r: SessionRecord, ts: number): void {
+    // Optional fields the reader does not check: only well-formed entries are kept.
+    const links = Array.isArray(r.links) ? r.links.filter((l) => typeof l === 'string' && HEX32_RE.test(l)).slice(0, 8) : [];
+    const inv = Array.isArray(r.inventory)
+      ? r.inventory
+          .filter((c) => c !== null && typeof c === 'object' && typeof c.s === 'string' && c.s.length <= 512 && typeof c.h === 'string' && HEX12_RE.test(c.h) && typeof c.n === 'number')
+          .slice(0, 64)
+          .map((c) => ({ s: c.s, h: c.h, n: c.n }))
+      : null;
+    if (links.length === 0 && inv === null) return;
+    const js = this.journeyStatements();
+    for (const l of links) {
+      if (l === r.session) continue;
+      js.insertLink.run(r.session, l, r.app, ts, r.part);
+      js.insertLink.run(l, r.session, r.app, ts, r.part);
+    }
+    if (inv !== null && inv.length > 0) {
+      js.insertSample.run(r.app, ts, r.part, r.session, r.key_source, r.method, r.path, r.ip, r.ua, JSON.stringify(links), JSON.stringify(inv));
+      const n = (this.samplesSinceTrim.get(r.app) ?? 0) + 1;
+      if (n >= 1000) {
+        js.trimSamples.run(r.app, r.app, MAX_SAMPLES - 1);
+        this.samplesSinceTrim.set(r.app, 0);
+      } else this.samplesSinceTrim.set(r.app, n);
+    }
+  }
+
+  async links(sessions: string[]): Promise<LinkEdge[]> {
+    const out: LinkEdge[] = [];
+    for (let i = 0; i < sessions.length; i += 500) {
+      const chunk = sessions.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT a, b, app, ts FROM links WHERE a IN (${chunk.map(() => '?').join(',')}) ORDER BY ts, a, b`)
+        .all(...chunk) as LinkEdge[];
+      out.push(...rows);
+    }
+    return out;
+  }
+
+  async samples(app: string, max: number): Promise<SampleRow[]> {
+    const rows = this.journeyStatements().samples.all(app, Math.max(1, Math.min(MAX_SAMPLES, Math.floor(max)))) as Array<
+      Omit<SampleRow, 'links' | 'inventory'> & { links: string; inventory: string }
+    >;
+    return rows.map((r) => ({
+      ts: r.ts,
+      session: r.session,
+      key_source: r.key_source,
+      method: r.method,
+      path: r.path,
+      ip: r.ip,
+      ua: r.ua,
+      links: JSON.parse(r.links),
+      inventory: JSON.parse(r.inventory),
+    }));
   }
 
   setCutoff(cutoffPart: string): void {
@@ -362,6 +491,7 @@ export class SqliteStore implements Store {
         continue;
       }
       res.inserted++;
+      this.ingestJourney(r, ts);
       touched.add(p);
       if (p.requests === 0 || ts < p.first) p.first = ts;
       if (p.requests === 0 || ts > p.last) p.last = ts;
@@ -475,6 +605,11 @@ export class SqliteStore implements Store {
     when('p.session = ?', filter.session);
     when('p.last_ts >= ?', filter.from);
     when('p.first_ts <= ?', filter.to);
+    if (filter.sessions !== undefined) {
+      if (filter.sessions.length === 0) return { items: [], next: null };
+      where.push(`p.session IN (${filter.sessions.map(() => '?').join(',')})`);
+      args.push(...filter.sessions);
+    }
     if (filter.requestId !== undefined) {
       let pid: number | undefined;
       for (const part of this.st.days.all() as string[]) {
@@ -636,6 +771,9 @@ export class SqliteStore implements Store {
         this.st.dropDay.run(part);
       })();
     }
+    const js = this.journeyStatements();
+    js.deleteLinks.run(cutoffPart);
+    js.deleteSamples.run(cutoffPart);
     if (ids.length > 0) {
       this.st.deleteOrphanEndpoints.run();
       this.partCache.clear();

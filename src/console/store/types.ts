@@ -3,7 +3,7 @@
  * default; a server-backed store (ClickHouse, for traffic that outgrows one machine) implements
  * the same methods. Every method is async so that such a store fits without changing callers.
  */
-import { SessionRecord } from '../../record/record';
+import { Candidate, SessionRecord } from '../../record/record';
 
 /** Filters of the session list; all given ones must hold (AND). */
 export interface PartFilter {
@@ -26,6 +26,9 @@ export interface PartFilter {
   key?: string;
   /** Endpoint pattern: optional method, then a path pattern with `*` and `?` wildcards. */
   endpoint?: string;
+  /** Parts of any of these sessions (the list's `follow=links`: a user's sessions and the
+   *  sessions linked to them). At most 1000. */
+  sessions?: string[];
 }
 
 export interface Counts {
@@ -111,6 +114,28 @@ export interface Checkpoint {
   value: string;
 }
 
+/** A link between two sessions: a request of `a` (or of `b`) named the other in its `links`.
+ *  Stored in both directions; `ts` is the first such request's time (ms). */
+export interface LinkEdge {
+  a: string;
+  b: string;
+  app: string;
+  ts: number;
+}
+
+/** A record sampled by $api_sessions_discovery, as the recommendations read it. */
+export interface SampleRow {
+  ts: number;
+  session: string;
+  key_source: string;
+  method: string;
+  path: string;
+  ip: string;
+  ua: string | null;
+  links: string[];
+  inventory: Candidate[];
+}
+
 export interface Store {
   /** Stores records (one per request_id) and, in the same transaction where the store has
    *  transactions, a checkpoint. `raws[i]`, when given, is records[i]'s JSON text as received
@@ -133,6 +158,12 @@ export interface Store {
   setCutoff(cutoffPart: string): void;
   stats(): Promise<{ parts: number; requests: number; oldestPart: string | null; newestPart: string | null }>;
   close(): Promise<void>;
+  /** Links of these sessions (both directions: every edge whose `a` is one of them). Stores
+   *  that do not keep links leave it out; the API then answers 501. */
+  links?(sessions: string[]): Promise<LinkEdge[]>;
+  /** The newest `max` sampled records (those with an `inventory`) of an application, oldest
+   *  first. Stores that do not keep them leave it out; the API then answers 501. */
+  samples?(app: string, max: number): Promise<SampleRow[]>;
 }
 
 export class BadCursorError extends Error {}

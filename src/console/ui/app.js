@@ -89,6 +89,9 @@
       location.href = '/' + (s ? '?' + s : '');
     });
     main.appendChild(form);
+    if (q.get('app')) {
+      main.appendChild(el('p', null, link('/apps/' + encodeURIComponent(q.get('app')) + '/recommendations', 'Grouping key recommendations for this application', 'recommendations-link')));
+    }
     var result = el('div', { id: 'result' }, el('p', { className: 'muted' }, 'Loading…'));
     main.appendChild(result);
 
@@ -205,7 +208,12 @@
         el('div', null, el('span', null, 'Requests'), String(s.requests)),
         el('div', null, el('span', null, 'Malicious'), String(s.attacked)),
         el('div', null, el('span', null, 'Grouped by'), s.keys.join(', ')),
-        el('div', null, link('/?session=' + encodeURIComponent(s.session), 'All parts in the list'), ' · ', link(base + '/requests.csv', 'Download CSV', 'csv'))));
+        el('div', null, link('/?session=' + encodeURIComponent(s.session), 'All parts in the list'), ' · ', link(base + '/requests.csv', 'Download CSV', 'csv'),
+          ' · ', link('/journey/' + encodeURIComponent(s.session), 'Journey', 'journey-link'))));
+      var linked = el('div', { id: 'linked' }, el('p', { className: 'muted' }, 'Loading…'));
+      head.appendChild(el('h3', null, 'Linked sessions'));
+      head.appendChild(linked);
+      renderLinked(linked, s.session);
 
       var stats = el('div', { className: 'stats', id: 'stats' },
         countsTable('Method', s.methods), countsTable('Status', s.statuses), countsTable('IP', s.ips, true), countsTable('Attack', s.attacks));
@@ -225,6 +233,81 @@
       head.appendChild(el('div', { className: 'axis' }, el('span', null, fmtTime(s.first_ts)), el('span', null, fmtTime(s.last_ts))));
       loadRequests(main, base, Date.parse(s.first_ts));
     }).catch(function (err) { clear(head); showError(head, err); });
+  }
+
+  function sessionItem(x) {
+    var last = x.parts[x.parts.length - 1];
+    return el('li', { dataset: { session: x.session } },
+      link(sessionHref(x.session, last), x.session.slice(0, 12) + '…', 'mono'), ' ',
+      el('span', { className: 'muted' }, fmtTime(x.first_ts) + ' – ' + fmtTime(x.last_ts) + ', ' + x.requests + ' requests, by ' + x.keys.join(', ')),
+      x.users.length ? el('span', null, ' · user ' + x.users.join(', ')) : null,
+      x.fallback ? el('span', { className: 'chip', title: 'grouped by IP + User-Agent only: shared by everyone behind that address and browser; journeys do not continue through it' }, 'IP + UA') : null);
+  }
+
+  function renderLinked(box, session) {
+    api('/api/sessions/' + encodeURIComponent(session) + '/links').then(function (d) {
+      clear(box);
+      if (d.before.length === 0 && d.after.length === 0) { box.appendChild(el('p', { className: 'muted' }, 'No linked sessions.')); return; }
+      if (d.before.length) box.appendChild(el('div', null, el('strong', null, 'Before'), el('ul', { className: 'linked before' }, d.before.map(sessionItem))));
+      if (d.after.length) box.appendChild(el('div', null, el('strong', null, 'After'), el('ul', { className: 'linked after' }, d.after.map(sessionItem))));
+    }).catch(function (err) { clear(box); box.appendChild(el('p', { className: 'muted' }, err.message)); });
+  }
+
+  // --- Journey page ----------------------------------------------------------------------------
+  function renderJourney(main, session) {
+    document.title = 'Journey ' + session.slice(0, 8) + ' · API Sessions';
+    main.appendChild(el('h1', { className: 'mono' }, 'Journey from ' + session));
+    var box = el('div', { id: 'journey' }, el('p', { className: 'muted' }, 'Loading…'));
+    main.appendChild(box);
+    api('/api/sessions/' + encodeURIComponent(session) + '/journey').then(function (j) {
+      clear(box);
+      box.appendChild(el('p', { className: 'muted' }, j.sessions.length + ' linked sessions, ' + j.requests.length + ' requests' + (j.truncated ? ' (cut at the journey\'s bounds)' : '') + '.'));
+      box.appendChild(el('ul', { className: 'linked', id: 'journey-sessions' }, j.sessions.map(sessionItem)));
+      var index = {};
+      j.sessions.forEach(function (x, i) { index[x.session] = i; });
+      var list = el('ol', { className: 'timeline', id: 'journey-requests' });
+      j.requests.forEach(function (r) {
+        list.appendChild(el('li', { className: (r.attack ? 'attack ' : '') + (r.status >= 400 ? 'failed' : ''), dataset: { requestId: r.request_id, session: r.session } },
+          el('span', { className: 'mono muted', title: fmtTime(r.ts) }, fmtTime(r.ts).slice(11)),
+          el('span', { className: 'mono' }, r.method),
+          el('span', { className: 'path mono' }, link(sessionHref(r.session, r.part, r.request_id), r.path)),
+          el('span', null, statusChip(r.status, 1), ' ', el('span', { className: 'chip', title: r.session }, 'session ' + (index[r.session] + 1) + ' · ' + r.key))));
+      });
+      box.appendChild(el('h3', null, 'Requests in time order'));
+      box.appendChild(list);
+    }).catch(function (err) { clear(box); showError(box, err); });
+  }
+
+  // --- Recommendations page --------------------------------------------------------------------
+  function pct(x) { return Math.round(x * 100) + '%'; }
+  function renderRecommendations(main, app) {
+    document.title = 'Recommendations ' + app + ' · API Sessions';
+    main.appendChild(el('h1', null, 'Grouping key recommendations: ', el('span', { className: 'mono' }, app)));
+    var box = el('div', { id: 'recommendations' }, el('p', { className: 'muted' }, 'Loading…'));
+    main.appendChild(box);
+    api('/api/apps/' + encodeURIComponent(app) + '/recommendations').then(function (r) {
+      clear(box);
+      box.appendChild(el('p', { className: 'muted' }, r.sampled + ' sampled requests from ' + r.clients + ' clients' + (r.from ? ', ' + fmtTime(r.from) + ' to ' + fmtTime(r.to) : '') + '. ' + r.method));
+      if (r.nginx) {
+        box.appendChild(el('h3', null, 'Configuration'));
+        box.appendChild(el('pre', { id: 'nginx-line' }, r.nginx));
+      } else {
+        box.appendChild(el('p', { className: 'muted', id: 'nginx-line' }, r.sampled ? 'Nothing to suggest.' : 'No sampled records: turn on $api_sessions_discovery.'));
+      }
+      var tbody = el('tbody');
+      r.suggestions.forEach(function (s) {
+        tbody.appendChild(el('tr', { className: s.suggested ? 'suggested' : 'decoy', dataset: { selector: s.selector } },
+          el('td', { className: 'num' }, String(s.rank)),
+          el('td', { className: 'mono' }, s.selector, s.origin ? el('div', { className: 'muted' }, 'from ' + s.origin.selector) : null),
+          el('td', { className: 'num' }, s.score.toFixed(3)),
+          el('td', { className: 'num' }, pct(s.coverage)), el('td', { className: 'num' }, pct(s.stability)), el('td', { className: 'num' }, pct(s.distinctness)),
+          el('td', { className: 'explanation' }, s.explanation)));
+      });
+      box.appendChild(el('table', { id: 'suggestions' },
+        el('thead', null, el('tr', null, el('th', { className: 'num' }, '#'), el('th', null, 'Parameter'), el('th', { className: 'num' }, 'Score'),
+          el('th', { className: 'num' }, 'Coverage'), el('th', { className: 'num' }, 'Stability'), el('th', { className: 'num' }, 'Distinctness'), el('th', null, 'Why'))),
+        tbody));
+    }).catch(function (err) { clear(box); showError(box, err); });
   }
 
   function loadRequests(main, base, start) {
@@ -273,7 +356,11 @@
   function route() {
     var main = clear(document.getElementById('main'));
     var m = location.pathname.match(/^\/session\/([0-9a-fA-F]{32})\/(\d{4}-\d{2}-\d{2})$/);
+    var jm = location.pathname.match(/^\/journey\/([0-9a-fA-F]{32})$/);
+    var am = location.pathname.match(/^\/apps\/([^/]+)\/recommendations$/);
     if (m) renderSession(main, m[1].toLowerCase(), m[2]);
+    else if (jm) renderJourney(main, jm[1].toLowerCase());
+    else if (am) renderRecommendations(main, (function () { try { return decodeURIComponent(am[1]); } catch (e) { return am[1]; } })());
     else renderList(main);
     api('/api/status').then(function (st) {
       var s = st.store;

@@ -1,0 +1,133 @@
+/**
+ * Stitched sessions over the API: links stored at ingest in both directions, a session's linked
+ * sessions before and after it, the journey (transitive, bounded, in time order, never through a
+ * shared IP + User-Agent session), the list's user filter following links, and 501 from a store
+ * that keeps no links.
+ */
+import { join } from 'path';
+import { startConsole, RunningConsole } from '../../src/console/index';
+import { SqliteStore } from '../../src/console/store/sqlite';
+import { Store } from '../../src/console/store/types';
+import { SessionRecord } from '../../src/record/record';
+import { TODAY, rec, sid, tempDir } from './helpers';
+
+const tmp = tempDir('api-sessions-journey-');
+afterAll(() => tmp.cleanup());
+let c: RunningConsole;
+let n = 0;
+afterEach(async () => c?.close());
+
+const get = async (path: string) => {
+  const res = await fetch(new URL(path, c.url));
+  return { status: res.status, body: (await res.json()) as any };
+};
+const post = (rs: SessionRecord[]) =>
+  fetch(new URL('/api/ingest', c.url), { method: 'POST', body: rs.map((r) => JSON.stringify(r)).join('\n') }).then((r) => r.json());
+
+/** alice and bob behind one IP + User-Agent: each browses anonymously (a cookie), logs in (the
+ *  login links the anonymous session and the shared IP + UA session), refreshes (alice). */
+function scenario(): SessionRecord[] {
+  const t = (s: number) => TODAY + s * 1000;
+  const fb = { key: 'ip+ua', key_source: 'fallback' as const };
+  return [
+    rec({ s: 'shared-ipua', at: t(1), ...fb, path: '/favicon.ico' }),
+    rec({ s: 'anon-alice', at: t(2), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog' }),
+    rec({ s: 'anon-bob', at: t(3), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog' }),
+    rec({ s: 'anon-alice', at: t(4), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog/2' }),
+    rec({ s: 'tok-alice-1', at: t(5), method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-alice'), sid('shared-ipua')] }),
+    rec({ s: 'tok-bob-1', at: t(6), method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-bob'), sid('shared-ipua')] }),
+    rec({ s: 'tok-alice-1', at: t(7), path: '/orders', user: 'alice' }),
+    rec({ s: 'tok-bob-1', at: t(8), path: '/orders', user: 'bob' }),
+    rec({ s: 'tok-alice-2', at: t(9), method: 'POST', path: '/refresh', key: 'response.body.json.token', links: [sid('tok-alice-1')] }),
+    rec({ s: 'tok-alice-2', at: t(10), path: '/orders/1', user: 'alice' }),
+    rec({ s: 'tok-bob-1', at: t(11), path: '/logout', user: 'bob' }),
+    // a link to a session of which nothing is stored, and one with a malformed id
+    rec({ s: 'tok-alice-2', at: t(12), path: '/orders/2', user: 'alice', links: [sid('never-logged'), 'not-an-id'] }),
+  ];
+}
+
+test('links both ways, linked sessions before and after, the journey as one timeline', async () => {
+  c = await startConsole({ dbPath: join(tmp.dir, `j${++n}.db`), log: () => undefined });
+  expect(await post(scenario())).toMatchObject({ inserted: 12, invalid: 0 });
+
+  let r = await get(`/api/sessions/${sid('tok-alice-1')}/links`);
+  expect(r.status).toBe(200);
+  expect(r.body.before.map((s: any) => s.session)).toEqual([sid('shared-ipua'), sid('anon-alice')]);
+  expect(r.body.after.map((s: any) => s.session)).toEqual([sid('tok-alice-2')]);
+  expect(r.body.before[0]).toMatchObject({ fallback: true, keys: ['ip+ua'], requests: 1 });
+  expect(r.body.after[0]).toMatchObject({ fallback: false, users: ['alice'], linked_at: new Date(TODAY + 9000).toISOString() });
+  // the other direction: the anonymous session knows the login that followed it
+  r = await get(`/api/sessions/${sid('anon-alice')}/links`);
+  expect(r.body.before).toEqual([]);
+  expect(r.body.after.map((s: any) => s.session)).toEqual([sid('tok-alice-1')]);
+
+  // the journey from alice's refreshed session: her sessions and the shared IP + UA one, not bob's
+  r = await get(`/api/sessions/${sid('tok-alice-2')}/journey`);
+  expect(r.status).toBe(200);
+  expect(r.body.sessions.map((s: any) => s.session)).toEqual([sid('shared-ipua'), sid('anon-alice'), sid('tok-alice-1'), sid('tok-alice-2')]);
+  expect(r.body.requests.map((q: any) => [q.path, q.session])).toEqual([
+    ['/favicon.ico', sid('shared-ipua')],
+    ['/catalog', sid('anon-alice')],
+    ['/catalog/2', sid('anon-alice')],
+    ['/login', sid('tok-alice-1')],
+    ['/orders', sid('tok-alice-1')],
+    ['/refresh', sid('tok-alice-2')],
+    ['/orders/1', sid('tok-alice-2')],
+    ['/orders/2', sid('tok-alice-2')],
+  ]);
+  expect(r.body.truncated).toBe(false);
+  // bob's journey is his own the same way
+  r = await get(`/api/sessions/${sid('anon-bob')}/journey`);
+  expect(r.body.sessions.map((s: any) => s.session).sort()).toEqual([sid('anon-bob'), sid('shared-ipua'), sid('tok-bob-1')].sort());
+  // bounded: at most max_sessions
+  r = await get(`/api/sessions/${sid('tok-alice-2')}/journey?max_sessions=2`);
+  expect(r.body.sessions).toHaveLength(2);
+  expect(r.body.truncated).toBe(true);
+  // starting at the shared session follows it (the analyst asked for it): both users appear
+  r = await get(`/api/sessions/${sid('shared-ipua')}/journey`);
+  expect(r.body.sessions.map((s: any) => s.session)).toEqual(expect.arrayContaining([sid('tok-alice-1'), sid('tok-bob-1')]));
+
+  expect((await get(`/api/sessions/${sid('nobody')}/journey`)).status).toBe(404);
+  expect((await get(`/api/sessions/${sid('nobody')}/links`)).status).toBe(404);
+  expect((await get(`/api/sessions/xyz/journey`)).status).toBe(400);
+});
+
+test('the list: user=alice&follow=links adds the sessions linked to hers', async () => {
+  c = await startConsole({ dbPath: join(tmp.dir, `j${++n}.db`), log: () => undefined });
+  await post(scenario());
+  const plain = await get('/api/parts?user=alice');
+  expect(plain.body.items.map((p: any) => p.session).sort()).toEqual([sid('tok-alice-1'), sid('tok-alice-2')].sort());
+  const follow = await get('/api/parts?user=alice&follow=links');
+  expect(follow.status).toBe(200);
+  expect(follow.body.filter).toEqual({ user: 'alice', follow: 'links' });
+  expect(follow.body.items.map((p: any) => p.session).sort()).toEqual(
+    [sid('tok-alice-1'), sid('tok-alice-2'), sid('anon-alice'), sid('shared-ipua')].sort(),
+  );
+  // other filters still apply to the followed parts
+  const some = await get('/api/parts?user=alice&follow=links&endpoint=' + encodeURIComponent('/catalog*'));
+  expect(some.body.items.map((p: any) => p.session)).toEqual([sid('anon-alice')]);
+  expect((await get('/api/parts?user=nobody&follow=links')).body.items).toEqual([]);
+  expect((await get('/api/parts?follow=links')).status).toBe(400);
+  expect((await get('/api/parts?user=alice&follow=yes')).status).toBe(400);
+});
+
+test('retention drops links and samples with their days; a store without links answers 501', async () => {
+  const s = new SqliteStore(join(tmp.dir, `j${++n}.db`));
+  await s.ingest(scenario());
+  expect((await s.links([sid('tok-alice-1')])).map((e) => e.b).sort()).toEqual([sid('anon-alice'), sid('shared-ipua'), sid('tok-alice-2')].sort());
+  await s.deleteBefore(new Date(TODAY + 86400000 * 2).toISOString().slice(0, 10));
+  expect(await s.links([sid('tok-alice-1')])).toEqual([]);
+  await s.close();
+
+  const inner = new SqliteStore(join(tmp.dir, `j${++n}.db`));
+  const bare: Store = Object.create(inner);
+  Object.defineProperty(bare, 'links', { value: undefined });
+  Object.defineProperty(bare, 'samples', { value: undefined });
+  c = await startConsole({ store: bare, log: () => undefined });
+  await post(scenario());
+  const r = await get(`/api/sessions/${sid('tok-alice-1')}/journey`);
+  expect(r.status).toBe(501);
+  expect(r.body.error).toMatch(/does not keep links/);
+  expect((await get('/api/apps/shop/recommendations')).status).toBe(501);
+  expect((await get('/api/parts?user=alice&follow=links')).status).toBe(501);
+});

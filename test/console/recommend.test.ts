@@ -1,0 +1,171 @@
+/**
+ * Recommendations on generated traffic with a known best key among decoys: the token a login
+ * issues and later requests carry in Authorization, against a per-request id, a per-deployment
+ * constant, a language, a value shared by everyone behind one IP (one group with one User-Agent,
+ * one with several) and a rare parameter. Stored through the SQLite store's ingest and read back
+ * over the HTTP API, as the console does.
+ */
+import crypto from 'crypto';
+import { join } from 'path';
+import { startConsole, RunningConsole } from '../../src/console/index';
+import { SqliteStore } from '../../src/console/store/sqlite';
+import { recommend, Recommendations } from '../../src/console/recommend';
+import { SessionRecord, Candidate } from '../../src/record/record';
+import { TODAY, rec, tempDir } from './helpers';
+
+const tmp = tempDir('api-sessions-recommend-');
+afterAll(() => tmp.cleanup());
+
+const h12 = (v: string) => crypto.createHash('sha256').update('v\n' + v).digest('hex').slice(0, 12);
+const sessionOf = (v: string) => crypto.createHash('md5').update('s ' + v).digest('hex');
+const cand = (s: string, v: string): Candidate => ({ s, h: h12(v), n: v.length });
+
+interface User {
+  name: string;
+  ip: string;
+  ua: string;
+  lang: string;
+}
+
+/** 10 users: 4 behind 10.0.0.1 with one User-Agent, 3 behind 10.0.0.2 with different ones, 3 on
+ *  their own addresses. Each logs in (the response body issues a token), makes 4 requests with
+ *  it, refreshes it (a new token), makes 4 more. Requests interleave across users. */
+function traffic(): SessionRecord[] {
+  const users: User[] = [];
+  const langs = ['en', 'de', 'fr'];
+  for (let i = 0; i < 10; i++) {
+    const ip = i < 4 ? '10.0.0.1' : i < 7 ? '10.0.0.2' : `192.0.2.${i}`;
+    const ua = i < 4 ? 'same-browser/1' : `browser/${'ABC'[i % 3]}`; // users elsewhere share browsers too
+    users.push({ name: 'u' + i, ip, ua, lang: langs[i % 3] });
+  }
+  const out: SessionRecord[] = [];
+  let t = TODAY;
+  let reqNo = 0;
+  const tokens = new Map<string, string>();
+  for (let step = 0; step < 10; step++) {
+    for (const u of users) {
+      t += 1000;
+      const site = 'site-' + u.ip; // the same for everyone behind one address
+      const common = [
+        cand('request.header.user-agent', u.ua),
+        cand('request.header.accept-language', u.lang),
+        cand('request.header.x-app-version', '4.2.0'),
+        cand('request.header.x-request-id', 'req-' + ++reqNo),
+        cand('request.cookie.site', site),
+      ];
+      if (step === 0) {
+        const token = `tok-${u.name}-1-${crypto.randomBytes(8).toString('hex')}`;
+        tokens.set(u.name, token);
+        const ipua = sessionOf('ipua ' + u.ip + ' ' + u.ua);
+        out.push(rec({ s: 'x', at: t, session: ipua, key: 'ip+ua', key_source: 'fallback', method: 'POST', path: '/login', ip: u.ip, ua: u.ua,
+          inventory: [...common, cand('request.body.json.user', u.name), cand('response.body.json.token', token)] }));
+        continue;
+      }
+      const token = tokens.get(u.name)!;
+      const inv = [...common, cand('request.header.authorization', token)];
+      if (u.name === 'u0' && step === 3) inv.push(cand('request.query.debug', 'dbg-' + u.name));
+      if (step === 5) {
+        // the refresh: the old token in, a new one out
+        const fresh = `tok-${u.name}-2-${crypto.randomBytes(8).toString('hex')}`;
+        tokens.set(u.name, fresh);
+        inv.push(cand('response.body.json.token', fresh));
+        out.push(rec({ s: 'x', at: t, session: sessionOf(token), key: 'request.header.authorization', key_source: 'builtin', method: 'POST', path: '/refresh',
+          ip: u.ip, ua: u.ua, inventory: inv }));
+        continue;
+      }
+      out.push(rec({ s: 'x', at: t, session: sessionOf(token), key: 'request.header.authorization', key_source: 'builtin', path: `/orders/${step}`,
+        ip: u.ip, ua: u.ua, inventory: inv }));
+    }
+  }
+  return out;
+}
+
+function check(r: Recommendations) {
+  const by = (s: string) => r.suggestions.find((x) => x.selector === s)!;
+  expect(r.sampled).toBe(100);
+  // the best key first, suggested, with its origin
+  const best = r.suggestions[0];
+  expect(best.selector).toBe('request.header.authorization');
+  expect(best.suggested).toBe(true);
+  expect(best.origin).toMatchObject({ selector: 'response.body.json.token', values: 20, share: 1 });
+  expect(best.origin!.endpoints.map((e) => e.endpoint).sort()).toEqual(['POST /login', 'POST /refresh']);
+  expect(best.explanation).toMatch(/^Suggested: /);
+  expect(best.explanation).toContain('issued by POST /login, POST /refresh in response.body.json.token');
+  expect(r.nginx).toBe("set $api_sessions_params 'response.body.json.token group; request.header.authorization group';");
+  // every decoy lost, and says why
+  expect(by('request.header.x-request-id').lost).toEqual(['low_stability']);
+  expect(by('request.header.x-request-id').explanation).toMatch(/^Lost: low stability: a client's value changed in 100% of its consecutive requests/);
+  expect(by('request.header.x-app-version').lost).toEqual(['low_distinctness']);
+  expect(by('request.header.x-app-version').explanation).toMatch(/low distinctness: one value shared by \d+ clients \(a constant/);
+  expect(by('request.header.accept-language').lost).toEqual(['low_distinctness']);
+  expect(by('request.header.accept-language').explanation).toMatch(/low distinctness: its 3 values are shared by/);
+  expect(by('request.cookie.site').lost).toEqual(['low_distinctness']);
+  expect(by('request.cookie.site').explanation).toMatch(/low distinctness: 70% of its requests carry a value shared by several clients behind one IP address/);
+  expect(by('request.query.debug').lost).toContain('low_coverage');
+  expect(by('request.query.debug').explanation).toMatch(/low coverage: only 1% of sampled requests carry it/);
+  // the user name of the login body is per user but seen once per client
+  expect(by('request.body.json.user').suggested).toBe(false);
+  expect(by('request.header.user-agent').lost).toEqual(['low_distinctness']);
+  for (const s of r.suggestions.slice(1)) expect(s.suggested).toBe(false);
+  // ranks follow the score among the decoys too
+  const ranks = r.suggestions.map((s) => s.rank);
+  expect(ranks).toEqual(ranks.map((_, i) => i + 1));
+}
+
+test('the best key ranks first; each decoy names why it lost (pure function)', () => {
+  const rows = traffic().map((x) => ({ ts: Date.parse(x.ts), session: x.session, key_source: x.key_source, method: x.method, path: x.path,
+    ip: x.ip, ua: x.ua, links: x.links ?? [], inventory: x.inventory! }));
+  const r = recommend('shop', rows);
+  check(r);
+  // deterministic: the same samples give the same answer
+  expect(recommend('shop', rows)).toEqual(r);
+  // a response-side candidate is an origin, never a suggestion
+  expect(r.suggestions.some((s) => s.selector.startsWith('response.'))).toBe(false);
+});
+
+test('without the refresh origin or the shared behind-IP users, the figures change as measured', () => {
+  // Only the 3 users on their own addresses: the site cookie then is as distinct as the token.
+  const rows = traffic()
+    .filter((x) => x.ip.startsWith('192.0.2.'))
+    .map((x) => ({ ts: Date.parse(x.ts), session: x.session, key_source: x.key_source, method: x.method, path: x.path,
+      ip: x.ip, ua: x.ua, links: [], inventory: x.inventory! }));
+  const r = recommend('shop', rows);
+  const site = r.suggestions.find((s) => s.selector === 'request.cookie.site')!;
+  expect(site.distinctness).toBe(1);
+  expect(site.suggested).toBe(true);
+  // the token still wins: it has an origin, the cookie has none
+  expect(r.suggestions[0].selector).toBe('request.header.authorization');
+});
+
+describe('over the store and the API', () => {
+  let c: RunningConsole;
+  afterEach(async () => c?.close());
+
+  test('GET /api/apps/:app/recommendations: stored at ingest, ranked, explained; other apps and empty apps apart', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, 'r.db'), log: () => undefined });
+    const rs = traffic();
+    // records without an inventory (not sampled) and another app's do not count
+    rs.push(rec({ s: 'plain', at: TODAY + 500 }));
+    rs.push(rec({ s: 'other', at: TODAY + 600, app: 'billing', inventory: [cand('request.header.x-k', 'v')] }));
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: rs.map((x) => JSON.stringify(x)).join('\n') });
+    expect(((await res.json()) as { inserted: number }).inserted).toBe(102);
+    const body = (await (await fetch(new URL('/api/apps/shop/recommendations', c.url))).json()) as Recommendations;
+    check(body);
+    const other = (await (await fetch(new URL('/api/apps/billing/recommendations', c.url))).json()) as Recommendations;
+    expect(other.sampled).toBe(1);
+    const none = (await (await fetch(new URL('/api/apps/nothing/recommendations', c.url))).json()) as Recommendations;
+    expect(none).toMatchObject({ sampled: 0, suggestions: [], nginx: null });
+    // the samples are what the store gives back, oldest first
+    const rows = await (c.store as SqliteStore).samples('shop', 1000);
+    expect(rows).toHaveLength(100);
+    expect(rows[0].inventory[0]).toEqual({ s: 'request.header.user-agent', h: expect.stringMatching(/^[0-9a-f]{12}$/), n: expect.any(Number) });
+  });
+
+  test('an nginx line never takes a selector that could break out of its quotes', () => {
+    const row = (i: number, v: string) => ({ ts: TODAY + i, session: sessionOf('s' + (i % 5)), key_source: 'builtin', method: 'GET', path: '/', ip: '10.1.1.' + (i % 5),
+      ua: 'x', links: [], inventory: [cand("request.body.json.a'b;$x", v)] });
+    const r = recommend('x', Array.from({ length: 20 }, (_, i) => row(i, 'val' + (i % 5))));
+    expect(r.suggestions[0].suggested).toBe(true);
+    expect(r.nginx).toBeNull();
+  });
+});
