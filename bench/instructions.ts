@@ -82,7 +82,7 @@ async function nginxCounts(dir: string): Promise<Array<{ location: string; per_r
       const counts: number[] = [];
       for (const n of [100, 400]) {
         const out = join(dir, `nginx-${name}-${n}.callgrind`);
-        const m = await startNginx({ http: conf, wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + out], startTimeoutMs: 120000 });
+        const m = await startNginx({ http: conf, wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + out], startTimeoutMs: 120000, stopTimeoutMs: 120000 });
         try {
           await send(m.url('/' + location + (post ? POST_PATH : GET_PATH)), n, post);
         } finally {

@@ -85,6 +85,8 @@ export interface NginxOptions {
   wrapper?: string[];
   /** How long to wait for the first port (default 10 s). */
   startTimeoutMs?: number;
+  /** How long stop() waits for a graceful exit before SIGKILL (default 5 s). */
+  stopTimeoutMs?: number;
 }
 
 export async function startNginx(opts: NginxOptions): Promise<Nginx> {
@@ -177,7 +179,7 @@ ${fill(opts.http)}
     stop: () =>
       new Promise<void>((res) => {
         if (child.exitCode !== null) return res();
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        const timer = setTimeout(() => child.kill('SIGKILL'), opts.stopTimeoutMs || 5000);
         child.once('exit', () => {
           clearTimeout(timer);
           if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true });
