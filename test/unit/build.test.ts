@@ -81,3 +81,34 @@ test('a top-level array, object or regular expression stops the build: njs 0.7.9
   const ok = buildEntry('toplevel-ok.ts', 'const LIMIT = 16;\nconst NAME = "x";\nfunction f(x: string) { return ["a"].indexOf(x) + LIMIT + NAME.length; }\nexport default { f };\n');
   expect(ok.output).toContain('BUILT');
 });
+
+test('the bundle\'s code sits in one function made at the first handler call; the handlers keep their names and work', () => {
+  const r = buildEntry(
+    'wrapped.ts',
+    'import crypto from "crypto";\nconst N = 2;\nfunction helper(x: number) { return x * N; }\nfunction one(x: number) { return helper(x) + 1; }\n' +
+      'function two(a: number, b: string) { return crypto.createHash("sha256").update(b).digest("hex").slice(0, a); }\nexport default { one, two };\n',
+  );
+  expect(r.output).toContain('BUILT');
+  const out: string = require('fs').readFileSync(join(dir, 'wrapped.ts.js'), 'utf8');
+  // top level: the import, the module function, its instance, the handler wrappers, the export
+  const topLevel = out.split('\n').filter((l) => /^(import|function|var|let|const|export) /.test(l));
+  expect(topLevel).toEqual([
+    'import crypto from "crypto";',
+    'function apiSessionsModule() {',
+    'var N = 2;', // inside the module function: esbuild's lines are not indented
+    'function helper(x) {',
+    'function one(x) {',
+    'function two(a, b) {',
+    'var apiSessionsInstance = null;',
+    'function apiSessions() {',
+    'function one(a, b, c) {',
+    'function two(a, b, c) {',
+    'var wrapped_default = { one, two };',
+    'export default wrapped_default;',
+  ]);
+  // and it runs: the wrappers hand their arguments to the module's handlers
+  const run = runNode(
+    `import m from ${JSON.stringify(join(dir, 'wrapped.ts.js'))}; console.log(m.one(3), m.two(4, 'x'));`,
+  );
+  expect(run.output.trim()).toBe('7 2d71');
+});
