@@ -38,6 +38,9 @@ export interface Extraction {
   ex: Exchange;
   limits: Limits;
   errors: string[];
+  /** The Authorization header's credentials (scheme stripped, Basic: the user name), null when
+   *  absent. */
+  authorization?: string | null;
   /** The Cookie header, '' when absent; cookies are looked up in it by name. */
   cookieHeader?: string;
   setCookies?: CookieJar;
@@ -80,10 +83,9 @@ export function readSelector(sel: Selector, st: Extraction): string | undefined 
 function readSource(sel: Selector, st: Extraction): unknown {
   switch (sel.source) {
     case 'request.header': {
+      if (sel.name === 'authorization') return authorization(st);
       const v = st.ex.requestHeader(sel.name);
-      if (v !== undefined && (sel.name === 'authorization' || sel.name === 'proxy-authorization')) {
-        return credentials(v);
-      }
+      if (v !== undefined && sel.name === 'proxy-authorization') return credentials(v);
       return v;
     }
     case 'request.cookie':
@@ -102,6 +104,16 @@ function readSource(sel: Selector, st: Extraction): unknown {
       return walkJson(st, responseJson(st), sel.path);
   }
   return undefined;
+}
+
+/** The Authorization header's credentials, read and decoded once per request: most
+ *  configurations read it with several selectors (one per JWT claim), and the built-in set too. */
+export function authorization(st: Extraction): string | undefined {
+  if (st.authorization === undefined) {
+    const h = st.ex.requestHeader('authorization');
+    st.authorization = h === undefined ? null : credentials(h);
+  }
+  return st.authorization === null ? undefined : st.authorization;
 }
 
 export function requestCookie(st: Extraction, name: string): string | undefined {

@@ -5,8 +5,7 @@
  */
 import crypto from 'crypto';
 import { Config, readsResponse } from './config';
-import { Extraction, requestCookie, responseCookie, asText } from './extract';
-import { credentials } from './sources/authorization';
+import { Extraction, requestCookie, responseCookie, asText, authorization } from './extract';
 import type { KeySource } from '../record/record';
 
 // The built-in set. Functions, not module constants: njs 0.7.9 runs a module's top-level code
@@ -182,8 +181,7 @@ export function builtinGrouping(st: Extraction, response: boolean): Grouping | n
   const headers = builtinRequestHeaders();
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i];
-    let v = st.ex.requestHeader(name);
-    if (v !== undefined && name === 'authorization') v = credentials(v);
+    const v = name === 'authorization' ? authorization(st) : st.ex.requestHeader(name);
     if (v !== undefined && v !== '') return { key: 'request.header.' + name, source: 'builtin', value: v };
   }
   if (!response) return null;

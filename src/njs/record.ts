@@ -74,7 +74,9 @@ export function buildRecord(
   let role: string | null = null;
   // Raw values that must not reach the record even inside a malicious request's content.
   const groupValues: string[] = grouping.source === 'fallback' ? [] : splitJoined(grouping.value);
-  const secrets: string[] = groupValues.slice(0);
+  // Needed only to redact a malicious request's content: collected only then.
+  const attack = attackTypes(facts.attack);
+  const secrets: string[] = attack === null ? [] : groupValues.slice(0);
   for (let i = 0; i < config.params.length; i++) {
     const p = config.params[i];
     const v = joinedValue(values[i]);
@@ -90,7 +92,7 @@ export function buildRecord(
       // Plain assignment would set the prototype and drop the parameter.
       Object.defineProperty(params, p.name, { value: exported, enumerable: true, writable: true, configurable: true });
     } else params[p.name] = exported;
-    if (p.hash || p.group) pushAll(secrets, values[i]);
+    if (attack !== null && (p.hash || p.group)) pushAll(secrets, values[i]);
     if (p.user && user === null) user = exported;
     if (p.role && role === null) role = exported;
   }
@@ -99,7 +101,6 @@ export function buildRecord(
   const links: string[] = [];
   for (let i = 0; i < linked.length; i++) links.push(idOf(linked[i]));
 
-  const attack = attackTypes(facts.attack);
   const ts = new Date(facts.startMs).toISOString();
   const q = facts.requestUri.indexOf('?');
   const record: SessionRecord = {
