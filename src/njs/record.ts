@@ -58,7 +58,7 @@ export function buildRecord(
   const grouping = chooseGrouping(config, values, st, facts.client);
 
   // A grouping key's value is exported as the session id it gives (so `links` and these params
-  // share one HMAC each: njs 0.7.9 spends about 4 us on every HMAC).
+  // share one HMAC each: about 17,000 instructions on njs 0.7.9).
   const idValues: string[] = [];
   const ids: string[] = [];
   const idOf = (v: string): string => {
