@@ -10,7 +10,7 @@
  *
  * Not a test: nothing here passes or fails. The figures go to docs/performance.md ("Console").
  */
-import { createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'fs';
 import { join } from 'path';
 import { once } from 'events';
 import { generateRecords } from '../src/console/record/generate';
@@ -40,6 +40,17 @@ async function writeRecords(file: string, to: number): Promise<void> {
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+/** CPU seconds of this process's main thread (Linux; null elsewhere): ingest runs there, while
+ *  WAL checkpoints run on a worker thread. Steadier than wall time on a shared machine. */
+function mainThreadCpu(): number | null {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
 }
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
@@ -79,12 +90,15 @@ async function main(): Promise<void> {
   });
   process.stdout.write(reuse ? 'reusing the store of the last run\n' : `ingesting ${(bytes / 1048576).toFixed(0)} MiB through the tailer ...\n`);
   const t0 = Date.now();
+  const cpu0 = mainThreadCpu();
   if (!reuse) await tailer.drain();
   const secs = (Date.now() - t0) / 1000;
+  const cpu1 = mainThreadCpu();
+  const mainCpuSeconds = cpu0 === null || cpu1 === null ? null : Math.round((cpu1 - cpu0) * 10) / 10;
   await tailer.stop();
   const st = await store.stats();
   const dbBytes = statSync(db).size + (existsSync(db + '-wal') ? statSync(db + '-wal').size : 0);
-  const ingest = { records: inserted, invalid, seconds: secs, perSecond: Math.round(inserted / secs), parts: st.parts, dbMiB: Math.round(dbBytes / 1048576) };
+  const ingest = { records: inserted, invalid, seconds: secs, perSecond: Math.round(inserted / secs), mainCpuSeconds, parts: st.parts, dbMiB: Math.round(dbBytes / 1048576) };
   process.stdout.write(`ingest: ${JSON.stringify(ingest)}\n`);
 
   // Values to query with, drawn from the data.

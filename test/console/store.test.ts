@@ -1,5 +1,6 @@
 import { join } from 'path';
-import { SqliteStore } from '../../src/console/store/sqlite';
+import Database from 'better-sqlite3';
+import { SqliteStore, requestIdHash } from '../../src/console/store/sqlite';
 import { PartFilter } from '../../src/console/store/types';
 import { DAY, TODAY, YESTERDAY, rec, sid, tempDir } from './helpers';
 
@@ -174,5 +175,79 @@ describe('SqliteStore', () => {
     await b.ingest([rec({ s: 'bob', at: TODAY + 9000, status: 500 })]);
     expect(await b.getPart(sid('bob'), new Date(TODAY).toISOString().slice(0, 10))).toMatchObject({ requests: 3, statuses: { '404': 1, '204': 1, '500': 1 } });
     await b.close();
+  });
+  test('large batches: duplicates inside a batch and against stored rows are each stored once', async () => {
+    const s = open();
+    const first = Array.from({ length: 100 }, (_, i) => rec({ s: 'bulk' + (i % 7), at: TODAY + i * 1000, path: '/p/' + (i % 5) }));
+    expect(await s.ingest(first)).toMatchObject({ inserted: 100, duplicates: 0 });
+    // A batch of 150: 40 already stored, 10 repeated within the batch, 100 new.
+    const fresh = Array.from({ length: 100 }, (_, i) => rec({ s: 'bulk' + (i % 7), at: TODAY + 200000 + i * 1000 }));
+    const mixed = [...fresh.slice(0, 30), ...first.slice(10, 50), ...fresh.slice(30), ...fresh.slice(0, 10)];
+    expect(await s.ingest(mixed)).toMatchObject({ inserted: 100, duplicates: 50 });
+    expect((await s.stats()).requests).toBe(200);
+    const parts = await Promise.all(Array.from({ length: 7 }, (_, i) => s.getPart(sid('bulk' + i), new Date(TODAY).toISOString().slice(0, 10))));
+    expect(parts.reduce((n, p) => n + (p?.requests ?? 0), 0)).toBe(200);
+    let rows = 0;
+    for (let i = 0; i < 7; i++) for await (const _ of s.eachPartRequest(sid('bulk' + i), new Date(TODAY).toISOString().slice(0, 10))) rows++;
+    expect(rows).toBe(200);
+    await s.close();
+  });
+
+  test('two request ids with the same hash are both stored and both found', async () => {
+    const path = join(tmp.dir, 'collide.db');
+    const s = new SqliteStore(path);
+    const day = new Date(TODAY).toISOString().slice(0, 10);
+    const a = rec({ s: 'c', at: TODAY + 1000 });
+    await s.ingest([a]);
+    // Simulate a collision: a row of another id already holds the hash of the ids ingested next.
+    const taken = Array.from({ length: 40 }, (_, i) => rec({ s: 'c', at: TODAY + 2000 + i }));
+    const raw = new Database(path);
+    const t = 'requests_' + day.replace(/-/g, '');
+    const ins = raw.prepare(`INSERT INTO ${t} (rid, request_id, part_id, ts, status, attacked, record) VALUES (?, ?, 999999, 0, 200, 0, '{}')`);
+    for (const r of taken.slice(0, 20)) ins.run(requestIdHash(r.request_id), 'other-' + r.request_id);
+    raw.close();
+    // The first 32 go in one multi-row statement, 20 of them colliding, and taken[0] twice: each
+    // is stored once.
+    expect(await s.ingest([...taken.slice(0, 31), taken[0], ...taken.slice(31)])).toMatchObject({ inserted: 40, duplicates: 1 });
+    expect(await s.ingest([taken[3], taken[39]])).toMatchObject({ inserted: 0, duplicates: 2 });
+    for (const r of [a, taken[0], taken[39]]) {
+      const found = await s.listParts({ requestId: r.request_id }, { limit: 5 });
+      expect(found.items.map((p) => p.session)).toEqual([sid('c')]);
+    }
+    expect((await s.getPart(sid('c'), day))?.requests).toBe(41);
+    await s.close();
+  });
+
+  test('opens a version-1 database: its days keep their layout, new days get the new one', async () => {
+    const path = join(tmp.dir, 'v1.db');
+    const day = new Date(YESTERDAY).toISOString().slice(0, 10);
+    const t = 'requests_' + day.replace(/-/g, '');
+    // What the version-1 console left: its requests table for yesterday.
+    const s0 = new SqliteStore(path);
+    await s0.close();
+    const raw = new Database(path);
+    raw.exec(`CREATE TABLE ${t} (id INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, part_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+      status INTEGER NOT NULL, attacked INTEGER NOT NULL, record TEXT NOT NULL); CREATE INDEX ${t}_part ON ${t} (part_id, ts, id);
+      INSERT INTO days (part) VALUES ('${day}'); UPDATE meta SET value = '1' WHERE key = 'schema';`);
+    raw.close();
+    const s = new SqliteStore(path);
+    const old = Array.from({ length: 40 }, (_, i) => rec({ s: 'v1', at: YESTERDAY + i * 1000 }));
+    const now = rec({ s: 'v1', at: TODAY });
+    expect(await s.ingest([...old, now, old[0]])).toMatchObject({ inserted: 41, duplicates: 1 });
+    expect((await s.listParts({ requestId: old[5].request_id }, { limit: 5 })).items.map((p) => p.part)).toEqual([day]);
+    expect((await s.partRequests(sid('v1'), day, { limit: 100 })).items).toHaveLength(40);
+    await s.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare("SELECT value FROM meta WHERE key = 'schema'").pluck().get()).toBe('2');
+    check.close();
+  });
+
+  test('refuses a database of a later schema with a clear message', async () => {
+    const path = join(tmp.dir, 'v9.db');
+    await new SqliteStore(path).close();
+    const raw = new Database(path);
+    raw.exec("UPDATE meta SET value = '9' WHERE key = 'schema'");
+    raw.close();
+    expect(() => new SqliteStore(path)).toThrow(/schema version 9, this console uses 2/);
   });
 });
