@@ -18,8 +18,9 @@
 -- merge has run, readers deduplicate with FINAL.
 --
 -- Partitions are days (the record's `part`, the UTC date of ts): retention drops whole
--- partitions. ClickHouse 19.6+ also gets a TTL (the statement after `-- @ttl` below); on older
--- servers the console's retention job drops the partitions (ALTER TABLE ... DROP PARTITION).
+-- partitions. ClickHouse 19.6+ also gets a TTL (the statements after `-- @ttl` below); on older
+-- servers the console's retention job drops the partitions (ALTER TABLE ... DROP PARTITION), of
+-- `requests`, `links` and `samples` alike.
 
 CREATE DATABASE IF NOT EXISTS {database};
 
@@ -62,5 +63,47 @@ CREATE TABLE IF NOT EXISTS {database}.checkpoints (
 ) ENGINE = ReplacingMergeTree(at)
 ORDER BY name;
 
+-- Journeys and recommendations (docs/console.md), written by the console's ingest only (never by
+-- Vector's sink: docs/deployment.md), for each record it newly stores. Both are partitioned by
+-- day like `requests`, so that retention drops them with it.
+--
+-- links: a record's `links` (session ids), one row per direction. A link's first time (ts_ms) and
+-- newest day (part) are kept as SQLite keeps them: every row carries the smallest ts_ms and the
+-- largest part known when it was written, and the console writes a row only when one of them
+-- changes, into the partition of that newest day. So readers take min(ts_ms) per (a, b), and a
+-- link lives until its newest day is dropped. Rows of one (a, b) in one day collapse on merge.
+CREATE TABLE IF NOT EXISTS {database}.links (
+  a String,
+  b String,
+  app String,
+  ts_ms UInt64,
+  part Date
+) ENGINE = ReplacingMergeTree()
+PARTITION BY part
+ORDER BY (a, b);
+
+-- samples: records that carry a discovery `inventory` (JSON text of [{s, h, n}], never values),
+-- with the request's client fields and links. `seq` orders them by arrival; readers take the
+-- newest 20,000 of an application (FINAL: a batch replayed after a crash writes them again).
+CREATE TABLE IF NOT EXISTS {database}.samples (
+  app String,
+  request_id String,
+  seq UInt64,
+  ts_ms UInt64,
+  part Date,
+  session String,
+  key_source String,
+  method String,
+  path String,
+  ip String,
+  ua Nullable(String),
+  links Array(String),
+  inventory String
+) ENGINE = ReplacingMergeTree()
+PARTITION BY part
+ORDER BY (app, request_id);
+
 -- @ttl (ClickHouse 19.6 and later: 18.16 does not parse TTL)
 ALTER TABLE {database}.requests MODIFY TTL part + INTERVAL {retention_days} DAY;
+ALTER TABLE {database}.links MODIFY TTL part + INTERVAL {retention_days} DAY;
+ALTER TABLE {database}.samples MODIFY TTL part + INTERVAL {retention_days} DAY;

@@ -22,7 +22,7 @@ export const LINKED_MAX = 200;
 
 export class LinksNotSupported extends Error {
   constructor() {
-    super('this store does not keep links between sessions (linked sessions and journeys need the SQLite store)');
+    super('this store does not keep links between sessions (linked sessions and journeys need a store with links: SQLite, or ClickHouse with its links and samples tables)');
   }
 }
 

@@ -15,7 +15,7 @@ import { Batch, InvalidSink, parseBody } from './ingest/lines';
 import { Metrics } from './metrics';
 import { journey, linkedSessions, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
 import { recommend } from './recommend';
-import { MAX_SAMPLES } from './store/sqlite';
+import { MAX_SAMPLES } from './store/journey-rows';
 
 export interface ServerOptions {
   store: Store;
@@ -281,7 +281,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (name.length > 1000) throw new HttpError(400, 'app: longer than 1000 characters');
     const q = req.query as Record<string, unknown>;
     if (!store.samples) {
-      return reply.code(501).send({ error: 'recommendations need the SQLite store: this store does not keep discovery inventories' });
+      return reply.code(501).send({
+        error: 'this store does not keep discovery inventories (recommendations need a store with samples: SQLite, or ClickHouse with its links and samples tables)',
+      });
     }
     const rows = await store.samples(name, limit({ limit: q.samples }, MAX_SAMPLES, MAX_SAMPLES));
     return recommend(name, rows);

@@ -1,9 +1,11 @@
 /**
  * The ClickHouse store on a real clickhouse-server (Debian 12's 18.16 here; CLICKHOUSE_SERVER_BIN
  * names another): the store contract shared with SQLite, the rows Vector's ClickHouse sink sends,
- * deduplication of rows that reach the table twice, retention by dropped partitions, and the same
- * answers as the SQLite store for a generated week of traffic. Skips with one line where no
- * clickhouse-server binary is installed.
+ * deduplication of rows that reach the table twice, retention by dropped partitions, the same
+ * answers as the SQLite store for a generated week of traffic and for links, journeys,
+ * `follow=links` and recommendations (store methods, journey.ts / recommend.ts, and the HTTP
+ * API), and 501 where an operator's schema has no links / samples tables. Skips with one line
+ * where no clickhouse-server binary is installed.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -11,10 +13,13 @@ import { join } from 'path';
 import { ClickHouseStore, createClickHouseStore, schemaStatements, serverHasTtl, DEFAULT_SCHEMA_FILE } from '../../src/console/store/clickhouse';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { PartSummary, Store } from '../../src/console/store/types';
+import { journey, linkedSessions } from '../../src/console/journey';
+import { recommend } from '../../src/console/recommend';
+import { startConsole } from '../../src/console/index';
 import { generateRecords } from '../../src/console/record/generate';
 import { SessionRecord } from '../../src/record/record';
 import { clickhouseBinary, startClickHouse, ClickHouseServer } from './server';
-import { defineStoreContract, rec, D1, D2, dateOf, sid } from './contract';
+import { defineStoreContract, journeyScenario, rec, sampleScenario, D1, D2, dateOf, sid } from './contract';
 
 const bin = clickhouseBinary();
 if (!bin) console.log('ClickHouse store tests skipped: no clickhouse-server binary (apt-get install clickhouse-server, or set CLICKHOUSE_SERVER_BIN)');
@@ -54,8 +59,10 @@ maybe('ClickHouse store', () => {
     const text = readFileSync(DEFAULT_SCHEMA_FILE, 'utf8');
     const withTtl = schemaStatements(text, { database: 'db1', retentionDays: 7, ttl: true });
     const without = schemaStatements(text, { database: 'db1', retentionDays: 7, ttl: false });
-    expect(withTtl[withTtl.length - 1]).toBe('ALTER TABLE db1.requests MODIFY TTL part + INTERVAL 7 DAY');
-    expect(without).toEqual(withTtl.slice(0, -1));
+    expect(withTtl.slice(-3)).toEqual(
+      ['requests', 'links', 'samples'].map((t) => `ALTER TABLE db1.${t} MODIFY TTL part + INTERVAL 7 DAY`),
+    );
+    expect(without).toEqual(withTtl.slice(0, -3));
     expect(without.join('\n')).not.toMatch(/\{|TTL/);
     expect(serverHasTtl('18.16.1')).toBe(false);
     expect(serverHasTtl('19.6.2.11')).toBe(true);
@@ -66,6 +73,11 @@ maybe('ClickHouse store', () => {
       const create = (await sql(`SELECT create_table_query FROM system.tables WHERE database = '${s.database}' AND name = 'requests'`)).trim();
       expect(create).toContain('ReplacingMergeTree');
       expect(/TTL/.test(create)).toBe(serverHasTtl(s.serverVersion));
+      for (const t of ['links', 'samples']) {
+        const c = (await sql(`SELECT create_table_query FROM system.tables WHERE database = '${s.database}' AND name = '${t}'`)).trim();
+        expect(c).toContain('PARTITION BY part');
+        expect(/TTL/.test(c)).toBe(serverHasTtl(s.serverVersion));
+      }
       // A second start on the same database changes nothing and does not fail.
       const again = await open(s.database);
       await again.close();
@@ -102,6 +114,106 @@ maybe('ClickHouse store', () => {
       await s.close();
     }
   });
+
+  test('without the links and samples tables (an operator-managed schema) the methods are absent: 501', async () => {
+    const s = await open();
+    const database = s.database;
+    await s.close();
+    await sql(`DROP TABLE ${database}.links`);
+    const bare = await createClickHouseStore({ url: server!.url, database, createSchema: false });
+    expect(bare.links).toBeUndefined();
+    expect(bare.samples).toBeUndefined();
+    const c = await startConsole({ store: bare, log: () => undefined });
+    try {
+      await bare.ingest(journeyScenario());
+      const get = async (path: string) => (await fetch(new URL(path, c.url))).status;
+      expect(await get(`/api/sessions/${sid('tok-alice-1')}/journey`)).toBe(501);
+      expect(await get(`/api/sessions/${sid('tok-alice-1')}/links`)).toBe(501);
+      expect(await get('/api/parts?user=alice&follow=links')).toBe(501);
+      expect(await get('/api/apps/shop/recommendations')).toBe(501);
+      expect(await get('/api/parts?user=alice')).toBe(200);
+    } finally {
+      await c.close();
+    }
+    // Both tables there: kept again.
+    const withTables = await open(database);
+    await withTables.close();
+    const again = await createClickHouseStore({ url: server!.url, database, createSchema: false });
+    expect(typeof again.links).toBe('function');
+    await again.close();
+  });
+
+  test('links, journeys, follow=links and recommendations: the same answers as the SQLite store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'api-sessions-journeys-'));
+    const lite = await startConsole({ store: new SqliteStore(join(dir, 'ref.db')), log: () => undefined });
+    const ch = await startConsole({ store: await open(), log: () => undefined });
+    try {
+      const js = journeyScenario();
+      const samples = sampleScenario();
+      // In batches, one resent, as a shipper does.
+      const batches = [js.slice(0, 7), js.slice(5), samples.slice(0, 30), samples.slice(20)];
+      for (const b of batches) expect(await ch.store.ingest(b)).toEqual(await lite.store.ingest(b));
+
+      // The store methods.
+      const sessions = [...new Set([...js, ...samples].map((r) => r.session)), sid('never-logged'), sid('nobody')];
+      const edges = await lite.store.links!(sessions);
+      expect(edges.length).toBeGreaterThan(20);
+      expect(await ch.store.links!(sessions)).toEqual(edges);
+      for (const s of sessions) expect(await ch.store.links!([s])).toEqual(await lite.store.links!([s]));
+      for (const [app, max] of [['shop', 20000], ['shop', 7], ['billing', 10], ['none', 10]] as const) {
+        expect(await ch.store.samples!(app, max)).toEqual(await lite.store.samples!(app, max));
+      }
+
+      // journey.ts and recommend.ts on top of each store.
+      let journeys = 0;
+      for (const s of sessions) {
+        const [x, y] = [await journey(lite.store, s), await journey(ch.store, s)];
+        expect({ s, j: y }).toEqual({ s, j: x });
+        if (x && x.sessions.length > 1) journeys++;
+        const opts = { maxSessions: 2, windowMs: 2000 };
+        expect(await journey(ch.store, s, opts)).toEqual(await journey(lite.store, s, opts));
+        expect(await linkedSessions(ch.store, s)).toEqual(await linkedSessions(lite.store, s));
+      }
+      expect(journeys).toBeGreaterThanOrEqual(8);
+      const rl = recommend('shop', await lite.store.samples!('shop', 20000));
+      expect(rl.suggestions[0].selector).toBe('request.header.authorization');
+      expect(recommend('shop', await ch.store.samples!('shop', 20000))).toEqual(rl);
+
+      // The same over the HTTP API.
+      const get = async (c: typeof lite, path: string) => {
+        const r = await fetch(new URL(path, c.url));
+        return { status: r.status, body: await r.json() };
+      };
+      const paths = [
+        `/api/sessions/${sid('tok-alice-2')}/journey`,
+        `/api/sessions/${sid('shared-ipua')}/journey?max_sessions=3`,
+        `/api/sessions/${sid('tok-alice-1')}/links`,
+        `/api/sessions/${sid('nobody')}/journey`,
+        '/api/parts?user=alice&follow=links',
+        '/api/parts?user=bob&follow=links&endpoint=' + encodeURIComponent('/catalog*'),
+        '/api/parts?user=nobody&follow=links',
+        '/api/apps/shop/recommendations',
+        '/api/apps/shop/recommendations?samples=10',
+        '/api/apps/billing/recommendations',
+      ];
+      for (const p of paths) {
+        const [x, y] = [await get(lite, p), await get(ch, p)];
+        expect({ p, ...y }).toEqual({ p, ...x });
+      }
+      const follow = (await get(ch, '/api/parts?user=alice&follow=links')).body as { items: PartSummary[] };
+      expect(follow.items.map((p) => p.session).sort()).toEqual([sid('tok-alice-1'), sid('tok-alice-2'), sid('anon-alice'), sid('shared-ipua')].sort());
+
+      // Retention: links and samples go with their days on both.
+      for (const c of [lite, ch]) await c.store.deleteBefore(dateOf(D2 + 86400000));
+      expect(await ch.store.links!(sessions)).toEqual([]);
+      expect(await lite.store.links!(sessions)).toEqual([]);
+      expect(await ch.store.samples!('shop', 100)).toEqual([]);
+    } finally {
+      await lite.close();
+      await ch.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120000);
 
   test('retention drops whole partitions', async () => {
     const s = await open();

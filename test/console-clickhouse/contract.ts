@@ -3,8 +3,9 @@
  * the SQLite store (store-contract-sqlite.test.ts) and the ClickHouse store on a real server
  * (clickhouse.test.ts). Each test gets a fresh, empty store from `open`.
  */
+import crypto from 'crypto';
 import { rec as consoleRec, sid } from '../console/helpers';
-import { SessionRecord } from '../../src/record/record';
+import { Candidate, SessionRecord } from '../../src/record/record';
 import { BadCursorError, PartSummary, Store } from '../../src/console/store/types';
 
 export interface StoreFactory {
@@ -55,6 +56,81 @@ export function scenario(): SessionRecord[] {
     rec({ s: 'alice', at: D2 + 5000, path: '/orders', user: 'alice', role: 'customer' }),
   ];
   return rs;
+}
+
+/** Stitched sessions (as test/console/journey.test.ts): alice and bob behind one IP + User-Agent
+ *  each browse anonymously, log in (linking the anonymous and the shared session), alice
+ *  refreshes her token; plus malformed links. All today (D2), one second apart. */
+export function journeyScenario(): SessionRecord[] {
+  const t = (s: number) => D2 + 3600000 + s * 1000;
+  const fb = { key: 'ip+ua', key_source: 'fallback' as const };
+  return [
+    rec({ s: 'shared-ipua', at: t(1), ...fb, path: '/favicon.ico' }),
+    rec({ s: 'anon-alice', at: t(2), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog' }),
+    rec({ s: 'anon-bob', at: t(3), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog' }),
+    rec({ s: 'anon-alice', at: t(4), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog/2' }),
+    rec({ s: 'tok-alice-1', at: t(5), method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-alice'), sid('shared-ipua')] }),
+    rec({ s: 'tok-bob-1', at: t(6), method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-bob'), sid('shared-ipua')] }),
+    rec({ s: 'tok-alice-1', at: t(7), path: '/orders', user: 'alice' }),
+    rec({ s: 'tok-bob-1', at: t(8), path: '/orders', user: 'bob' }),
+    rec({ s: 'tok-alice-2', at: t(9), method: 'POST', path: '/refresh', key: 'response.body.json.token', links: [sid('tok-alice-1')] }),
+    rec({ s: 'tok-alice-2', at: t(10), path: '/orders/1', user: 'alice' }),
+    rec({ s: 'tok-bob-1', at: t(11), path: '/logout', user: 'bob' }),
+    // a link to a session of which nothing is stored, a malformed one, an upper-case one, itself
+    rec({ s: 'tok-alice-2', at: t(12), path: '/orders/2', user: 'alice', links: [sid('never-logged'), 'not-an-id', sid('anon-bob').toUpperCase(), sid('tok-alice-2')] }),
+    // the same link again later: its first time stays
+    rec({ s: 'tok-alice-2', at: t(13), path: '/orders/3', user: 'alice', links: [sid('tok-alice-1')] }),
+  ];
+}
+
+const h12 = (v: string) => crypto.createHash('sha256').update('v\n' + v).digest('hex').slice(0, 12);
+const cand = (s: string, v: string): Candidate => ({ s, h: h12(v), n: v.length });
+
+/** Discovery samples (as test/console/recommend.test.ts, smaller): 6 users, 3 behind one IP with
+ *  one User-Agent; each logs in (a response issues a token, the login links the IP + UA session),
+ *  then sends it in Authorization, refreshes it once. Decoys: a per-request id, a constant, a
+ *  language. Every 5th record is not sampled; one other application. Deterministic. */
+export function sampleScenario(): SessionRecord[] {
+  const out: SessionRecord[] = [];
+  let t = D2 + 2 * 3600000;
+  let n = 0;
+  const tokens = new Map<number, string>();
+  const sessionOf = (v: string) => crypto.createHash('md5').update('s ' + v).digest('hex');
+  for (let step = 0; step < 8; step++) {
+    for (let u = 0; u < 6; u++) {
+      t += 1000;
+      n++;
+      const ip = u < 3 ? '10.0.0.1' : `192.0.2.${u}`;
+      const ua = u < 3 ? 'same/1' : `browser/${u}`;
+      const common = [
+        cand('request.header.user-agent', ua),
+        cand('request.header.accept-language', ['en', 'de'][u % 2]),
+        cand('request.header.x-app-version', '4.2.0'),
+        cand('request.header.x-request-id', 'req-' + n),
+      ];
+      const ipua = sessionOf('ipua ' + ip + ' ' + ua);
+      const base = { s: 'x', at: t, ip, ua };
+      if (step === 0) {
+        const token = `tok-${u}-1`;
+        tokens.set(u, token);
+        out.push(rec({ ...base, session: ipua, key: 'ip+ua', key_source: 'fallback', method: 'POST', path: '/login',
+          inventory: [...common, cand('request.body.json.user', 'u' + u), cand('response.body.json.token', token)] }));
+        continue;
+      }
+      const token = tokens.get(u)!;
+      const inv = [...common, cand('request.header.authorization', token)];
+      const r = { ...base, session: sessionOf(token), key: 'request.header.authorization', key_source: 'builtin' as const };
+      if (step === 4) {
+        const fresh = `tok-${u}-2`;
+        tokens.set(u, fresh);
+        out.push(rec({ ...r, method: 'POST', path: '/refresh', links: [sessionOf(fresh)], inventory: [...inv, cand('response.body.json.token', fresh)] }));
+        continue;
+      }
+      out.push(rec({ ...r, path: `/orders/${step}`, links: step === 1 ? [ipua] : undefined, inventory: n % 5 === 0 ? undefined : inv }));
+    }
+  }
+  out.push(rec({ s: 'other', at: t + 1000, app: 'billing', inventory: [cand('request.header.x-k', 'v')] }));
+  return out;
 }
 
 const sorted = (xs: string[]) => [...xs].sort();
@@ -313,6 +389,125 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       // The day can be written again (a late shipper), unless the cutoff says otherwise.
       store.setCutoff(dateOf(D2));
       expect((await store.ingest([rec({ s: 'bob', at: D1 + 5 })])).expired).toBe(1);
+    });
+
+    test('links: both directions, first time seen, well-formed ids only, never to itself', async () => {
+      if (!store.links) throw new Error('this store keeps no links');
+      const rs = journeyScenario();
+      await store.ingest(rs);
+      // A batch sent again adds nothing.
+      await store.ingest(rs.slice(4, 9));
+      const t = (i: number) => Date.parse(rs[i].ts);
+      const edges = await store.links([sid('tok-alice-1')]);
+      expect(edges).toEqual([
+        { a: sid('tok-alice-1'), b: [sid('anon-alice'), sid('shared-ipua')].sort()[0], app: 'shop', ts: t(4) },
+        { a: sid('tok-alice-1'), b: [sid('anon-alice'), sid('shared-ipua')].sort()[1], app: 'shop', ts: t(4) },
+        { a: sid('tok-alice-1'), b: sid('tok-alice-2'), app: 'shop', ts: t(8) },
+      ]);
+      expect(await store.links([sid('shared-ipua')])).toEqual(
+        [
+          { a: sid('shared-ipua'), b: sid('tok-alice-1'), app: 'shop', ts: t(4) },
+          { a: sid('shared-ipua'), b: sid('tok-bob-1'), app: 'shop', ts: t(5) },
+        ],
+      );
+      // Well-formed ids only, stored both ways even when nothing of the other session is.
+      expect(await store.links([sid('tok-alice-2')])).toEqual([
+        { a: sid('tok-alice-2'), b: sid('tok-alice-1'), app: 'shop', ts: t(8) },
+        { a: sid('tok-alice-2'), b: sid('never-logged'), app: 'shop', ts: t(11) },
+      ]);
+      expect(await store.links([sid('never-logged')])).toEqual([{ a: sid('never-logged'), b: sid('tok-alice-2'), app: 'shop', ts: t(11) }]);
+      // Several sessions at once: ordered by time, then a, then b.
+      const many = await store.links([sid('anon-bob'), sid('anon-alice'), sid('nobody')]);
+      expect(many.map((e) => [e.a, e.b, e.ts])).toEqual([
+        [sid('anon-alice'), sid('tok-alice-1'), t(4)],
+        [sid('anon-bob'), sid('tok-bob-1'), t(5)],
+      ]);
+      expect(await store.links([])).toEqual([]);
+      // A late record (earlier time) of a stored link lowers its first time; at most 8 links.
+      const late = rec({ s: 'tok-alice-2', at: t(0), links: [sid('tok-alice-1'), ...Array.from({ length: 9 }, (_, i) => sid('l' + i))] });
+      await store.ingest([late]);
+      const after = await store.links([sid('tok-alice-2')]);
+      expect(after.find((e) => e.b === sid('tok-alice-1'))!.ts).toBe(t(0));
+      expect(after.filter((e) => e.ts === t(0)).map((e) => e.b).sort()).toEqual(
+        [sid('tok-alice-1'), ...Array.from({ length: 7 }, (_, i) => sid('l' + i))].sort(),
+      );
+    });
+
+    test('links and samples follow retention by their newest day', async () => {
+      if (!store.links || !store.samples) throw new Error('this store keeps no links or samples');
+      const inv = [cand('request.header.authorization', 't')];
+      await store.ingest([
+        rec({ s: 'old', at: D1 + 1000, links: [sid('both')], inventory: inv }),
+        rec({ s: 'only-old', at: D1 + 2000, links: [sid('gone')], inventory: inv }),
+        rec({ s: 'old', at: D2 + 1000, links: [sid('both')], inventory: inv }),
+      ]);
+      expect((await store.samples('shop', 10)).map((r) => r.ts)).toEqual([D1 + 1000, D1 + 2000, D2 + 1000]);
+      await store.deleteBefore(dateOf(D2));
+      // Kept while its newest day is, with the first time it was seen (before that day).
+      expect(await store.links([sid('old'), sid('only-old')])).toEqual([{ a: sid('old'), b: sid('both'), app: 'shop', ts: D1 + 1000 }]);
+      expect(await store.links([sid('both')])).toEqual([{ a: sid('both'), b: sid('old'), app: 'shop', ts: D1 + 1000 }]);
+      expect(await store.links([sid('gone')])).toEqual([]);
+      expect((await store.samples('shop', 10)).map((r) => r.ts)).toEqual([D2 + 1000]);
+    });
+
+    test('samples: records with an inventory, validated, the newest `max` oldest first', async () => {
+      if (!store.samples) throw new Error('this store keeps no samples');
+      const rs = sampleScenario();
+      await store.ingest(rs);
+      const sampled = rs.filter((r) => r.app === 'shop' && r.inventory);
+      const all = await store.samples('shop', 1000);
+      expect(all).toHaveLength(sampled.length);
+      expect(all[0]).toEqual({
+        ts: Date.parse(sampled[0].ts),
+        session: sampled[0].session,
+        key_source: 'fallback',
+        method: 'POST',
+        path: '/login',
+        ip: '10.0.0.1',
+        ua: 'same/1',
+        links: [],
+        inventory: sampled[0].inventory,
+      });
+      expect(all.map((r) => r.ts)).toEqual(sampled.map((r) => Date.parse(r.ts)));
+      const withLinks = all.find((r) => r.links.length > 0)!;
+      expect(withLinks.links[0]).toMatch(/^[0-9a-f]{32}$/);
+      // The newest 5 (by arrival), oldest first.
+      expect((await store.samples('shop', 5)).map((r) => r.ts)).toEqual(sampled.slice(-5).map((r) => Date.parse(r.ts)));
+      expect(await store.samples('billing', 10)).toHaveLength(1);
+      expect(await store.samples('nothing', 10)).toEqual([]);
+      // Malformed entries are dropped, fields beyond {s, h, n} too; an empty inventory is no sample.
+      await store.ingest([
+        rec({ s: 'bad', at: D2 + 1, app: 'odd', inventory: [] }),
+        rec({
+          s: 'bad',
+          at: D2 + 2,
+          app: 'odd',
+          links: ['nope', sid('fine')],
+          inventory: [
+            { s: 'ok', h: 'abcdef012345', n: 3, extra: 1 } as Candidate,
+            { s: 'bad-hash', h: 'ABCDEF012345', n: 3 },
+            { s: 'x'.repeat(513), h: 'abcdef012345', n: 3 },
+            { s: 'no-n', h: 'abcdef012345' } as unknown as Candidate,
+            null as unknown as Candidate,
+          ],
+        }),
+      ]);
+      const odd = await store.samples('odd', 10);
+      expect(odd.map((r) => [r.links, r.inventory])).toEqual([[[sid('fine')], [{ s: 'ok', h: 'abcdef012345', n: 3 }]]]);
+    });
+
+    test('listParts: the parts of any of the given sessions (follow=links)', async () => {
+      await store.ingest(scenario());
+      const who = async (sessions: string[], more: Parameters<Store['listParts']>[0] = {}) =>
+        (await store.listParts({ ...more, sessions }, { limit: 50 })).items.map((p) => [p.session, p.part]);
+      expect(await who([sid('alice'), sid('bot'), sid('nobody')])).toEqual([
+        [sid('alice'), dateOf(D2)],
+        [sid('bot'), dateOf(D1)],
+        [sid('alice'), dateOf(D1)],
+      ]);
+      expect(await who([sid('alice'), sid('bot')], { app: 'shop', to: D2 - 1 })).toEqual([[sid('alice'), dateOf(D1)]]);
+      expect(await who([])).toEqual([]);
+      expect(await who([sid("o'brien")])).toEqual([]);
     });
 
     test('an empty store', async () => {

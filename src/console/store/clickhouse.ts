@@ -9,6 +9,16 @@
  * the requests at query time (ClickHouse scans a day of requests quickly; there is nothing to keep
  * up to date on ingest, so Vector can write directly).
  *
+ * Journeys and recommendations (Store.links, Store.samples, PartFilter.sessions): tables `links`
+ * and `samples`, partitioned by day like `requests`, written by this store's ingest for each
+ * record it newly stores, with the SQLite store's validation (journey-rows.ts) and semantics: a
+ * link's first time and newest day (each row carries both, see schema.sql), the newest
+ * MAX_SAMPLES samples of an application by arrival. Samples are not trimmed as SQLite trims them
+ * (a DELETE is a mutation that rewrites whole parts): reads take the newest MAX_SAMPLES, and
+ * retention bounds the table. Rows Vector writes straight into `requests` get neither
+ * (docs/deployment.md). Without the two tables (createSchema false and an operator's schema
+ * lacking them) the store leaves both methods out and the API answers 501.
+ *
  * Works with ClickHouse 18.16 (Debian 12) and current releases: no query parameters (18.16 has
  * none; values are inlined as escaped literals), no TTL on servers before 19.6 (deleteBefore drops
  * partitions there, and everywhere), no DateTime64 (times are ts_ms, computed from the record's
@@ -24,15 +34,18 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { createClient, ClickHouseClient } from '@clickhouse/client';
 import { SessionRecord } from '../../record/record';
+import { MAX_SAMPLES, recordInventory, recordLinks } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
 import {
   BadCursorError,
   Checkpoint,
   Counts,
   IngestResult,
+  LinkEdge,
   Page,
   PartFilter,
   PartSummary,
+  SampleRow,
   Store,
   StoredRequest,
   TimelineBucket,
@@ -52,6 +65,10 @@ export interface ClickHouseStoreOptions {
   createSchema?: boolean;
   /** The table read and written: `requests`, or a Distributed table over the shards. */
   table?: string;
+  /** Keep links and discovery samples (tables `links` and `samples` of the database) for journeys
+   *  and recommendations. Default: true when the schema is created; otherwise when both tables
+   *  exist. Without them the store has no `links` / `samples` methods (the API answers 501). */
+  journeys?: boolean;
   /** Where schema.sql is (default: deploy/clickhouse/schema.sql of this checkout). */
   schemaFile?: string;
   /** Per-request timeout, ms (default 60000). */
@@ -178,6 +195,9 @@ export class ClickHouseStore implements Store {
   private cutoff = '0000-00-00';
   private ingestChain: Promise<unknown> = Promise.resolve();
   private lastCheckpointAt = 0;
+  private lastSampleSeq = 0;
+  /** Whether links and samples are kept (set by init). */
+  journeys = false;
   serverVersion = '';
 
   constructor(private readonly opts: ClickHouseStoreOptions) {
@@ -201,19 +221,37 @@ export class ClickHouseStore implements Store {
   async init(): Promise<void> {
     const rows = await this.rows<{ v: string }>('SELECT version() AS v');
     this.serverVersion = rows[0].v;
-    if (this.opts.createSchema === false) return;
-    const text = readFileSync(this.opts.schemaFile ?? DEFAULT_SCHEMA_FILE, 'utf8');
-    const ttl = serverHasTtl(this.serverVersion);
-    for (const stmt of schemaStatements(text, { database: this.database, retentionDays: this.retentionDays, ttl })) {
-      if (/^ALTER TABLE .* MODIFY TTL/s.test(stmt) && (await this.hasTtl())) continue;
-      await this.client.command({ query: stmt });
+    if (this.opts.createSchema !== false) {
+      const text = readFileSync(this.opts.schemaFile ?? DEFAULT_SCHEMA_FILE, 'utf8');
+      const ttl = serverHasTtl(this.serverVersion);
+      for (const stmt of schemaStatements(text, { database: this.database, retentionDays: this.retentionDays, ttl })) {
+        const m = /^ALTER TABLE \S+\.(\w+) MODIFY TTL/s.exec(stmt);
+        if (m && (await this.hasTtl(m[1]))) continue;
+        await this.client.command({ query: stmt });
+      }
+    }
+    let journeys = this.opts.journeys;
+    if (journeys === undefined) {
+      if (this.opts.createSchema !== false) journeys = true;
+      else {
+        const t = await this.rows<{ name: string }>(
+          `SELECT name FROM system.tables WHERE database = ${lit(this.database)} AND name IN ('links', 'samples')`,
+        );
+        journeys = t.length === 2;
+      }
+    }
+    this.journeys = journeys;
+    if (!journeys) {
+      // The optional Store methods are absent: callers (journey.ts, the API) then answer 501.
+      Object.defineProperty(this, 'links', { value: undefined });
+      Object.defineProperty(this, 'samples', { value: undefined });
     }
   }
 
-  /** Whether the requests table already has its TTL (a MODIFY TTL rewrites nothing then). */
-  private async hasTtl(): Promise<boolean> {
+  /** Whether a table already has its TTL (a MODIFY TTL rewrites nothing then). */
+  private async hasTtl(table: string): Promise<boolean> {
     const r = await this.rows<{ q: string }>(
-      `SELECT create_table_query AS q FROM system.tables WHERE database = ${lit(this.database)} AND name = 'requests'`,
+      `SELECT create_table_query AS q FROM system.tables WHERE database = ${lit(this.database)} AND name = ${lit(table)}`,
     );
     return r.length > 0 && new RegExp(`TTL part \\+ (toIntervalDay\\(${this.retentionDays}\\)|INTERVAL ${this.retentionDays} DAY)`).test(r[0].q);
   }
@@ -261,13 +299,20 @@ export class ClickHouseStore implements Store {
       for (const f of found) stored.add(f.request_id);
     }
     const rows = [];
+    const newRecords: SessionRecord[] = [];
     for (const r of fresh) {
       if (stored.has(r.request_id)) {
         res.duplicates++;
         continue;
       }
       rows.push(toRow(r));
+      newRecords.push(r);
     }
+    // Links and samples before the requests: should the requests' insert fail, the batch is sent
+    // again and finds nothing stored; links rows change nothing the second time and samples
+    // collapse by request_id. (The other order would lose them: the replay would find the
+    // requests stored, as duplicates.)
+    if (this.journeys && newRecords.length > 0) await this.ingestJourney(newRecords);
     if (rows.length > 0) {
       await this.client.insert({
         table: this.table,
@@ -287,6 +332,128 @@ export class ClickHouseStore implements Store {
       });
     }
     return res;
+  }
+
+  /**
+   * Links (both directions) and samples of newly stored records, as the SQLite store keeps them:
+   * a link's first time is the smallest ts_ms and its day the newest part, so a row is written
+   * only when the batch lowers the one or raises the other, carrying both (schema.sql).
+   */
+  private async ingestJourney(records: SessionRecord[]): Promise<void> {
+    const edges = new Map<string, { a: string; b: string; app: string; ts_ms: number; part: string }>();
+    const samples: Record<string, unknown>[] = [];
+    for (const r of records) {
+      const ts = Date.parse(r.ts);
+      const links = recordLinks(r);
+      const inv = recordInventory(r);
+      for (const l of links) {
+        if (l === r.session) continue;
+        for (const [a, b] of [
+          [r.session, l],
+          [l, r.session],
+        ]) {
+          const k = a + '/' + b;
+          const e = edges.get(k);
+          if (!e) edges.set(k, { a, b, app: r.app, ts_ms: ts, part: r.part });
+          else {
+            if (ts < e.ts_ms) e.ts_ms = ts;
+            if (r.part > e.part) e.part = r.part;
+          }
+        }
+      }
+      if (inv !== null && inv.length > 0) {
+        const seq = Math.max(Date.now() * 1000, this.lastSampleSeq + 1);
+        this.lastSampleSeq = seq;
+        samples.push({
+          app: r.app,
+          request_id: r.request_id,
+          seq,
+          ts_ms: ts,
+          part: r.part,
+          session: r.session,
+          key_source: r.key_source,
+          method: r.method,
+          path: r.path,
+          ip: r.ip,
+          ua: r.ua,
+          links,
+          inventory: JSON.stringify(inv),
+        });
+      }
+    }
+    const all = [...edges.values()];
+    const write: typeof all = [];
+    for (let i = 0; i < all.length; i += ID_CHUNK) {
+      const chunk = all.slice(i, i + ID_CHUNK);
+      const as = [...new Set(chunk.map((e) => e.a))];
+      const bs = [...new Set(chunk.map((e) => e.b))];
+      const known = await this.rows<{ a: string; b: string; app_: string; ts: string | number; p: string }>(
+        `SELECT a, b, argMin(app, ts_ms) AS app_, min(ts_ms) AS ts, toString(max(part)) AS p FROM ${this.database}.links
+         WHERE a IN (${as.map(lit).join(',')}) AND b IN (${bs.map(lit).join(',')}) GROUP BY a, b`,
+      );
+      const byKey = new Map(known.map((k) => [k.a + '/' + k.b, k]));
+      for (const e of chunk) {
+        const k = byKey.get(e.a + '/' + e.b);
+        if (!k) {
+          write.push(e);
+          continue;
+        }
+        const ts = Math.min(Number(k.ts), e.ts_ms);
+        const part = k.p > e.part ? k.p : e.part;
+        if (ts !== Number(k.ts) || part !== k.p) write.push({ a: e.a, b: e.b, app: k.app_, ts_ms: ts, part });
+      }
+    }
+    if (write.length > 0) {
+      await this.client.insert({ table: `${this.database}.links`, values: write, format: 'JSONEachRow' });
+    }
+    if (samples.length > 0) {
+      await this.client.insert({ table: `${this.database}.samples`, values: samples, format: 'JSONEachRow' });
+    }
+  }
+
+  async links(sessions: string[]): Promise<LinkEdge[]> {
+    const out: LinkEdge[] = [];
+    // In chunks of 500 ordered each, as the SQLite store answers.
+    for (let i = 0; i < sessions.length; i += 500) {
+      const chunk = sessions.slice(i, i + 500);
+      const rows = await this.rows<{ a: string; b: string; app_: string; ts: string | number }>(
+        `SELECT a, b, argMin(app, ts_ms) AS app_, min(ts_ms) AS ts FROM ${this.database}.links
+         WHERE a IN (${chunk.map(lit).join(',')}) GROUP BY a, b ORDER BY ts, a, b`,
+      );
+      for (const r of rows) out.push({ a: r.a, b: r.b, app: r.app_, ts: Number(r.ts) });
+    }
+    return out;
+  }
+
+  async samples(app: string, max: number): Promise<SampleRow[]> {
+    const n = Number.isFinite(max) ? Math.max(1, Math.min(MAX_SAMPLES, Math.floor(max))) : MAX_SAMPLES;
+    const rows = await this.rows<{
+      t: string | number;
+      session: string;
+      key_source: string;
+      method: string;
+      path: string;
+      ip: string;
+      ua: string | null;
+      links: string[];
+      inventory: string;
+    }>(
+      `SELECT t, session, key_source, method, path, ip, ua, links, inventory FROM (
+         SELECT seq, ts_ms AS t, session, key_source, method, path, ip, ua, links, inventory
+         FROM ${this.database}.samples FINAL WHERE app = ${lit(app)} ORDER BY seq DESC LIMIT ${num(n)}
+       ) ORDER BY t, seq`,
+    );
+    return rows.map((r) => ({
+      ts: Number(r.t),
+      session: r.session,
+      key_source: r.key_source,
+      method: r.method,
+      path: r.path,
+      ip: r.ip,
+      ua: r.ua,
+      links: r.links,
+      inventory: parseJson(r.inventory, []),
+    }));
   }
 
   async getCheckpoint(name: string): Promise<string | null> {
@@ -386,6 +553,10 @@ export class ClickHouseStore implements Store {
     const any = (cond: string) => having.push(`countIf(${cond}) > 0`);
     if (filter.app !== undefined) where.push(`app = ${lit(filter.app)}`);
     if (filter.session !== undefined) where.push(`session = ${lit(filter.session)}`);
+    if (filter.sessions !== undefined) {
+      if (filter.sessions.length === 0) return { items: [], next: null };
+      where.push(`session IN (${filter.sessions.map(lit).join(',')})`);
+    }
     if (filter.from !== undefined) {
       // A part's requests are all of its day: days before `from` cannot overlap.
       where.push(`part >= toDate(${lit(dayOf(filter.from))})`);
@@ -539,15 +710,19 @@ export class ClickHouseStore implements Store {
     const counted = await this.rows<{ n: string | number }>(
       `SELECT count() AS n FROM (SELECT DISTINCT session, part FROM ${this.table} WHERE part < toDate(${lit(cutoffPart)}))`,
     );
-    const [db, table] = this.table.split('.');
-    const parts = await this.rows<{ partition_id: string }>(
-      `SELECT DISTINCT partition_id FROM system.parts
-       WHERE database = ${lit(db)} AND table = ${lit(table)} AND active
-         AND partition_id < ${lit(cutoffPart.replace(/-/g, ''))}`,
-    );
-    for (const p of parts) {
-      if (!/^\d{8}$/.test(p.partition_id)) continue;
-      await this.client.command({ query: `ALTER TABLE ${this.table} DROP PARTITION ID ${lit(p.partition_id)}` });
+    const tables = [this.table];
+    if (this.journeys) tables.push(`${this.database}.links`, `${this.database}.samples`);
+    for (const t of tables) {
+      const [db, table] = t.split('.');
+      const parts = await this.rows<{ partition_id: string }>(
+        `SELECT DISTINCT partition_id FROM system.parts
+         WHERE database = ${lit(db)} AND table = ${lit(table)} AND active
+           AND partition_id < ${lit(cutoffPart.replace(/-/g, ''))}`,
+      );
+      for (const p of parts) {
+        if (!/^\d{8}$/.test(p.partition_id)) continue;
+        await this.client.command({ query: `ALTER TABLE ${t} DROP PARTITION ID ${lit(p.partition_id)}` });
+      }
     }
     return Number(counted[0]?.n ?? 0);
   }

@@ -14,6 +14,7 @@
 import Database from 'better-sqlite3';
 import { SessionRecord } from '../../record/record';
 import { BackgroundCheckpointer } from './checkpointer';
+import { MAX_SAMPLES, recordInventory, recordLinks } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
 import {
   BadCursorError,
@@ -44,8 +45,6 @@ function requestsTable(part: string): string {
   return 'requests_' + part.replace(/-/g, '');
 }
 const PART_RE = /^\d{4}-\d{2}-\d{2}$/;
-const HEX32_RE = /^[0-9a-f]{32}$/;
-const HEX12_RE = /^[0-9a-f]{12}$/;
 
 /**
  * A day's requests. Duplicates are refused by a unique index on `rid`, a 53-bit hash of the
@@ -151,8 +150,7 @@ CREATE INDEX IF NOT EXISTS samples_app ON samples (app, id);
 CREATE INDEX IF NOT EXISTS samples_part ON samples (part);
 `;
 
-/** Sampled records kept per application for the recommendations. */
-export const MAX_SAMPLES = 20000;
+export { MAX_SAMPLES };
 
 /** FNV-1a over the UTF-16 code units in two 32-bit lanes, folded to a non-negative safe integer. */
 export function requestIdHash(id: string): number {
@@ -409,14 +407,8 @@ export class SqliteStore implements Store {
   /** Called by ingest for each newly stored record: its links (both directions) and, when it
    *  was sampled by discovery, its inventory. Additive to the part aggregates. */
   private ingestJourney(r: SessionRecord, ts: number): void {
-    // Optional fields the reader does not check: only well-formed entries are kept.
-    const links = Array.isArray(r.links) ? r.links.filter((l) => typeof l === 'string' && HEX32_RE.test(l)).slice(0, 8) : [];
-    const inv = Array.isArray(r.inventory)
-      ? r.inventory
-          .filter((c) => c !== null && typeof c === 'object' && typeof c.s === 'string' && c.s.length <= 512 && typeof c.h === 'string' && HEX12_RE.test(c.h) && typeof c.n === 'number')
-          .slice(0, 64)
-          .map((c) => ({ s: c.s, h: c.h, n: c.n }))
-      : null;
+    const links = recordLinks(r);
+    const inv = recordInventory(r);
     if (links.length === 0 && inv === null) return;
     const js = this.journeyStatements();
     for (const l of links) {
