@@ -112,6 +112,10 @@ async function main(): Promise<void> {
     const attacked = records.find((r) => r.attack);
     console.log(`console: ${con.url}  (${stats.requests} requests in ${stats.parts} session parts ingested from nginx's log)`);
     if (attacked) console.log(`the attacker's session: ${con.url}session/${attacked.session}/${attacked.part}`);
+    // Alice's login links her anonymous session to her token's: her journey reads both as one.
+    const alice = records.find((r) => r.user === 'alice' && r.links && r.links.length > 0) || records.find((r) => r.user === 'alice');
+    if (alice) console.log(`alice's journey: ${con.url}journey/${alice.session}`);
+    console.log(`recommended grouping keys: ${con.url}apps/${encodeURIComponent(records[0].app)}/recommendations`);
     if (once) return;
     console.log('\nSend more traffic to ' + ng.url('/') + ' and watch it arrive; Ctrl-C stops everything.');
     await new Promise(() => {}); // until a signal
