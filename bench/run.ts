@@ -12,7 +12,9 @@
  * GET locations (plain, floor_set, headers) get the same GET request; POST ones (plain, floor,
  * bodies) the same 1 KiB JSON POST, so each ratio compares like with like.
  *
- * Also: added time to first byte of a streamed response with the body filter on, and the worker's
+ * Also: latency with one connection (no queueing: at 16 connections a request mostly waits behind
+ * the others, so the p99 there follows throughput), added time to first byte of a streamed
+ * response with the body filter on, and the worker's
  * RSS before and after a long run. --short: a quick run that proves the benchmark works (CI).
  * --json: the same as JSON. No speed is asserted anywhere: the targets are read off the report.
  */
@@ -66,8 +68,8 @@ function toMs(v: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60000;
 }
 
-function wrk(bin: string, url: string, script: string, seconds: number): Run {
-  const out = execFileSync(bin, ['-t1', '-c' + CONNECTIONS, '-d' + seconds + 's', '--latency', '-s', script, url], {
+function wrk(bin: string, url: string, script: string, seconds: number, connections = CONNECTIONS): Run {
+  const out = execFileSync(bin, ['-t1', '-c' + connections, '-d' + seconds + 's', '--latency', '-s', script, url], {
     encoding: 'utf8',
   });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
@@ -200,6 +202,26 @@ async function main(): Promise<void> {
       bodies: med.bodies.p99_ms - med.plain_post.p99_ms,
     };
 
+    // Latency without queueing: one connection, one request at a time, so p50/p99 are the time
+    // a request takes through nginx rather than its wait behind 15 others (as at 16 connections).
+    const single: Record<string, Run[]> = {};
+    const singleVariants = variants.filter(([name]) => name !== 'floor_set' && name !== 'floor');
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, loc, post] of singleVariants) {
+        const r = wrk(wrkBin, url(loc, post), post ? postScript : getScript, DURATION, 1);
+        (single[name] = single[name] || []).push(r);
+        log(`one connection, round ${round}/${ROUNDS} ${name.padEnd(10)} p50 ${r.p50_ms.toFixed(3)} ms  p99 ${r.p99_ms.toFixed(3)} ms`);
+      }
+    }
+    const oneConnection: Record<string, { p50_ms: number; p99_ms: number }> = {};
+    for (const [name] of singleVariants) {
+      oneConnection[name] = { p50_ms: median(single[name].map((r) => r.p50_ms)), p99_ms: median(single[name].map((r) => r.p99_ms)) };
+    }
+    const p99AddedOneMs = {
+      headers: oneConnection.headers.p99_ms - oneConnection.plain_get.p99_ms,
+      bodies: oneConnection.bodies.p99_ms - oneConnection.plain_post.p99_ms,
+    };
+
     // time to first byte of a streamed response, with and without the body filter, alternated
     const plainT: number[] = [];
     const moduleT: number[] = [];
@@ -225,12 +247,15 @@ async function main(): Promise<void> {
       ratios,
       added_us_per_request: addedUs,
       p99_added_ms: p99AddedMs,
+      one_connection_ms: oneConnection,
+      p99_added_one_connection_ms: p99AddedOneMs,
       stream_ttfb_ms: ttfbMs,
       worker_rss_kb: { before: rssBefore, after: rssAfter, requests: longRequests },
       targets: {
         'headers/plain >= 0.75': ratios.headers_vs_plain >= 0.75,
         'bodies/plain >= 0.65': ratios.bodies_vs_plain >= 0.65,
         'p99 added <= 0.3 ms': p99AddedMs.headers <= 0.3 && p99AddedMs.bodies <= 0.3,
+        'p99 added <= 0.3 ms with one connection (no queueing)': p99AddedOneMs.headers <= 0.3 && p99AddedOneMs.bodies <= 0.3,
         'no added time to first byte (< 1 ms)': ttfbMs.added < 1,
         'worker RSS flat (< 10% growth)': rssAfter <= rssBefore * 1.1,
       },
@@ -251,6 +276,13 @@ async function main(): Promise<void> {
     for (const n of ['plain_post', 'floor', 'bodies']) row(n, 'plain_post');
     log(`\nadded per request beyond the floor: headers ${addedUs.headers_beyond_floor_set.toFixed(1)} us, bodies ${addedUs.bodies_beyond_floor.toFixed(1)} us`);
     log(`p99 added vs plain: headers ${p99AddedMs.headers.toFixed(2)} ms, bodies ${p99AddedMs.bodies.toFixed(2)} ms`);
+    log(
+      `one connection (no queueing), p50/p99 ms: plain GET ${oneConnection.plain_get.p50_ms.toFixed(3)}/${oneConnection.plain_get.p99_ms.toFixed(3)}, ` +
+        `headers ${oneConnection.headers.p50_ms.toFixed(3)}/${oneConnection.headers.p99_ms.toFixed(3)}, ` +
+        `plain POST ${oneConnection.plain_post.p50_ms.toFixed(3)}/${oneConnection.plain_post.p99_ms.toFixed(3)}, ` +
+        `bodies ${oneConnection.bodies.p50_ms.toFixed(3)}/${oneConnection.bodies.p99_ms.toFixed(3)}; ` +
+        `p99 added: headers ${p99AddedOneMs.headers.toFixed(3)} ms, bodies ${p99AddedOneMs.bodies.toFixed(3)} ms`,
+    );
     log(`streamed response, time to first byte: plain ${ttfbMs.plain.toFixed(2)} ms, with the body filter ${ttfbMs.module.toFixed(2)} ms (added ${ttfbMs.added.toFixed(2)} ms)`);
     log(`worker RSS: ${rssBefore} kB before, ${rssAfter} kB after ${longRequests} more requests`);
     log('\ntargets:');
