@@ -78,14 +78,19 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     log(`listening on ${host} needs a token; generated one: ${token}`);
   }
 
+  const metrics = new Metrics(true);
   let store: Store;
   if (options.store) store = options.store;
   else {
     const dbPath = resolve(options.dbPath ?? 'api-sessions.db');
     mkdirSync(dirname(dbPath), { recursive: true });
-    store = new SqliteStore(dbPath);
+    store = new SqliteStore(dbPath, {
+      onCheckpointFail: (e) => {
+        metrics.checkpointFailures.inc();
+        log(`background WAL checkpoint failed, the writer checkpoints instead: ${e.message}`);
+      },
+    });
   }
-  const metrics = new Metrics(true);
 
   // Refused lines: every one counted; the first 20 of each minute logged with an excerpt.
   let logged = 0;

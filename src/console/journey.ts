@@ -77,7 +77,7 @@ export function sessionInfo(parts: PartSummary[]): SessionInfo | null {
   };
 }
 
-function needLinks(store: Store): (sessions: string[]) => Promise<LinkEdge[]> {
+function needLinks(store: Store): (sessions: string[], perSession?: number) => Promise<LinkEdge[]> {
   if (!store.links) throw new LinksNotSupported();
   return store.links.bind(store);
 }
@@ -91,8 +91,9 @@ export async function linkedSessions(
   const links = needLinks(store);
   const self = sessionInfo(await store.sessionParts(session));
   if (!self) return null;
-  // A shared session (IP + User-Agent behind a NAT) may have many links: the first 200 by time.
-  const edges = (await links([session])).slice(0, LINKED_MAX);
+  // A shared session (IP + User-Agent behind a NAT) may have many links: the first 200 by time,
+  // bounded in the store's query.
+  const edges = await links([session], LINKED_MAX);
   const before: LinkedSession[] = [];
   const after: LinkedSession[] = [];
   for (const e of edges) {
@@ -135,6 +136,11 @@ export interface Journey {
   truncated: boolean;
 }
 
+/** Links a journey examines, per session of its bound (maxSessions x 4): each new one costs a
+ *  look-up of the session it names, so a session linked to many (a shared one, or one that
+ *  names many sessions no longer stored) cannot make a journey slow. */
+export const JOURNEY_EDGES_PER_SESSION = 4;
+
 /** Follows links from `start` breadth-first (bounded), then merges the sessions' requests into
  *  one timeline. Null when `start` is unknown. */
 export async function journey(store: Store, start: string, opts: JourneyOptions = {}): Promise<Journey | null> {
@@ -142,6 +148,7 @@ export async function journey(store: Store, start: string, opts: JourneyOptions 
   const maxSessions = opts.maxSessions ?? JOURNEY_MAX_SESSIONS;
   const windowMs = opts.windowMs ?? JOURNEY_WINDOW_MS;
   const maxRequests = opts.maxRequests ?? JOURNEY_MAX_REQUESTS;
+  const maxEdges = Math.max(1, maxSessions) * JOURNEY_EDGES_PER_SESSION;
   const first = sessionInfo(await store.sessionParts(start));
   if (!first) return null;
   let lo = Date.parse(first.first_ts) - windowMs;
@@ -151,20 +158,37 @@ export async function journey(store: Store, start: string, opts: JourneyOptions 
   const seen = new Set<string>([start]);
   let frontier = [start];
   let truncated = false;
-  for (let depth = 1; frontier.length > 0; depth++) {
-    const edges = await links(frontier);
+  let examined = 0;
+  let full = false;
+  for (let depth = 1; frontier.length > 0 && !full; depth++) {
+    // One more than the bound per session: tells that a session had more links than were read.
+    const edges = await links(frontier, maxEdges + 1);
+    const perSession = new Map<string, number>();
     const next: string[] = [];
     for (const e of edges) {
+      const k = (perSession.get(e.a) ?? 0) + 1;
+      perSession.set(e.a, k);
+      if (k > maxEdges) {
+        truncated = true;
+        continue;
+      }
       if (seen.has(e.b)) continue;
       if (e.ts < lo || e.ts > hi) {
         truncated = true;
         continue;
       }
+      if (examined >= maxEdges) {
+        truncated = true;
+        full = true;
+        break;
+      }
+      examined++;
       seen.add(e.b);
       const info = sessionInfo(await store.sessionParts(e.b));
       if (!info) continue;
       if (found.size >= maxSessions) {
         truncated = true;
+        full = true;
         break;
       }
       found.set(e.b, { ...info, via: e.a, depth });
@@ -172,31 +196,52 @@ export async function journey(store: Store, start: string, opts: JourneyOptions 
       hi = Math.max(hi, Date.parse(info.last_ts) + windowMs);
       if (!info.fallback) next.push(e.b);
     }
-    frontier = truncated && found.size >= maxSessions ? [] : next;
+    frontier = next;
   }
   const sessions = [...found.values()].sort((x, y) =>
     x.first_ts < y.first_ts ? -1 : x.first_ts > y.first_ts ? 1 : x.session < y.session ? -1 : 1,
   );
   const requests: JourneyRequest[] = [];
   if (!opts.sessionsOnly) {
-    outer: for (const s of sessions) {
-      for (const part of s.parts) {
-        for await (const r of store.eachPartRequest(s.session, part)) {
-          if (requests.length >= maxRequests) {
-            truncated = true;
-            break outer;
-          }
-          requests.push({ ...r, session: s.session, part });
-        }
-      }
-    }
-    const order = new Map(sessions.map((s, i) => [s.session, i]));
-    requests.sort((x, y) => {
-      const dt = Date.parse(x.ts) - Date.parse(y.ts);
-      if (dt !== 0) return dt;
-      const ds = order.get(x.session)! - order.get(y.session)!;
-      return ds !== 0 ? ds : x.seq - y.seq;
-    });
+    if (await mergeRequests(store, sessions, maxRequests, requests)) truncated = true;
   }
   return { start, sessions, requests, truncated };
+}
+
+/** One session's requests, part after part (each part in time order). */
+async function* sessionRequests(store: Store, s: SessionInfo): AsyncGenerator<JourneyRequest> {
+  for (const part of s.parts) {
+    for await (const r of store.eachPartRequest(s.session, part)) yield { ...r, session: s.session, part };
+  }
+}
+
+/**
+ * Merges the sessions' requests into `out` in time order (ties: by the sessions' order, then as
+ * each session gives them), stopping at `max`: a journey cut short is its first `max` requests,
+ * without holes. Reads each session as a stream (a page at a time), so memory stays bounded.
+ * True when requests were left out.
+ */
+async function mergeRequests(store: Store, sessions: SessionInfo[], max: number, out: JourneyRequest[]): Promise<boolean> {
+  const streams = sessions.map((s) => sessionRequests(store, s)[Symbol.asyncIterator]());
+  const heads: Array<{ r: JourneyRequest; t: number } | null> = [];
+  const advance = async (i: number) => {
+    const n = await streams[i].next();
+    heads[i] = n.done ? null : { r: n.value, t: Date.parse(n.value.ts) };
+  };
+  try {
+    for (let i = 0; i < streams.length; i++) await advance(i);
+    for (;;) {
+      let best = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const h = heads[i];
+        if (h !== null && (best < 0 || h.t < heads[best]!.t)) best = i;
+      }
+      if (best < 0) return false;
+      if (out.length >= max) return true;
+      out.push(heads[best]!.r);
+      await advance(best);
+    }
+  } finally {
+    for (let i = 0; i < streams.length; i++) if (heads[i] !== null) await streams[i].return?.(undefined);
+  }
 }

@@ -38,6 +38,11 @@ export class Metrics {
     help: 'Session parts deleted by retention.',
     registers: [this.registry],
   });
+  readonly checkpointFailures = new Counter({
+    name: 'api_sessions_console_checkpoint_failures_total',
+    help: "Failures of the SQLite store's background WAL checkpoint thread (the writer then checkpoints itself).",
+    registers: [this.registry],
+  });
   readonly tailLag = new Gauge({
     name: 'api_sessions_console_tail_lag_bytes',
     help: 'Bytes of the log file not read yet.',

@@ -31,14 +31,47 @@
  * such shortfall is named in its explanation.
  */
 import { SampleRow } from './store/types';
+import { MAX_PARAMS, Param, parseParams } from '../njs/config';
 
 export const MIN_COVERAGE = 0.1;
 export const MIN_STABILITY = 0.5;
 export const MIN_DISTINCTNESS = 0.5;
 export const MAX_LISTED = 50;
 export const MAX_KEYS_IN_LINE = 3;
-/** Selectors that can go into the nginx line as they are (no quote, `$`, `;`, space). */
+/** Selectors that can go into the nginx line as they are (no quote, `$`, `;`, space, backslash:
+ *  nginx leaves the text between the single quotes unchanged). The line must moreover parse back
+ *  exactly (lineParsesBack). */
 const SAFE_SELECTOR = /^[A-Za-z0-9_.\-[\]"]+$/;
+
+/** The `set $api_sessions_params` value of these grouping selectors. */
+function paramsText(selectors: string[]): string {
+  return selectors.map((x) => x + ' group').join('; ');
+}
+
+/** Whether the module's own parser (src/njs/config.ts) reads `paramsText(selectors)` as exactly
+ *  these grouping keys, in this order, each a single selector written as given, without errors.
+ *  A selector name the module would split, rename or refuse (an unclosed `["`, text after `"]`)
+ *  fails, and so does one that changes how its neighbours parse. */
+export function lineParsesBack(selectors: string[]): boolean {
+  const out: Param[] = [];
+  const errors: string[] = [];
+  try {
+    parseParams(paramsText(selectors), 'api_sessions_params', false, MAX_PARAMS, out, {}, errors);
+  } catch (e) {
+    return false;
+  }
+  if (errors.length > 0 || out.length !== selectors.length) return false;
+  return out.every(
+    (p, i) =>
+      p.group &&
+      !p.user &&
+      !p.role &&
+      !p.hash &&
+      p.selectors.length === 1 &&
+      p.name === selectors[i] &&
+      p.selectors[0].text === selectors[i],
+  );
+}
 
 export type Shortfall = 'low_coverage' | 'low_stability' | 'low_distinctness';
 
@@ -305,12 +338,18 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
     delete (s as unknown as { _score?: number })._score;
   });
 
+  // A selector goes into the line only when the whole line, with it, still parses back exactly;
+  // otherwise it is left out of the line (it is still listed).
   const entries: string[] = [];
-  for (const s of out.filter((x) => x.suggested && SAFE_SELECTOR.test(x.selector)).slice(0, MAX_KEYS_IN_LINE)) {
-    if (s.origin && s.origin.share >= 0.5 && SAFE_SELECTOR.test(s.origin.selector) && !entries.includes(s.origin.selector + ' group')) {
-      entries.push(s.origin.selector + ' group');
-    }
-    if (!entries.includes(s.selector + ' group')) entries.push(s.selector + ' group');
+  const add = (selector: string): boolean => {
+    if (!SAFE_SELECTOR.test(selector) || entries.includes(selector)) return false;
+    if (!lineParsesBack([...entries, selector])) return false;
+    entries.push(selector);
+    return true;
+  };
+  for (const s of out.filter((x) => x.suggested && SAFE_SELECTOR.test(x.selector) && lineParsesBack([x.selector])).slice(0, MAX_KEYS_IN_LINE)) {
+    if (s.origin && s.origin.share >= 0.5) add(s.origin.selector);
+    add(s.selector);
   }
   return {
     app,
@@ -319,7 +358,7 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
     from: n ? new Date(rows[0].ts).toISOString() : null,
     to: n ? new Date(rows[n - 1].ts).toISOString() : null,
     suggestions: out.slice(0, MAX_LISTED),
-    nginx: entries.length ? `set $api_sessions_params '${entries.join('; ')}';` : null,
+    nginx: entries.length ? `set $api_sessions_params '${paramsText(entries)}';` : null,
     method: METHOD_TEXT,
   };
 }

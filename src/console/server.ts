@@ -13,7 +13,7 @@ import { stringify } from 'csv-stringify';
 import { BadCursorError, PartFilter, Store } from './store/types';
 import { Batch, InvalidSink, parseBody } from './ingest/lines';
 import { Metrics } from './metrics';
-import { journey, linkedSessions, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
+import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
 import { recommend } from './recommend';
 import { MAX_SAMPLES } from './store/journey-rows';
 
@@ -243,6 +243,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const FOLLOW_SEED_PARTS = 100;
   const FOLLOW_MAX_SESSIONS = 1000;
   async function followUser(filter: PartFilter): Promise<string[]> {
+    if (!store.links) throw new LinksNotSupported();
     const seedFilter: PartFilter = { user: filter.user };
     if (filter.app !== undefined) seedFilter.app = filter.app;
     if (filter.from !== undefined) seedFilter.from = filter.from;
@@ -252,6 +253,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     for (const p of seeds.items) {
       if (out.has(p.session)) continue;
       out.add(p.session);
+      // A seed grouped only by the IP + User-Agent fallback (e.g. a login POST that named the
+      // user in its body) is shared by everyone behind that address: listed, never followed,
+      // as journeys never go through such a session (journey.ts).
+      if (sessionInfo(await store.sessionParts(p.session))?.fallback !== false) continue;
       const j = await journey(store, p.session, { sessionsOnly: true });
       for (const s of j?.sessions ?? []) if (out.size < FOLLOW_MAX_SESSIONS) out.add(s.session);
       if (out.size >= FOLLOW_MAX_SESSIONS) break;

@@ -143,6 +143,37 @@ maybe('ClickHouse store', () => {
     await again.close();
   });
 
+  test('samples: FINAL reads only the newest days that hold the samples asked for', async () => {
+    const store = await open();
+    try {
+      const inv = [{ s: 'request.header.authorization', h: 'abcdefabcdef', n: 5 }];
+      const rs = [D1 + 1000, D1 + 2000, D1 + 3000, D2 + 1000, D2 + 2000, D2 + 3000].map((at, i) =>
+        rec({ s: 's' + i, at, inventory: inv }),
+      );
+      await store.ingest(rs.slice(0, 3));
+      await store.ingest(rs.slice(3));
+      await store.ingest(rs.slice(3)); // resent: its copies count once
+      const queries: string[] = [];
+      const query = store.client.query.bind(store.client);
+      store.client.query = ((p: { query: string }) => {
+        queries.push(p.query);
+        return query(p as never);
+      }) as typeof store.client.query;
+      const finalQuery = () => queries.filter((q) => /FINAL/.test(q)).pop()!;
+      expect((await store.samples('shop', 2)).map((r) => r.ts)).toEqual([D2 + 2000, D2 + 3000]);
+      expect(finalQuery()).toContain(`part >= toDate('${dateOf(D2)}')`);
+      expect((await store.samples('shop', 3)).map((r) => r.ts)).toEqual([D2 + 1000, D2 + 2000, D2 + 3000]);
+      expect(finalQuery()).toContain(`part >= toDate('${dateOf(D2)}')`);
+      expect((await store.samples('shop', 4)).map((r) => r.ts)).toEqual([D1 + 3000, D2 + 1000, D2 + 2000, D2 + 3000]);
+      expect(finalQuery()).toContain(`part >= toDate('${dateOf(D1)}')`);
+      expect((await store.samples('shop', 100)).map((r) => r.ts)).toEqual(rs.map((r) => Date.parse(r.ts)));
+      expect(finalQuery()).not.toContain('part >=');
+      expect(await store.samples('none', 10)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('links, journeys, follow=links and recommendations: the same answers as the SQLite store', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'api-sessions-journeys-'));
     const lite = await startConsole({ store: new SqliteStore(join(dir, 'ref.db')), log: () => undefined });

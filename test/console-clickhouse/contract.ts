@@ -6,7 +6,7 @@
 import crypto from 'crypto';
 import { rec as consoleRec, sid } from '../console/helpers';
 import { Candidate, SessionRecord } from '../../src/record/record';
-import { BadCursorError, PartSummary, Store } from '../../src/console/store/types';
+import { BadCursorError, LINKS_PER_SESSION, PartSummary, Store } from '../../src/console/store/types';
 
 export interface StoreFactory {
   /** A new, empty store. */
@@ -430,6 +430,29 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(after.find((e) => e.b === sid('tok-alice-1'))!.ts).toBe(t(0));
       expect(after.filter((e) => e.ts === t(0)).map((e) => e.b).sort()).toEqual(
         [sid('tok-alice-1'), ...Array.from({ length: 7 }, (_, i) => sid('l' + i))].sort(),
+      );
+    });
+
+    test('links: at most `perSession` per session (default LINKS_PER_SESSION), the first by time', async () => {
+      if (!store.links) throw new Error('this store keeps no links');
+      // `hub` linked to 1200 sessions, 8 per record, one second apart; `spoke0` to hub only.
+      const rs: SessionRecord[] = [];
+      for (let i = 0; i < 1200; i += 8) {
+        rs.push(rec({ s: 'hub', at: D2 + i * 125, links: Array.from({ length: 8 }, (_, j) => sid('spoke' + (i + j))) }));
+      }
+      await store.ingest(rs);
+      const all = await store.links([sid('hub')]);
+      expect(all).toHaveLength(LINKS_PER_SESSION);
+      expect(all[all.length - 1].ts).toBe(D2 + (LINKS_PER_SESSION - 8) * 125);
+      const firstEight = Array.from({ length: 8 }, (_, j) => sid('spoke' + j)).sort();
+      expect(all.slice(0, 8).map((e) => e.b)).toEqual(firstEight);
+      const few = await store.links([sid('spoke0'), sid('hub'), sid('spoke1199')], 3);
+      expect(few).toEqual(
+        [
+          ...firstEight.slice(0, 3).map((b) => ({ a: sid('hub'), b, app: 'shop', ts: D2 })),
+          { a: sid('spoke0'), b: sid('hub'), app: 'shop', ts: D2 },
+          { a: sid('spoke1199'), b: sid('hub'), app: 'shop', ts: D2 + 1192 * 125 },
+        ].sort((x, y) => x.ts - y.ts || (x.a < y.a ? -1 : x.a > y.a ? 1 : x.b < y.b ? -1 : 1)),
       );
     });
 

@@ -93,6 +93,20 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(await page.locator('#parts tbody tr').getAttribute('data-session')).toBe(sid('alice'));
     await page.goto(c.url + '?user=nobody');
     await page.waitForSelector('#empty');
+
+    // follow=links goes to the API (which refuses it without a user) and shows in the form
+    await page.goto(c.url + '?follow=links');
+    await page.waitForSelector('#result .error');
+    expect(await page.locator('#result .error').textContent()).toMatch(/follow=links needs a user filter/);
+    await page.goto(c.url + '?user=alice&follow=links');
+    await page.waitForSelector('#parts tbody tr');
+    expect(await page.locator('input[name=follow]').isChecked()).toBe(true);
+    expect(await page.locator('#parts tbody tr').first().getAttribute('data-session')).toBe(sid('alice'));
+    await page.goto(c.url);
+    await page.fill('input[name=user]', 'alice');
+    await page.check('input[name=follow]');
+    await Promise.all([page.waitForURL(/\?/), page.click('button[type=submit]')]);
+    expect(new URL(page.url()).search).toBe('?user=alice&follow=links');
   });
 
   test('opens a session: statistics, the timeline in order, a request\'s details', async () => {

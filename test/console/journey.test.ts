@@ -7,7 +7,8 @@
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
-import { Store } from '../../src/console/store/types';
+import { LINKS_PER_SESSION, Store } from '../../src/console/store/types';
+import { JOURNEY_EDGES_PER_SESSION, LINKED_MAX, journey, linkedSessions } from '../../src/console/journey';
 import { SessionRecord } from '../../src/record/record';
 import { TODAY, rec, sid, tempDir } from './helpers';
 
@@ -130,4 +131,103 @@ test('retention drops links and samples with their days; a store without links a
   expect(r.body.error).toMatch(/does not keep links/);
   expect((await get('/api/apps/shop/recommendations')).status).toBe(501);
   expect((await get('/api/parts?user=alice&follow=links')).status).toBe(501);
+});
+
+describe('bounds', () => {
+  /** `hub` linked to `n` sessions of which nothing is stored, 8 links per record, one second apart. */
+  function hub(n: number): SessionRecord[] {
+    const rs: SessionRecord[] = [];
+    for (let i = 0; i < n; i += 8) {
+      const links: string[] = [];
+      for (let j = i; j < Math.min(n, i + 8); j++) links.push(sid('spoke' + j));
+      rs.push(rec({ s: 'hub', at: TODAY + i * 10, key: 'ip+ua', key_source: 'fallback', links }));
+    }
+    return rs;
+  }
+
+  test('a session with 60,000 links: links, linked sessions and the journey stay bounded', async () => {
+    const s = new SqliteStore(join(tmp.dir, `j${++n}.db`));
+    try {
+      await s.ingest(hub(60000));
+      let t = Date.now();
+      const all = await s.links([sid('hub')]);
+      expect(all).toHaveLength(LINKS_PER_SESSION);
+      // the first by time (a record's 8 links share its time: then by id)
+      const firstEight = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => sid('spoke' + i)).sort();
+      expect(all.slice(0, 8).map((e) => e.b)).toEqual(firstEight);
+      expect(all[all.length - 1].ts).toBe(TODAY + (LINKS_PER_SESSION - 8) * 10);
+      const few = await s.links([sid('hub'), sid('spoke3')], 5);
+      expect(few.filter((e) => e.a === sid('hub')).map((e) => e.b)).toEqual(firstEight.slice(0, 5));
+      expect(few.filter((e) => e.a === sid('spoke3')).map((e) => e.b)).toEqual([sid('hub')]);
+      // time order across the sessions asked for
+      expect(few.map((e) => e.ts)).toEqual([...few.map((e) => e.ts)].sort((x, y) => x - y));
+      expect(Date.now() - t).toBeLessThan(2000);
+
+      let lookups = 0;
+      const counting: Store = Object.create(s);
+      counting.sessionParts = (x: string) => {
+        lookups++;
+        return s.sessionParts(x);
+      };
+      t = Date.now();
+      const linked = await linkedSessions(counting, sid('hub'));
+      expect(linked).toMatchObject({ before: [], after: [] }); // none of the spokes is stored
+      expect(lookups).toBe(1 + LINKED_MAX);
+      lookups = 0;
+      const j = await journey(counting, sid('hub'), { maxSessions: 10 });
+      expect(j!.truncated).toBe(true);
+      expect(j!.sessions.map((x) => x.session)).toEqual([sid('hub')]);
+      // the start, then at most maxSessions x 4 sessions named by links looked up
+      expect(lookups).toBe(1 + 10 * JOURNEY_EDGES_PER_SESSION);
+      expect(Date.now() - t).toBeLessThan(2000);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a journey cut by maxRequests is its first requests in time order, without holes', async () => {
+    const s = new SqliteStore(join(tmp.dir, `j${++n}.db`));
+    try {
+      const rs: SessionRecord[] = [];
+      // `long` starts first and runs 30 s; `short` (linked) makes a request every 2 s from 1 s on.
+      for (let i = 0; i < 30; i++) rs.push(rec({ s: 'long', at: TODAY + i * 1000, path: '/long/' + i }));
+      for (let i = 0; i < 10; i++) {
+        rs.push(rec({ s: 'short', at: TODAY + 1000 + i * 2000 + 500, path: '/short/' + i, links: i === 0 ? [sid('long')] : undefined }));
+      }
+      await s.ingest(rs);
+      const whole = await journey(s, sid('long'));
+      expect(whole!.truncated).toBe(false);
+      expect(whole!.requests).toHaveLength(40);
+      const cut = await journey(s, sid('long'), { maxRequests: 12 });
+      expect(cut!.truncated).toBe(true);
+      expect(cut!.requests.map((r) => r.path)).toEqual(whole!.requests.slice(0, 12).map((r) => r.path));
+      expect(cut!.requests.some((r) => r.path.startsWith('/short/'))).toBe(true);
+      const ts = cut!.requests.map((r) => Date.parse(r.ts));
+      expect(ts).toEqual([...ts].sort((x, y) => x - y));
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+test('follow=links never expands a seed session grouped by IP + User-Agent (two users behind one NAT)', async () => {
+  c = await startConsole({ dbPath: join(tmp.dir, `j${++n}.db`), log: () => undefined });
+  const t = (x: number) => TODAY + x * 1000;
+  const fb = { key: 'ip+ua', key_source: 'fallback' as const };
+  // The login POSTs have no token yet: grouped by IP + User-Agent, the user read from the body;
+  // each links the shared session to the token session its response issued.
+  const rs = [
+    rec({ s: 'nat', at: t(1), ...fb, method: 'POST', path: '/login', user: 'alice', links: [sid('tok-alice')] }),
+    rec({ s: 'nat', at: t(2), ...fb, method: 'POST', path: '/login', user: 'bob', links: [sid('tok-bob')] }),
+    rec({ s: 'tok-alice', at: t(3), path: '/orders', user: 'alice' }),
+    rec({ s: 'tok-bob', at: t(4), path: '/orders', user: 'bob' }),
+    // the shared session stays the newest (the seeds are taken newest first)
+    rec({ s: 'nat', at: t(5), ...fb, path: '/favicon.ico' }),
+  ];
+  expect(await post(rs)).toMatchObject({ inserted: 5 });
+  const alice = await get('/api/parts?user=alice&follow=links');
+  expect(alice.status).toBe(200);
+  expect(alice.body.items.map((p: any) => p.session).sort()).toEqual([sid('nat'), sid('tok-alice')].sort());
+  const bob = await get('/api/parts?user=bob&follow=links');
+  expect(bob.body.items.map((p: any) => p.session).sort()).toEqual([sid('nat'), sid('tok-bob')].sort());
 });

@@ -9,7 +9,7 @@ import crypto from 'crypto';
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
-import { recommend, Recommendations } from '../../src/console/recommend';
+import { lineParsesBack, recommend, Recommendations } from '../../src/console/recommend';
 import { SessionRecord, Candidate } from '../../src/record/record';
 import { TODAY, rec, tempDir } from './helpers';
 
@@ -167,5 +167,25 @@ describe('over the store and the API', () => {
     const r = recommend('x', Array.from({ length: 20 }, (_, i) => row(i, 'val' + (i % 5))));
     expect(r.suggestions[0].suggested).toBe(true);
     expect(r.nginx).toBeNull();
+  });
+
+  test('an nginx line takes only selectors that the module parses back exactly', () => {
+    // Each selector names its own clients' values: all three are suggested.
+    const sels = ['request.body.form.a["x', 'request.cookie.a["x"]b', 'request.query.token'];
+    const row = (i: number) => ({ ts: TODAY + i, session: sessionOf('s' + (i % 5)), key_source: 'builtin', method: 'GET', path: '/', ip: '10.1.1.' + (i % 5),
+      ua: 'x', links: [], inventory: sels.map((s) => cand(s, s + (i % 5))) });
+    const r = recommend('x', Array.from({ length: 20 }, (_, i) => row(i)));
+    expect(r.suggestions.map((s) => s.suggested)).toEqual([true, true, true]);
+    expect(r.suggestions.map((s) => s.selector).sort()).toEqual([...sels].sort());
+    // the unclosed `["` would swallow the entries after it: left out of the line (still listed);
+    // the cookie named `a["x"]b` parses back as itself (its `["x"]` is closed) and stays
+    expect(r.nginx).toBe(`set $api_sessions_params 'request.cookie.a["x"]b group; request.query.token group';`);
+    expect(lineParsesBack(['request.query.token', 'request.body.json["a b"].c'])).toBe(true);
+    expect(lineParsesBack(['request.body.form.a["x', 'request.query.token'])).toBe(false);
+    expect(lineParsesBack(['request.body.form.a["x'])).toBe(false);
+    expect(lineParsesBack(['request.cookie.a["x"]b', 'request.query.token'])).toBe(true);
+    expect(lineParsesBack(['request.cookie.a["x'])).toBe(false);
+    expect(lineParsesBack(['request.body.json.a["x"]b'])).toBe(false); // text after `"]` in a JSON path
+    expect(lineParsesBack(['request.header.Authorization'])).toBe(false); // read back lowercased
   });
 });

@@ -1,8 +1,10 @@
+import { renameSync, statSync } from 'fs';
 import { join } from 'path';
 import Database from 'better-sqlite3';
-import { SqliteStore, requestIdHash } from '../../src/console/store/sqlite';
+import { BackgroundCheckpointer } from '../../src/console/store/checkpointer';
+import { PART_ENDPOINTS_CACHED, SqliteStore, requestIdHash } from '../../src/console/store/sqlite';
 import { PartFilter } from '../../src/console/store/types';
-import { DAY, TODAY, YESTERDAY, rec, sid, tempDir } from './helpers';
+import { DAY, TODAY, YESTERDAY, rec, sid, tempDir, waitFor } from './helpers';
 
 const tmp = tempDir('api-sessions-store-');
 afterAll(() => tmp.cleanup());
@@ -249,5 +251,69 @@ describe('SqliteStore', () => {
     raw.exec("UPDATE meta SET value = '9' WHERE key = 'schema'");
     raw.close();
     expect(() => new SqliteStore(path)).toThrow(/schema version 9, this console uses 2/);
+  });
+
+  test('a batch that fails after creating a day\'s table leaves no stale statements: the next batch of that day is stored', async () => {
+    const s = open();
+    const bad = [rec({ s: 'a', at: TODAY + 1000 }), rec({ s: 'a', at: TODAY + 2000 })];
+    // The checkpoint's insert fails (NOT NULL) at the end of the transaction, after the day's
+    // table was created in it: the rollback drops the table again.
+    await expect(s.ingest(bad, { name: 'log', value: null as unknown as string })).rejects.toThrow(/NOT NULL/);
+    expect(await s.stats()).toMatchObject({ parts: 0, requests: 0 });
+    const good = [rec({ s: 'a', at: TODAY + 3000 }), rec({ s: 'b', at: TODAY + 4000 })];
+    expect(await s.ingest(good, { name: 'log', value: '1' })).toMatchObject({ inserted: 2 });
+    expect((await s.partRequests(sid('a'), good[0].part, { limit: 10 })).items).toHaveLength(1);
+    expect(await s.getCheckpoint('log')).toBe('1');
+    await s.close();
+  });
+
+  test("a part's cached endpoints stay bounded (a path scanner); the endpoint index stays complete", async () => {
+    const s = open();
+    const scan = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => rec({ s: 'scanner', at: TODAY + from + i, path: '/probe/' + (from + i) }));
+    await s.ingest(scan(0, 3000));
+    const cached = [...((s as unknown as { partCache: Map<string, { endpoints: Set<number> }> }).partCache.values())];
+    expect(cached).toHaveLength(1);
+    expect(cached[0].endpoints.size).toBe(PART_ENDPOINTS_CACHED);
+    // the same paths again, and new ones: every endpoint still finds the part, once
+    await s.ingest(scan(0, 3000).map((r) => ({ ...r, request_id: r.request_id + 'x' })));
+    await s.ingest(scan(3000, 3100));
+    expect(cached[0].endpoints.size).toBe(PART_ENDPOINTS_CACHED);
+    for (const p of ['/probe/5', '/probe/2999', '/probe/3050']) {
+      expect((await s.listParts({ endpoint: p }, { limit: 10 })).items.map((x) => x.session)).toEqual([sid('scanner')]);
+    }
+    expect(s.db.prepare('SELECT count(*) FROM part_endpoints').pluck().get()).toBe(3100);
+    await s.close();
+  });
+
+  test('background checkpoints: the worker copies the WAL into the database file, and a failure is reported', async () => {
+    const path = join(tmp.dir, `s${++n}.db`);
+    const failures: Error[] = [];
+    const s = new SqliteStore(path, { onCheckpointFail: (e) => failures.push(e) });
+    const before = statSync(path).size;
+    await s.ingest(Array.from({ length: 2000 }, (_, i) => rec({ s: 'c' + (i % 50), at: TODAY + i, path: '/x/' + i })));
+    await waitFor('the database file to grow by a checkpoint', () => statSync(path).size > before);
+    expect(failures).toEqual([]);
+    expect(s.checkpointFailures).toBe(0);
+    await s.close();
+
+    // A worker that cannot open the file (moved away before its first checkpoint) fails once,
+    // reported and counted; the store keeps working (the writer checkpoints itself).
+    const path2 = join(tmp.dir, `s${++n}.db`);
+    const s2 = new SqliteStore(path2, { onCheckpointFail: (e) => failures.push(e) });
+    renameSync(path2, path2 + '.moved');
+    expect(await s2.ingest([rec({ s: 'd', at: TODAY })])).toMatchObject({ inserted: 1 });
+    await waitFor('the failure to be reported', () => failures.length === 1);
+    expect(s2.checkpointFailures).toBe(1);
+    expect(await s2.ingest([rec({ s: 'd', at: TODAY + 1 })])).toMatchObject({ inserted: 1 });
+    await s2.close();
+    expect(failures).toHaveLength(1);
+
+    // The worker alone: starts on the first request, closes on close().
+    const cp = new BackgroundCheckpointer(join(tmp.dir, 'missing', 'x.db'), (e) => failures.push(e));
+    cp.request();
+    await waitFor('the worker to fail on a missing file', () => cp.failed);
+    await cp.close();
+    expect(failures).toHaveLength(2);
   });
 });

@@ -34,13 +34,14 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { createClient, ClickHouseClient } from '@clickhouse/client';
 import { SessionRecord } from '../../record/record';
-import { MAX_SAMPLES, recordInventory, recordLinks } from './journey-rows';
+import { clampLinksPerSession, clampSamples, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
 import {
   BadCursorError,
   Checkpoint,
   Counts,
   IngestResult,
+  LINKS_PER_SESSION,
   LinkEdge,
   Page,
   PartFilter,
@@ -344,40 +345,35 @@ export class ClickHouseStore implements Store {
     const samples: Record<string, unknown>[] = [];
     for (const r of records) {
       const ts = Date.parse(r.ts);
-      const links = recordLinks(r);
-      const inv = recordInventory(r);
-      for (const l of links) {
-        if (l === r.session) continue;
-        for (const [a, b] of [
-          [r.session, l],
-          [l, r.session],
-        ]) {
-          const k = a + '/' + b;
-          const e = edges.get(k);
-          if (!e) edges.set(k, { a, b, app: r.app, ts_ms: ts, part: r.part });
-          else {
-            if (ts < e.ts_ms) e.ts_ms = ts;
-            if (r.part > e.part) e.part = r.part;
-          }
+      const rows = journeyRows(r, ts);
+      if (rows === null) continue;
+      for (const [a, b] of rows.edges) {
+        const k = a + '/' + b;
+        const e = edges.get(k);
+        if (!e) edges.set(k, { a, b, app: r.app, ts_ms: ts, part: r.part });
+        else {
+          if (ts < e.ts_ms) e.ts_ms = ts;
+          if (r.part > e.part) e.part = r.part;
         }
       }
-      if (inv !== null && inv.length > 0) {
+      const x = rows.sample;
+      if (x !== null) {
         const seq = Math.max(Date.now() * 1000, this.lastSampleSeq + 1);
         this.lastSampleSeq = seq;
         samples.push({
-          app: r.app,
+          app: x.app,
           request_id: r.request_id,
           seq,
-          ts_ms: ts,
-          part: r.part,
-          session: r.session,
-          key_source: r.key_source,
-          method: r.method,
-          path: r.path,
-          ip: r.ip,
-          ua: r.ua,
-          links,
-          inventory: JSON.stringify(inv),
+          ts_ms: x.ts,
+          part: x.part,
+          session: x.session,
+          key_source: x.key_source,
+          method: x.method,
+          path: x.path,
+          ip: x.ip,
+          ua: x.ua,
+          links: x.links,
+          inventory: JSON.stringify(x.inventory),
         });
       }
     }
@@ -411,14 +407,18 @@ export class ClickHouseStore implements Store {
     }
   }
 
-  async links(sessions: string[]): Promise<LinkEdge[]> {
+  async links(sessions: string[], perSession: number = LINKS_PER_SESSION): Promise<LinkEdge[]> {
+    const limit = clampLinksPerSession(perSession);
     const out: LinkEdge[] = [];
-    // In chunks of 500 ordered each, as the SQLite store answers.
+    // In chunks of 500 ordered each, as the SQLite store answers; `LIMIT n BY a` (18.16 has it)
+    // keeps each session's first `limit` links by time, so no more than that is sent.
     for (let i = 0; i < sessions.length; i += 500) {
       const chunk = sessions.slice(i, i + 500);
       const rows = await this.rows<{ a: string; b: string; app_: string; ts: string | number }>(
-        `SELECT a, b, argMin(app, ts_ms) AS app_, min(ts_ms) AS ts FROM ${this.database}.links
-         WHERE a IN (${chunk.map(lit).join(',')}) GROUP BY a, b ORDER BY ts, a, b`,
+        `SELECT a, b, app_, ts FROM (
+           SELECT a, b, argMin(app, ts_ms) AS app_, min(ts_ms) AS ts FROM ${this.database}.links
+           WHERE a IN (${chunk.map(lit).join(',')}) GROUP BY a, b ORDER BY a, ts, b LIMIT ${num(limit)} BY a
+         ) ORDER BY ts, a, b`,
       );
       for (const r of rows) out.push({ a: r.a, b: r.b, app: r.app_, ts: Number(r.ts) });
     }
@@ -426,7 +426,23 @@ export class ClickHouseStore implements Store {
   }
 
   async samples(app: string, max: number): Promise<SampleRow[]> {
-    const n = Number.isFinite(max) ? Math.max(1, Math.min(MAX_SAMPLES, Math.floor(max))) : MAX_SAMPLES;
+    const n = clampSamples(max);
+    // The newest days that hold `n` samples (distinct request ids per day: a replayed batch's
+    // copies count once), so that FINAL reads those days only, not every day kept.
+    const days = await this.rows<{ p: string; n: string | number }>(
+      `SELECT toString(part) AS p, uniqExact(request_id) AS n FROM ${this.database}.samples
+       WHERE app = ${lit(app)} GROUP BY part ORDER BY part DESC`,
+    );
+    let since = '';
+    let total = 0;
+    for (const d of days) {
+      total += Number(d.n);
+      if (total >= n) {
+        since = d.p;
+        break;
+      }
+    }
+    if (since !== '' && !PART_RE.test(since)) since = '';
     const rows = await this.rows<{
       t: string | number;
       session: string;
@@ -440,7 +456,8 @@ export class ClickHouseStore implements Store {
     }>(
       `SELECT t, session, key_source, method, path, ip, ua, links, inventory FROM (
          SELECT seq, ts_ms AS t, session, key_source, method, path, ip, ua, links, inventory
-         FROM ${this.database}.samples FINAL WHERE app = ${lit(app)} ORDER BY seq DESC LIMIT ${num(n)}
+         FROM ${this.database}.samples FINAL WHERE app = ${lit(app)}${since ? ` AND part >= toDate(${lit(since)})` : ''}
+         ORDER BY seq DESC LIMIT ${num(n)}
        ) ORDER BY t, seq`,
     );
     return rows.map((r) => ({

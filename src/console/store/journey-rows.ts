@@ -4,6 +4,7 @@
  * checked by the record reader, so only well-formed entries are kept.
  */
 import { Candidate, SessionRecord } from '../../record/record';
+import { LinkEdge } from './types';
 
 /** Sampled records kept (and read at most) per application for the recommendations. */
 export const MAX_SAMPLES = 20000;
@@ -35,4 +36,53 @@ export function recordInventory(r: SessionRecord): Candidate[] | null {
         .slice(0, 64)
         .map((c) => ({ s: c.s, h: c.h, n: c.n }))
     : null;
+}
+
+/** Store.links' `perSession` as a positive integer (at most 100,000). */
+export function clampLinksPerSession(n: number): number {
+  return Number.isFinite(n) ? Math.max(1, Math.min(100000, Math.floor(n))) : 100000;
+}
+
+/** Store.links' order: time, then `a`, then `b`. */
+export function compareEdges(x: LinkEdge, y: LinkEdge): number {
+  return x.ts - y.ts || (x.a < y.a ? -1 : x.a > y.a ? 1 : x.b < y.b ? -1 : x.b > y.b ? 1 : 0);
+}
+
+/** Store.samples' `max` as a count from 1 to MAX_SAMPLES (MAX_SAMPLES when not a number). */
+export function clampSamples(max: number): number {
+  return Number.isFinite(max) ? Math.max(1, Math.min(MAX_SAMPLES, Math.floor(max))) : MAX_SAMPLES;
+}
+
+/** A sampled record as both stores keep it (each adds its own columns). */
+export interface SampleFields {
+  app: string;
+  ts: number;
+  part: string;
+  session: string;
+  key_source: string;
+  method: string;
+  path: string;
+  ip: string;
+  ua: string | null;
+  links: string[];
+  inventory: Candidate[];
+}
+
+/** What a newly stored record adds to the journey tables: its link edges (both directions,
+ *  none to its own session) and, when discovery sampled it with a non-empty inventory, its
+ *  sample. Null when it adds nothing. */
+export function journeyRows(r: SessionRecord, ts: number): { edges: Array<[string, string]>; sample: SampleFields | null } | null {
+  const links = recordLinks(r);
+  const inv = recordInventory(r);
+  if (links.length === 0 && inv === null) return null;
+  const edges: Array<[string, string]> = [];
+  for (const l of links) {
+    if (l === r.session) continue;
+    edges.push([r.session, l], [l, r.session]);
+  }
+  const sample =
+    inv !== null && inv.length > 0
+      ? { app: r.app, ts, part: r.part, session: r.session, key_source: r.key_source, method: r.method, path: r.path, ip: r.ip, ua: r.ua, links, inventory: inv }
+      : null;
+  return { edges, sample };
 }

@@ -14,11 +14,12 @@
 import Database from 'better-sqlite3';
 import { SessionRecord } from '../../record/record';
 import { BackgroundCheckpointer } from './checkpointer';
-import { MAX_SAMPLES, recordInventory, recordLinks } from './journey-rows';
+import { MAX_SAMPLES, clampLinksPerSession, clampSamples, compareEdges, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
 import {
   BadCursorError,
   Checkpoint,
+  LINKS_PER_SESSION,
   LinkEdge,
   SampleRow,
   Counts,
@@ -132,6 +133,7 @@ CREATE TABLE IF NOT EXISTS links (
   PRIMARY KEY (a, b)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS links_part ON links (part);
+CREATE INDEX IF NOT EXISTS links_a_ts ON links (a, ts, b);
 CREATE TABLE IF NOT EXISTS samples (
   id INTEGER PRIMARY KEY,
   app TEXT NOT NULL,
@@ -170,6 +172,9 @@ function nextRid(h: number): number {
 
 /** Rows per multi-row INSERT into a day's requests table (7 values each). */
 const ROWS_PER_INSERT = 32;
+
+/** Endpoint ids remembered per cached part (PartState.endpoints). */
+export const PART_ENDPOINTS_CACHED = 1000;
 
 /** Rows per multi-row INSERT into facets and part_endpoints. */
 const INDEX_ROWS_PER_INSERT = 64;
@@ -219,7 +224,8 @@ interface PartState {
   role: string | null;
   key: string;
   stats: PartStats;
-  /** Endpoint ids this part is known to have in part_endpoints (written once, not once per batch). */
+  /** Endpoint ids this part is known to have in part_endpoints (written once, not once per
+   *  batch), at most PART_ENDPOINTS_CACHED. */
   endpoints: Set<number>;
 }
 
@@ -273,6 +279,9 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
   /** WAL checkpoints in a worker thread (default true; see checkpointer.ts). */
   backgroundCheckpoint?: boolean;
+  /** Called when that thread could not start or failed (the writer's own autocheckpoint then
+   *  does the work). Default: a line on stderr. */
+  onCheckpointFail?: (err: Error) => void;
 }
 
 export class SqliteStore implements Store {
@@ -285,6 +294,8 @@ export class SqliteStore implements Store {
   private endpointCacheSize = 0;
   private readonly partCacheMax: number;
   private readonly checkpointer: BackgroundCheckpointer | null = null;
+  /** Failures of the background checkpoint thread (0 or 1: it is not restarted). */
+  checkpointFailures = 0;
   private readonly insertArgs: unknown[] = new Array(7 * ROWS_PER_INSERT);
   private readonly facetArgs: unknown[] = new Array(3 * INDEX_ROWS_PER_INSERT);
   private readonly partEndpointArgs: unknown[] = new Array(2 * INDEX_ROWS_PER_INSERT);
@@ -323,7 +334,13 @@ export class SqliteStore implements Store {
       else if (v.value !== SCHEMA_VERSION) throw new Error(`${path}: schema version ${v.value}, this console uses ${SCHEMA_VERSION}`);
     }
     if (!opts.readonly && opts.backgroundCheckpoint !== false && !this.db.memory) {
-      this.checkpointer = new BackgroundCheckpointer(path, () => undefined);
+      const report =
+        opts.onCheckpointFail ??
+        ((e: Error) => process.stderr.write(`${new Date().toISOString()} console: ${path}: ${e.message} (the writer checkpoints instead)\n`));
+      this.checkpointer = new BackgroundCheckpointer(path, (e) => {
+        this.checkpointFailures++;
+        report(e);
+      });
     }
     this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched_endpoints (id INTEGER PRIMARY KEY)');
     this.st = this.prepare();
@@ -395,6 +412,9 @@ export class SqliteStore implements Store {
         `SELECT * FROM (SELECT id, ts, session, key_source, method, path, ip, ua, links, inventory FROM samples
          WHERE app = ? ORDER BY id DESC LIMIT ?) ORDER BY ts, id`,
       ),
+      // One session's first links by time (index links_a_ts: reads `limit` rows, however many
+      // the session has).
+      linksOf: db.prepare('SELECT a, b, app, ts FROM links WHERE a = ? ORDER BY ts, b LIMIT ?'),
       deleteLinks: db.prepare('DELETE FROM links WHERE part < ?'),
       deleteSamples: db.prepare('DELETE FROM samples WHERE part < ?'),
     };
@@ -407,17 +427,13 @@ export class SqliteStore implements Store {
   /** Called by ingest for each newly stored record: its links (both directions) and, when it
    *  was sampled by discovery, its inventory. Additive to the part aggregates. */
   private ingestJourney(r: SessionRecord, ts: number): void {
-    const links = recordLinks(r);
-    const inv = recordInventory(r);
-    if (links.length === 0 && inv === null) return;
+    const rows = journeyRows(r, ts);
+    if (rows === null) return;
     const js = this.journeyStatements();
-    for (const l of links) {
-      if (l === r.session) continue;
-      js.insertLink.run(r.session, l, r.app, ts, r.part);
-      js.insertLink.run(l, r.session, r.app, ts, r.part);
-    }
-    if (inv !== null && inv.length > 0) {
-      js.insertSample.run(r.app, ts, r.part, r.session, r.key_source, r.method, r.path, r.ip, r.ua, JSON.stringify(links), JSON.stringify(inv));
+    for (const [a, b] of rows.edges) js.insertLink.run(a, b, r.app, ts, r.part);
+    const x = rows.sample;
+    if (x !== null) {
+      js.insertSample.run(x.app, x.ts, x.part, x.session, x.key_source, x.method, x.path, x.ip, x.ua, JSON.stringify(x.links), JSON.stringify(x.inventory));
       const n = (this.samplesSinceTrim.get(r.app) ?? 0) + 1;
       if (n >= 1000) {
         js.trimSamples.run(r.app, r.app, MAX_SAMPLES - 1);
@@ -426,20 +442,25 @@ export class SqliteStore implements Store {
     }
   }
 
-  async links(sessions: string[]): Promise<LinkEdge[]> {
+  async links(sessions: string[], perSession: number = LINKS_PER_SESSION): Promise<LinkEdge[]> {
+    const limit = clampLinksPerSession(perSession);
+    const linksOf = this.journeyStatements().linksOf;
     const out: LinkEdge[] = [];
+    // Ordered by time within chunks of 500 sessions (as before the per-session bound); each
+    // session is read on its own so that the bound is applied by the index, not after a scan.
     for (let i = 0; i < sessions.length; i += 500) {
-      const chunk = sessions.slice(i, i + 500);
-      const rows = this.db
-        .prepare(`SELECT a, b, app, ts FROM links WHERE a IN (${chunk.map(() => '?').join(',')}) ORDER BY ts, a, b`)
-        .all(...chunk) as LinkEdge[];
-      out.push(...rows);
+      const chunk: LinkEdge[] = [];
+      for (const a of new Set(sessions.slice(i, i + 500))) {
+        for (const row of linksOf.all(a, limit) as LinkEdge[]) chunk.push(row);
+      }
+      chunk.sort(compareEdges);
+      for (const e of chunk) out.push(e);
     }
     return out;
   }
 
   async samples(app: string, max: number): Promise<SampleRow[]> {
-    const rows = this.journeyStatements().samples.all(app, Math.max(1, Math.min(MAX_SAMPLES, Math.floor(max)))) as Array<
+    const rows = this.journeyStatements().samples.all(app, clampSamples(max)) as Array<
       Omit<SampleRow, 'links' | 'inventory'> & { links: string; inventory: string }
     >;
     return rows.map((r) => ({
@@ -717,7 +738,9 @@ export class SqliteStore implements Store {
     if (r.errors.length > 0) p.errored++;
     const eid = this.endpointId(r.method, r.path);
     if (!p.endpoints.has(eid)) {
-      p.endpoints.add(eid);
+      // Bounded (a path scanner requests thousands of paths): past the bound, entries are written
+      // again on later batches, which INSERT OR IGNORE absorbs.
+      if (p.endpoints.size < PART_ENDPOINTS_CACHED) p.endpoints.add(eid);
       this.newPartEndpoints.push([eid, p.id]);
     }
   }
@@ -777,9 +800,11 @@ export class SqliteStore implements Store {
       this.checkpointer?.request();
       return res;
     } catch (e) {
-      // The transaction rolled back: the in-memory aggregates may be ahead of the database.
+      // The transaction rolled back: the in-memory aggregates may be ahead of the database, and
+      // a day's table created by this batch is gone with its prepared statements.
       this.partCache.clear();
       this.clearEndpointCache();
+      this.dayStatements.clear();
       throw e;
     }
   }

@@ -114,8 +114,13 @@ export interface Checkpoint {
   value: string;
 }
 
+/** Links read per session by Store.links when the caller gives no bound (a session shared by
+ *  many, e.g. one IP + User-Agent behind a NAT, may have tens of thousands). */
+export const LINKS_PER_SESSION = 1000;
+
 /** A link between two sessions: a request of `a` (or of `b`) named the other in its `links`.
  *  Stored in both directions; `ts` is the first such request's time (ms). */
+
 export interface LinkEdge {
   a: string;
   b: string;
@@ -158,9 +163,11 @@ export interface Store {
   setCutoff(cutoffPart: string): void;
   stats(): Promise<{ parts: number; requests: number; oldestPart: string | null; newestPart: string | null }>;
   close(): Promise<void>;
-  /** Links of these sessions (both directions: every edge whose `a` is one of them). Stores
-   *  that do not keep links leave it out; the API then answers 501. */
-  links?(sessions: string[]): Promise<LinkEdge[]>;
+  /** Links of these sessions (both directions: every edge whose `a` is one of them), at most
+   *  `perSession` (default LINKS_PER_SESSION) per session: the first ones by time (ties: by
+   *  `b`). Ordered by time, then `a`, then `b` (within each chunk of 500 sessions). Stores that
+   *  do not keep links leave it out; the API then answers 501. */
+  links?(sessions: string[], perSession?: number): Promise<LinkEdge[]>;
   /** The newest `max` sampled records (those with an `inventory`) of an application, oldest
    *  first. Stores that do not keep them leave it out; the API then answers 501. */
   samples?(app: string, max: number): Promise<SampleRow[]>;

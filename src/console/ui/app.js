@@ -79,12 +79,16 @@
       if (f[2] === 'datetime-local') input.step = '1';
       form.appendChild(el('label', null, f[1], input));
     });
+    // follow=links: the user's sessions and the sessions linked to them (needs a user).
+    var follow = el('input', { name: 'follow', type: 'checkbox', value: 'links', checked: q.get('follow') === 'links' });
+    form.appendChild(el('label', { className: 'follow' }, follow, ' With linked sessions (needs a user)'));
     form.appendChild(el('div', { className: 'actions' }, el('button', { type: 'submit' }, 'Filter'), link('/', 'Clear', 'button secondary')));
     form.addEventListener('submit', function (ev) {
       // Keep only the filters that are set, so that the URL stays short and copyable.
       ev.preventDefault();
       var out = new URLSearchParams();
       FILTERS.forEach(function (f) { var v = form.elements[f[0]].value.trim(); if (v) out.set(f[0], v); });
+      if (follow.checked) out.set('follow', 'links');
       var s = out.toString();
       location.href = '/' + (s ? '?' + s : '');
     });
@@ -97,6 +101,7 @@
 
     var apiQ = new URLSearchParams();
     FILTERS.forEach(function (f) { if (q.get(f[0])) apiQ.set(f[0], q.get(f[0])); });
+    if (q.get('follow')) apiQ.set('follow', q.get('follow'));
     if (q.get('cursor')) apiQ.set('cursor', q.get('cursor'));
     apiQ.set('limit', '50');
     api('/api/parts?' + apiQ.toString()).then(function (page) {
