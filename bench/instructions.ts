@@ -17,20 +17,13 @@ import { execFileSync, spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, resolve } from 'path';
-import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, locationParams, upstreamBody } from './requests';
+import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, locationParams, requireCommand, upstreamBody } from './requests';
 import type { HarnessScenario } from './harness-scenario';
 import { startNginx } from '../test/helpers/nginx';
 import http from 'http';
 
 const ROOT = resolve(__dirname, '..');
 const NJS = process.env.NJS_BIN || 'njs';
-
-function require_(bin: string, pkg: string): void {
-  if (spawnSync('sh', ['-c', 'command -v ' + bin]).status !== 0) {
-    console.error(`${bin} is not installed: apt-get install -y ${pkg}, then run again.`);
-    process.exit(2);
-  }
-}
 
 function instructions(script: string, s: HarnessScenario, n: number): number {
   const file = script.replace(/\.js$/, `-${n}.js`);
@@ -102,8 +95,8 @@ async function nginxCounts(dir: string): Promise<Array<{ location: string; per_r
 }
 
 async function main(): Promise<void> {
-  require_('valgrind', 'valgrind');
-  require_(NJS, 'njs');
+  requireCommand('valgrind', 'valgrind');
+  requireCommand(NJS, 'njs');
   const dir = mkdtempSync(join(tmpdir(), 'api-sessions-instr-'));
   try {
     const { build } = await import(join(ROOT, 'build.mjs'));

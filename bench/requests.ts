@@ -1,7 +1,9 @@
 /**
  * The benchmark's requests, shared by the wrk load (bench/run.ts) and the instruction count of
- * the njs handlers (bench/instructions.ts), so both measure the same work.
+ * the njs handlers (bench/instructions.ts), so both measure the same work; and the check for the
+ * commands both need.
  */
+import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 
@@ -64,4 +66,15 @@ export function upstreamBody(root: string): string {
   const m = /return 200 '([^']*)'/.exec(readFileSync(join(root, 'bench', 'upstream.conf'), 'utf8'));
   if (!m) throw new Error('no answer in bench/upstream.conf');
   return m[1];
+}
+
+/** The path of a command the benchmarks need; exits with a clear message (and code 2) when it is
+ *  not installed. */
+export function requireCommand(bin: string, pkg: string): string {
+  const found = spawnSync('sh', ['-c', 'command -v ' + bin], { encoding: 'utf8' }).stdout.trim();
+  if (!found) {
+    console.error(`${bin} is not installed: apt-get install -y ${pkg} (Debian's package), then run again.`);
+    process.exit(2);
+  }
+  return found;
 }

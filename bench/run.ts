@@ -26,7 +26,7 @@ import { join } from 'path';
 import http from 'http';
 import net from 'net';
 import { startNginx, Nginx, ROOT } from '../test/helpers/nginx';
-import { GET_SCRIPT, POST_SCRIPT, GET_PATH, POST_PATH } from './requests';
+import { GET_SCRIPT, POST_SCRIPT, GET_PATH, POST_PATH, requireCommand } from './requests';
 
 const args = process.argv.slice(2);
 const SHORT = args.includes('--short');
@@ -45,15 +45,6 @@ const log = (...a: unknown[]) => {
   if (!JSON_OUT) console.log(...a);
   else console.error(...a);
 };
-
-function requireWrk(): string {
-  const found = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
-  if (!found) {
-    console.error('wrk is not installed: apt-get install -y wrk (Debian\'s package), then run again.');
-    process.exit(2);
-  }
-  return found;
-}
 
 interface Run {
   rps: number;
@@ -127,7 +118,7 @@ function ttfb(url: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const wrkBin = requireWrk();
+  const wrkBin = requireCommand('wrk', 'wrk');
   const dir = mkdtempSync(join(tmpdir(), 'api-sessions-bench-'));
   const getScript = join(dir, 'get.lua');
   const postScript = join(dir, 'post.lua');
