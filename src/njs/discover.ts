@@ -7,7 +7,7 @@
 import { Extraction } from './extract';
 import { parseCookieHeader, parseSetCookies } from './sources/cookies';
 import { parseForm, decodeComponent } from './sources/urlencoded';
-import { isJsonType } from './sources/json';
+import { isJsonType, parseJson } from './sources/json';
 import { jwtClaims } from './sources/jwt';
 import { credentials } from './sources/authorization';
 import { valueHash } from './identify';
@@ -114,7 +114,7 @@ function formCandidates(form: ReturnType<typeof parseForm>, prefix: string, add:
 function jsonCandidates(text: string, prefix: string, add: (s: string, v: string) => void): void {
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJson(text);
   } catch (e) {
     return;
   }

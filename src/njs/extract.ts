@@ -7,7 +7,7 @@ import { Selector, PathStep } from './selector';
 import { Limits } from './config';
 import { CookieJar, parseSetCookies, cookieValue, findCookie, cookieValueAt } from './sources/cookies';
 import { Form, parseForm, formValue } from './sources/urlencoded';
-import { walk, isJsonType } from './sources/json';
+import { walk, isJsonType, parseJson } from './sources/json';
 import { jwtClaims } from './sources/jwt';
 import { credentials } from './sources/authorization';
 
@@ -200,21 +200,11 @@ function parseBodyJson(st: Extraction, body: Body, what: string): { value: unkno
     if (c !== '{' && c !== '[') return null;
   }
   try {
-    return { value: JSON.parse(body.text) };
+    return { value: parseJson(body.text) };
   } catch (e) {
-    report(st, what + '.json', 'not valid JSON' + jsonErrorWhere((e as Error).message));
+    report(st, what + '.json', (e as Error).message);
     return null;
   }
-}
-
-/** Only where JSON.parse stopped: some engines quote part of the body in their message, and the
- *  body may hold exactly what must not reach a record. */
-export function jsonErrorWhere(message: string): string {
-  const at = message.indexOf('position ');
-  if (at < 0) return message.indexOf('too deep') >= 0 ? ' (nested too deep)' : '';
-  const n = parseInt(message.slice(at + 9), 10);
-  const depth = message.indexOf('too deep') >= 0 ? 'nested too deep, ' : '';
-  return n >= 0 ? ' (' + depth + 'at position ' + n + ')' : '';
 }
 
 function walkJson(st: Extraction, doc: { value: unknown } | null, path: PathStep[]): unknown {

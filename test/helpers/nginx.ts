@@ -2,18 +2,22 @@
  * Starts the real nginx (Debian's binary with the js module) on 127.0.0.1 with free ports and
  * a temp prefix, and stops it by its pid. On a failed test, `dump()` prints its logs.
  */
-import { spawn, ChildProcess, execFileSync } from 'child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
+import { spawn, spawnSync, ChildProcess } from 'child_process';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'fs';
 import { join, resolve } from 'path';
 import net from 'net';
+import { Engine, currentEngine, engineTempDir, copyCheckout, inEngine } from './engines';
 
 export const ROOT = resolve(__dirname, '..', '..');
 export const DIST = join(ROOT, 'dist');
+/** The host's nginx (the debian12 engine, or NGINX_BIN). */
 export const NGINX_BIN = process.env.NGINX_BIN || (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx');
 export const JS_MODULE = process.env.NGINX_JS_MODULE || '/usr/lib/nginx/modules/ngx_http_js_module.so';
 
 export interface Nginx {
+  /** The engine it runs on (debian12, trixie, sid, sid-qjs, custom). */
+  engine: string;
+  /** The temp prefix, as a path on this host. */
   prefix: string;
   ports: number[];
   pid: number;
@@ -40,8 +44,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-export function nginxVersion(): string {
-  return execFileSync(NGINX_BIN, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
+/** `nginx -v` of an engine (stderr: nginx prints its version there). */
+export function nginxVersion(e: Engine = currentEngine()): string {
+  const argv = inEngine(e, [e.nginxBin, '-v']);
+  const out = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
+  return (out.stderr || '') + (out.stdout || '');
 }
 
 function waitForPort(port: number, child: ChildProcess, errorLog: string, timeoutMs = 10000): Promise<void> {
@@ -74,15 +81,21 @@ export interface NginxOptions {
   /** How many listening ports the configuration uses ({{PORT0}}, {{PORT1}}, ...). */
   ports?: number;
   /** The http block's content; {{PREFIX}}, {{ROOT}}, {{DIST}} and {{PORTn}} are replaced. */
-  http: string;
+  http?: string;
+  /** A whole nginx.conf instead (an operator's own file, e.g. deploy/nginx/nginx.conf), with
+   *  the same placeholders; `http`, `main` and `module` are then not used. */
+  config?: string;
   /** Extra main-context lines (env, ...). */
   main?: string;
   env?: NodeJS.ProcessEnv;
   /** Include nginx/api_sessions.conf in the http block (default true). */
   module?: boolean;
   /** A command that runs nginx (e.g. valgrind and its options); nginx then runs without a
-   *  master process, so that the wrapper sees the process that serves the requests. */
+   *  master process, so that the wrapper sees the process that serves the requests. Paths in it
+   *  are the engine's ({{PREFIX}} is replaced). */
   wrapper?: string[];
+  /** The engine (default: the test project's, or $API_SESSIONS_ENGINE, else debian12). */
+  engine?: Engine;
   /** How long to wait for the first port (default 10 s). */
   startTimeoutMs?: number;
   /** How long stop() waits for a graceful exit before SIGKILL (default 5 s). */
@@ -90,44 +103,53 @@ export interface NginxOptions {
 }
 
 export async function startNginx(opts: NginxOptions): Promise<Nginx> {
-  const prefix = mkdtempSync(join(tmpdir(), 'api-sessions-nginx-'));
+  const engine = opts.engine || currentEngine();
+  if (engine.why !== null) throw new Error(`engine ${engine.name} cannot run here: ${engine.why}`);
+  // An engine in a Debian root sees only that root: its prefix and a copy of the checkout's
+  // nginx files live inside it, and the configuration names them as the engine sees them.
+  const dirs = engineTempDir(engine, 'api-sessions-nginx-');
+  const prefix = dirs.host;
   for (const d of ['logs', 'tmp/body', 'tmp/proxy', 'tmp/fastcgi', 'tmp/uwsgi', 'tmp/scgi', 'html']) {
     mkdirSync(join(prefix, d), { recursive: true });
   }
+  const root = engine.root === null ? ROOT : copyCheckout(ROOT, join(prefix, 'checkout')).slice(engine.root.length);
+  const inner = dirs.inner;
   const ports: number[] = [];
   for (let i = 0; i < (opts.ports || 1); i++) ports.push(await freePort());
   const fill = (s: string) =>
     s
-      .replace(/\{\{PREFIX\}\}/g, prefix)
-      .replace(/\{\{ROOT\}\}/g, ROOT)
-      .replace(/\{\{DIST\}\}/g, DIST)
+      .replace(/\{\{PREFIX\}\}/g, inner)
+      .replace(/\{\{ROOT\}\}/g, root)
+      .replace(/\{\{DIST\}\}/g, root + '/dist')
       .replace(/\{\{PORT(\d+)\}\}/g, (_, i) => String(ports[Number(i)]));
   const errorLog = join(prefix, 'logs', 'error.log');
-  const conf = `
-load_module ${JS_MODULE};
+  const generated = `
+load_module ${engine.jsModule};
 ${process.getuid && process.getuid() === 0 ? 'user root;' : ''}
 worker_processes 1;
 ${opts.wrapper ? 'master_process off;' : ''}
 daemon off;
-pid ${prefix}/nginx.pid;
-error_log ${errorLog} info;
+pid ${inner}/nginx.pid;
+error_log ${inner}/logs/error.log info;
 ${fill(opts.main || '')}
 events { worker_connections 512; }
 http {
     access_log off;
-    client_body_temp_path ${prefix}/tmp/body;
-    proxy_temp_path ${prefix}/tmp/proxy;
-    fastcgi_temp_path ${prefix}/tmp/fastcgi;
-    uwsgi_temp_path ${prefix}/tmp/uwsgi;
-    scgi_temp_path ${prefix}/tmp/scgi;
-${opts.module === false ? '' : `    js_path ${DIST}/;
-    include ${ROOT}/nginx/api_sessions.conf;`}
-${fill(opts.http)}
+${engine.qjs ? '    js_engine qjs;' : ''}
+    client_body_temp_path ${inner}/tmp/body;
+    proxy_temp_path ${inner}/tmp/proxy;
+    fastcgi_temp_path ${inner}/tmp/fastcgi;
+    uwsgi_temp_path ${inner}/tmp/uwsgi;
+    scgi_temp_path ${inner}/tmp/scgi;
+${opts.module === false ? '' : `    js_path ${root}/dist/;
+    include ${root}/nginx/api_sessions.conf;`}
+${fill(opts.http || '')}
 }
 `;
+  const conf = opts.config !== undefined ? fill(opts.config) : generated;
   const confPath = join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf);
-  const command = (opts.wrapper || []).concat([NGINX_BIN, '-p', prefix, '-c', confPath]);
+  const command = inEngine(engine, (opts.wrapper || []).map(fill).concat([engine.nginxBin, '-p', inner, '-c', inner + '/nginx.conf']));
   const child = spawn(command[0], command.slice(1), {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...(opts.env || {}) },
@@ -142,6 +164,7 @@ ${fill(opts.http)}
   }
   const logPath = (name = 'api_sessions.log') => join(prefix, 'logs', name);
   const nginx: Nginx = {
+    engine: engine.name,
     prefix,
     ports,
     pid: child.pid!,

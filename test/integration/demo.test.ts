@@ -4,6 +4,7 @@
  */
 import { execFile } from 'child_process';
 import { resolve } from 'path';
+import { currentEngine } from '../helpers/engines';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -12,7 +13,7 @@ test('npm run demo -- --once: four sessions, one of them an attacker, all ingest
     execFile(
       resolve(ROOT, 'node_modules', '.bin', 'tsx'),
       ['scripts/demo.ts', '--once'],
-      { cwd: ROOT, timeout: 90000 },
+      { cwd: ROOT, timeout: 90000, env: { ...process.env, API_SESSIONS_ENGINE: currentEngine().name } },
       (err, stdout, stderr) => (err ? rej(new Error(String(err) + '\n' + stdout + '\n' + stderr)) : res(stdout)),
     );
   });

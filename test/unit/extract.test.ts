@@ -221,7 +221,7 @@ describe('request body: JSON', () => {
     const r = read(body('{"a":1,'), 'request.body.json.a', 'request.body.json.b');
     expect(r.values).toEqual([undefined, undefined]);
     expect(r.errors.length).toBe(1);
-    expect(r.errors[0]).toMatch(/^request\.body\.json: not valid JSON \(/);
+    expect(r.errors[0]).toBe('request.body.json: not valid JSON');
   });
 
   test('a body of another type is not parsed as JSON, and that is no error', () => {
@@ -264,15 +264,15 @@ describe('request body: JSON', () => {
     expect(r.errors).toEqual(['request.body: nginx wrote the body to a temp file']);
   });
 
-  test('deep nesting does not throw', () => {
+  test('deep nesting is refused as the njs engine refuses it, whatever the engine', () => {
     const depth = 100000;
     const text = '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
     const r = read(body(text), 'request.body.json.a.a.a', 'request.body.json.b');
-    expect(r.values[1]).toBeUndefined();
-    // Printing 99997 levels as JSON overflows the stack in Node: the value is absent with an error.
-    expect(r.values[0]).toBeUndefined();
-    expect(r.errors.length).toBe(1);
-    expect(r.errors[0]).toMatch(/^request\.body\.json\.a\.a\.a: /);
+    expect(r.values).toEqual([undefined, undefined]);
+    expect(r.errors).toEqual(['request.body.json: not valid JSON (nested too deep)']);
+    const ok = read(body('{"a":'.repeat(31) + '1' + '}'.repeat(31)), 'request.body.json.a.a.a');
+    expect(ok.values).toEqual([JSON.stringify(JSON.parse('{"a":'.repeat(28) + '1' + '}'.repeat(28)))]);
+    expect(ok.errors).toEqual([]);
   });
 
   test('a JWT inside a JSON body', () => {

@@ -8,7 +8,7 @@ import {
   MAX_COOKIES,
 } from '../../src/njs/sources/cookies';
 import { parseForm, formValue, decodeComponent, MAX_FORM_PARAMS } from '../../src/njs/sources/urlencoded';
-import { walk, isJsonType } from '../../src/njs/sources/json';
+import { walk, isJsonType, parseJson, nestedTooDeep, JSON_DEPTH_LIMIT } from '../../src/njs/sources/json';
 import { jwtClaims } from '../../src/njs/sources/jwt';
 import { credentials, basicUser } from '../../src/njs/sources/authorization';
 
@@ -401,5 +401,30 @@ describe('Authorization credentials', () => {
   test('Digest without a username or with an unterminated one: empty', () => {
     expect(credentials('Digest realm="r", nonce="n"')).toBe('');
     expect(credentials('Digest username="unterminated')).toBe('');
+  });
+});
+
+describe('parseJson: the same outcome on every engine', () => {
+  const nest = (n: number) => '['.repeat(n) + ']'.repeat(n);
+
+  test('nesting: 31 containers deep parse, 32 do not (the njs engine\'s own limit)', () => {
+    expect(JSON_DEPTH_LIMIT).toBe(32);
+    expect(parseJson(nest(31))).toBeDefined();
+    expect(() => parseJson(nest(32))).toThrow(/^not valid JSON \(nested too deep\)$/);
+    expect(() => parseJson('{"a":' + nest(31) + '}')).toThrow('not valid JSON (nested too deep)');
+    expect(() => parseJson(nest(100000))).toThrow('not valid JSON (nested too deep)');
+  });
+
+  test('brackets inside strings, escaped quotes and many shallow containers do not count as depth', () => {
+    expect(nestedTooDeep(JSON.stringify({ s: '['.repeat(100), t: 'a\\"[[[[' + '{'.repeat(50) }), 32)).toBe(false);
+    const list = JSON.stringify(Array(500).fill({ a: [1, { b: [2] }] }));
+    expect(nestedTooDeep(list, 32)).toBe(false);
+    expect(parseJson(list)).toHaveLength(500);
+    expect(nestedTooDeep(JSON.stringify({ s: 'x"]' }).slice(0, -1) + ',"d":' + nest(32) + '}', 32)).toBe(true);
+  });
+
+  test('errors never carry the engine\'s words or the text', () => {
+    expect(() => parseJson('{"password":"hunter2", x}')).toThrow(/^not valid JSON$/);
+    expect(() => parseJson('')).toThrow(/^not valid JSON$/);
   });
 });

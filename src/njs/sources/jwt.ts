@@ -3,6 +3,8 @@
  * is not checked: the claims only name and group a session, they grant nothing.
  */
 
+import { parseJson } from './json';
+
 /** The claims object of `token` (an auth scheme such as `Bearer ` is stripped); throws why not. */
 export function jwtClaims(token: string): unknown {
   const space = token.lastIndexOf(' ');
@@ -15,7 +17,7 @@ export function jwtClaims(token: string): unknown {
   if (bytes === null) throw new Error('JWT payload is not base64url');
   let claims: unknown;
   try {
-    claims = JSON.parse(bytes.toString());
+    claims = parseJson(bytes.toString());
   } catch (e) {
     throw new Error('JWT payload is not JSON');
   }
