@@ -11,25 +11,27 @@
  *    (bench/njs-harness.ts) for the `headers` and `bodies` scenarios; "parse" is what parsing
  *    $api_sessions_params adds (measured by keeping the text constant, which the module
  *    memoizes where the engine keeps state).
- * --cli-only skips part 1 (about a minute).
+ * --cli-only skips part 1 (about a minute). --engine debian12|trixie|sid|sid-qjs counts on that
+ * engine (scripts/engines.sh; valgrind is in its root, with /proc mounted for the command only).
  */
 import { execFileSync, spawnSync } from 'child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
+import { readFileSync, writeFileSync, rmSync } from 'fs';
 import { join, resolve } from 'path';
 import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, locationParams, requireCommand, upstreamBody } from './requests';
 import type { HarnessScenario } from './harness-scenario';
 import { startNginx } from '../test/helpers/nginx';
+import { engineFromArgs, engineTempDir, inEngine, innerPath } from '../test/helpers/engines';
 import http from 'http';
 
 const ROOT = resolve(__dirname, '..');
-const NJS = process.env.NJS_BIN || 'njs';
+const ENGINE = engineFromArgs(process.argv.slice(2));
 
 function instructions(script: string, s: HarnessScenario, n: number): number {
   const file = script.replace(/\.js$/, `-${n}.js`);
   const code = readFileSync(script, 'utf8').replace(/export default ([\w$]+);\n$/, `$1.run(${JSON.stringify(s)}, ${n});\n`);
   writeFileSync(file, code);
-  const out = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', NJS, file], { encoding: 'utf8' });
+  const argv = inEngine(ENGINE, ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null'].concat(ENGINE.njs as string[], [innerPath(ENGINE, file)]), { proc: true });
+  const out = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8' });
   if (out.status !== 0) throw new Error('njs failed:\n' + out.stdout + out.stderr);
   const m = /refs:\s+([\d,]+)/.exec(out.stderr);
   if (!m) throw new Error('no instruction count from valgrind:\n' + out.stderr);
@@ -60,6 +62,18 @@ function send(url: string, n: number, post: boolean): Promise<void> {
   })();
 }
 
+/** The instruction total of a callgrind file. valgrind may finish writing it a moment after the
+ *  process it ran has been seen to exit (seen in a Debian root): wait for the totals line. */
+async function callgrindTotals(file: string): Promise<RegExpExecArray> {
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const t = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
+    if (t) return t;
+    if (Date.now() > deadline) throw new Error('no totals in ' + file);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function nginxCounts(dir: string): Promise<Array<{ location: string; per_request: number }>> {
   const upstream = await startNginx({ http: readFileSync(join(ROOT, 'bench', 'upstream.conf'), 'utf8') });
   const rows: Array<{ location: string; per_request: number }> = [];
@@ -68,21 +82,20 @@ async function nginxCounts(dir: string): Promise<Array<{ location: string; per_r
       .replace(/\{\{UPSTREAM_PORT\}\}/g, String(upstream.ports[0]))
       .replace(/\{\{STREAM_PORT\}\}/g, String(upstream.ports[0]));
     const locations: Array<[string, string, boolean]> = [
-      ['plain_get', 'plain', false], ['floor_set', 'floor_set', false], ['headers', 'headers', false],
+      ['plain_get', 'plain', false], ['floor_set', 'floor_set', false], ['builtin', 'builtin', false], ['headers', 'headers', false],
       ['plain_post', 'plain', true], ['floor', 'floor', true], ['bodies', 'bodies', true],
     ];
     for (const [name, location, post] of locations) {
       const counts: number[] = [];
       for (const n of [100, 400]) {
         const out = join(dir, `nginx-${name}-${n}.callgrind`);
-        const m = await startNginx({ http: conf, wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + out], startTimeoutMs: 120000, stopTimeoutMs: 120000 });
+        const m = await startNginx({ http: conf, wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + innerPath(ENGINE, out)], startTimeoutMs: 120000, stopTimeoutMs: 120000 });
         try {
           await send(m.url('/' + location + (post ? POST_PATH : GET_PATH)), n, post);
         } finally {
           await m.stop();
         }
-        const t = /^totals: (\d+)/m.exec(readFileSync(out, 'utf8'));
-        if (!t) throw new Error('no totals in ' + out);
+        const t = await callgrindTotals(out);
         counts.push(Number(t[1]));
       }
       rows.push({ location: name, per_request: Math.round((counts[1] - counts[0]) / 300) });
@@ -95,14 +108,15 @@ async function nginxCounts(dir: string): Promise<Array<{ location: string; per_r
 }
 
 async function main(): Promise<void> {
-  requireCommand('valgrind', 'valgrind');
-  requireCommand(NJS, 'njs');
-  const dir = mkdtempSync(join(tmpdir(), 'api-sessions-instr-'));
+  if (ENGINE.root === null) requireCommand('valgrind', 'valgrind');
+  if (ENGINE.njs === null) requireCommand('njs', 'njs');
+  const dir = engineTempDir(ENGINE, 'api-sessions-instr-').host;
   try {
     const { build } = await import(join(ROOT, 'build.mjs'));
     const script = join(dir, 'harness.js');
     await build({ entry: 'bench/njs-harness.ts', outfile: script, quiet: true, topLevelCheck: false });
     const scenarios: Array<[string, HarnessScenario]> = [
+      ['builtin', { method: 'GET', uri: '/builtin' + GET_PATH, params: '', headers: GET_HEADERS, sameText: true, baseline: false }],
       ['headers', { method: 'GET', uri: '/headers' + GET_PATH, params: locationParams(ROOT, 'headers'), headers: GET_HEADERS, sameText: false, baseline: false }],
       ['bodies', {
         method: 'POST', uri: '/bodies' + POST_PATH, params: locationParams(ROOT, 'bodies'), headers: POST_HEADERS,
@@ -116,7 +130,8 @@ async function main(): Promise<void> {
       const memo = perRequest(script, { ...s, sameText: true }) - base;
       rows.push({ location: name, per_request: Math.round(full), parse: Math.round(full - memo) });
     }
-    const version = execFileSync(NJS, ['-v'], { encoding: 'utf8' }).trim();
+    const v = inEngine(ENGINE, [(ENGINE.njs as string[])[0], '-v']);
+    const version = execFileSync(v[0], v.slice(1), { encoding: 'utf8' }).trim() + (ENGINE.qjs ? ' (QuickJS)' : '') + ', engine ' + ENGINE.name;
     const nginxRows = process.argv.includes('--cli-only') ? [] : await nginxCounts(dir);
     if (process.argv.includes('--json')) console.log(JSON.stringify({ njs: version, nginx: nginxRows, cli: rows }, null, 2));
     else {

@@ -59,16 +59,7 @@ export function buildRecord(
 
   // A grouping key's value is exported as the session id it gives (so `links` and these params
   // share one HMAC each: about 17,000 instructions on njs 0.7.9).
-  const idValues: string[] = [];
-  const ids: string[] = [];
-  const idOf = (v: string): string => {
-    const at = idValues.indexOf(v);
-    if (at >= 0) return ids[at];
-    const id = sessionId(facts.secret, facts.app, v);
-    idValues.push(v);
-    ids.push(id);
-    return id;
-  };
+  const known: KnownIds = { secret: facts.secret, app: facts.app, values: [], ids: [] };
   const params: { [name: string]: string } = {};
   let user: string | null = null;
   let role: string | null = null;
@@ -84,7 +75,7 @@ export function buildRecord(
     // A grouping key's raw value never reaches the record, whichever parameter reads it: a plain
     // parameter that holds it is exported as its keyed hash, one that contains it redacted.
     const exported = p.group
-      ? idOf(v)
+      ? idOf(known, v)
       : groupValues.length > 0 && (v === grouping.value || groupValues.indexOf(v) >= 0)
         ? valueHash(facts.secret, v)
         : exportValue(p, containsAny(v, groupValues) ? redact(v, groupValues, facts.secret) : v, facts.secret, config.limits.maxValue, errors);
@@ -99,15 +90,15 @@ export function buildRecord(
 
   const linked = linkedValues(config, values, st, facts.client, grouping);
   const links: string[] = [];
-  for (let i = 0; i < linked.length; i++) links.push(idOf(linked[i]));
+  for (let i = 0; i < linked.length; i++) links.push(idOf(known, linked[i]));
 
-  const ts = new Date(facts.startMs).toISOString();
+  const ts = isoTime(facts.startMs);
   const q = facts.requestUri.indexOf('?');
   const record: SessionRecord = {
     v: RECORD_VERSION,
     ts,
     app: facts.app,
-    session: idOf(grouping.value),
+    session: idOf(known, grouping.value),
     part: ts.slice(0, 10),
     key: grouping.key,
     key_source: grouping.source,
@@ -130,6 +121,44 @@ export function buildRecord(
   };
   if (discover) record.inventory = inventory(st, discover(), facts.secret);
   return record;
+}
+
+// The ISO form of the last second seen: toISOString costs QuickJS about 5,800 instructions, and
+// requests of one second share everything but the milliseconds (module state: see hmacHex).
+let isoSecond = -1;
+let isoPrefix = '';
+
+/** ISO 8601 UTC with milliseconds, as Date.prototype.toISOString writes it. */
+export function isoTime(ms: number): string {
+  if (ms >= 0 && ms % 1 !== 0) ms = Math.floor(ms); // a Date keeps whole milliseconds
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond || !(ms >= 0)) {
+    const iso = new Date(ms).toISOString(); // throws on an invalid time, as before
+    if (!(ms >= 0) || iso.length !== 24) return iso; // before 1970 or after 9999: no reuse
+    isoSecond = second;
+    isoPrefix = iso.slice(0, 20);
+    return iso;
+  }
+  const milli = ms - second * 1000;
+  return isoPrefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + 'Z';
+}
+
+/** The session ids this record has computed, by value (a plain function and a state object,
+ *  not a closure: making a closure costs QuickJS about 3,500 instructions per request). */
+interface KnownIds {
+  secret: string;
+  app: string;
+  values: string[];
+  ids: string[];
+}
+
+function idOf(known: KnownIds, v: string): string {
+  const at = known.values.indexOf(v);
+  if (at >= 0) return known.ids[at];
+  const id = sessionId(known.secret, known.app, v);
+  known.values.push(v);
+  known.ids.push(id);
+  return id;
 }
 
 function exportValue(p: Param, v: string, secret: string, maxValue: number, errors: string[]): string {

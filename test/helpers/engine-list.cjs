@@ -47,7 +47,9 @@ function engine(name) {
   else if (typeof process.getuid === 'function' && process.getuid() !== 0) why = `running it needs root (chroot into ${root})`;
   return {
     name: d.name, root, qjs: d.qjs, nginxBin: '/usr/sbin/nginx', jsModule,
-    njs: ['chroot', root, 'njs'].concat(d.qjs ? ['-n', 'QuickJS', '-m'] : []),
+    // QuickJS's CLI reads a file with `import` only in module mode (-m); the njs engine's CLI
+    // runs scripts (in its module mode constructors and getters see `this` undefined).
+    njs: ['/usr/bin/njs'].concat(d.qjs ? ['-n', 'QuickJS', '-m'] : []),
     why,
   };
 }

@@ -17,7 +17,8 @@ export interface Engine {
   /** nginx's path as the engine sees it. */
   nginxBin: string;
   jsModule: string;
-  /** The command that runs this engine's njs CLI (with its engine option), or null. */
+  /** This engine's njs CLI and its engine options, as the engine sees them (run it through
+   *  inEngine), or null when there is none. */
   njs: string[] | null;
   /** Why this engine cannot run here, or null. */
   why: string | null;
@@ -45,9 +46,27 @@ export function innerPath(e: Engine, hostPath: string): string {
   return hostPath.slice(e.root.length);
 }
 
-/** The command line that runs `argv` (an absolute program path and its arguments) in the engine. */
-export function inEngine(e: Engine, argv: string[]): string[] {
-  return e.root === null ? argv : ['chroot', e.root].concat(argv);
+/** The command line that runs `argv` (an absolute program path and its arguments) in the
+ *  engine. `proc`: the program needs /proc (valgrind does): it is mounted in a mount namespace of
+ *  the command's own, so it disappears with the command and the host's mounts never change.
+ *  The command keeps its pid (each step execs the next), so signals reach it. */
+export function inEngine(e: Engine, argv: string[], opts: { proc?: boolean } = {}): string[] {
+  if (e.root === null) return argv;
+  if (!opts.proc) return ['chroot', e.root].concat(argv);
+  return ['unshare', '--mount', 'sh', '-c', 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', e.root].concat(argv);
+}
+
+/** `--engine NAME` on a command line (bench, demo) sets the engine of everything this process
+ *  starts; an engine that cannot run here ends the process with one line saying how to set it up. */
+export function engineFromArgs(args: string[]): Engine {
+  const i = args.indexOf('--engine');
+  if (i >= 0) process.env.API_SESSIONS_ENGINE = args[i + 1];
+  const e = currentEngine();
+  if (e.why !== null) {
+    console.error(`engine ${e.name}: ${e.why}`);
+    process.exit(2);
+  }
+  return e;
 }
 
 /** Copies the checkout's folders that nginx configurations name ({{ROOT}}/nginx, dist, bench,

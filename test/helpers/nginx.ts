@@ -149,7 +149,7 @@ ${fill(opts.http || '')}
   const conf = opts.config !== undefined ? fill(opts.config) : generated;
   const confPath = join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf);
-  const command = inEngine(engine, (opts.wrapper || []).map(fill).concat([engine.nginxBin, '-p', inner, '-c', inner + '/nginx.conf']));
+  const command = inEngine(engine, (opts.wrapper || []).map(fill).concat([engine.nginxBin, '-p', inner, '-c', inner + '/nginx.conf']), { proc: opts.wrapper !== undefined });
   const child = spawn(command[0], command.slice(1), {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...(opts.env || {}) },

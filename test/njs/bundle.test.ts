@@ -7,7 +7,7 @@
 import { execFileSync } from 'child_process';
 import { writeFileSync, readFileSync, rmSync, existsSync, cpSync } from 'fs';
 import { join, resolve } from 'path';
-import { currentEngine, engineTempDir } from '../helpers/engines';
+import { currentEngine, engineTempDir, inEngine } from '../helpers/engines';
 
 // The glue's sources, run in Node (a require: its njs types are checked by src/njs/tsconfig.json).
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -195,8 +195,8 @@ describeNjs(`dist/api_sessions.js in the njs CLI of ${ENGINE.name}`, () => {
         // console.log cuts long lines in the CLI: write the results to a file
         `fs.writeFileSync(${JSON.stringify(tmp.inner + '/out.json')}, JSON.stringify(run(api, ${JSON.stringify(scenarios)})));\n`,
     );
-    const njs = NJS as string[];
-    execFileSync(njs[0], njs.slice(1).concat(['-p', tmp.inner, tmp.inner + '/run.mjs']), { encoding: 'utf8' });
+    const njs = inEngine(ENGINE, (NJS as string[]).concat(['-p', tmp.inner, tmp.inner + '/run.mjs']));
+    execFileSync(njs[0], njs.slice(1), { encoding: 'utf8' });
     njsResults = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8'));
   });
 

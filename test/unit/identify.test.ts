@@ -370,3 +370,20 @@ describe('links: the other sessions a request belongs to', () => {
     expect(links(params, { headers: { 'x-1': 'a', 'x-2': 'b', 'x-3': 'c', 'x-4': 'd', 'x-5': 'e' } })).toEqual(['b', 'c', 'd']);
   });
 });
+
+describe('session ids with the per-instance HMAC memo', () => {
+  const { createHmac } = require('crypto');
+  const direct = (secret: string, app: string, v: string) => createHmac('sha256', secret).update('s\n' + app + '\n' + v).digest('hex').slice(0, 32);
+  test('a changed secret, app or value is never answered from the memo, past its size too', () => {
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 50; i++) {
+        for (const secret of ['k1', 'k2']) {
+          for (const app of ['a', 'b']) expect(sessionId(secret, app, 'v' + (i % 40))).toBe(direct(secret, app, 'v' + (i % 40)));
+        }
+      }
+    }
+    // the separator keeps secret and input apart: ("k", "1\u0000...") is not ("k1", ...)
+    expect(sessionId('k', 'a', 'x')).not.toBe(sessionId('k\u0000s\na', '', 'x'));
+    expect(sessionId('k', 'a', 'x')).toBe(direct('k', 'a', 'x'));
+  });
+});
