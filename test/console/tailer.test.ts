@@ -3,7 +3,8 @@
  * and by copytruncate, restarts, invalid lines. Records are identified by request id, so "no loss,
  * no duplicate" is checked as: the stored request ids are exactly the ones written.
  */
-import { appendFileSync, copyFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'fs';
+import { createHash } from 'crypto';
+import { appendFileSync, copyFileSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { Tailer, TailLoss } from '../../src/console/ingest/tailer';
@@ -130,8 +131,30 @@ describe('tailing the log file', () => {
     const after = batch(3);
     write(f.log, after);
     await waitStored(c, 7);
+    expect((await c.metrics.rotations.get()).values).toEqual([expect.objectContaining({ labels: { kind: 'truncate' }, value: 1 })]);
     await stop(c);
     expect(storedIds(f.db)).toEqual(idsOf([...a, ...after]));
+  });
+
+  test('the checkpoint of the previous version (one file: inode, offset, hash of the bytes before it) is taken over', async () => {
+    const f = setup();
+    const a = batch(4);
+    write(f.log, a);
+    const pos = statSync(f.log).size;
+    const before = readFileSync(f.log).subarray(Math.max(0, pos - 4096), pos);
+    const legacy = { ino: statSync(f.log).ino, pos, fp: createHash('sha256').update(before).digest('base64') };
+    const store = new SqliteStore(f.db);
+    await store.ingest(a, { name: 'file:' + f.log, value: JSON.stringify(legacy) });
+    await store.close();
+    write(f.log + '.1', batch(2)); // an older rotated file: history, not read
+    const more = batch(3);
+    write(f.log, more);
+    const c = await start(f.db, f.log);
+    await waitStored(c, 7);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await c.metrics.duplicates.get()).values.reduce((s, v) => s + v.value, 0)).toBe(0);
+    await stop(c);
+    expect(storedIds(f.db)).toEqual(idsOf([...a, ...more]));
   });
 
   test('restart: resumes at its position (no re-read), and finishes a file rotated while it was stopped', async () => {

@@ -108,6 +108,8 @@ interface SavedFile {
   i: number;
   n: string;
   d?: 1;
+  /** Held the log path. */
+  m?: 1;
 }
 interface Registry {
   v: 2;
@@ -152,6 +154,8 @@ export class Tailer {
   /** New files count as rotations once one file was followed. */
   private counting = false;
   private order = 0;
+  /** Inode of the last file identified at the log path: a new file on it means copytruncate. */
+  private mainIno = -1;
   private dirty = false;
   private stopped = false;
   private wake: (() => void) | null = null;
@@ -281,6 +285,7 @@ export class Tailer {
           atMain: false,
           order: this.order++,
         });
+        if (s.m === 1) this.mainIno = s.i;
       }
       this.counting = true;
     } else if (old && typeof old.ino === 'number' && typeof old.pos === 'number' && typeof old.fp === 'string') {
@@ -348,39 +353,39 @@ export class Tailer {
       else if (known && prev.st.ino !== known.ino && (f.st.ino === known.ino || f.st.size > prev.st.size)) byFp.set(f.fp, f);
       else if (!known && f.st.size > prev.st.size) byFp.set(f.fp, f);
     }
-    const mainBefore = [...this.files.values()].find((x) => x.atMain);
-    const mainInoBefore = mainBefore ? mainBefore.ino : -1;
 
     if (this.startMode === 'legacy' && this.legacy) await this.adoptLegacy(this.legacy, found);
     const startMode = this.startMode;
     this.startMode = 'normal';
+    const history: string[] = [];
 
     for (const [fp, f] of byFp) {
       let s = this.files.get(fp);
       if (!s) {
-        const history = startMode !== 'normal' && !f.main;
+        const isHistory = startMode !== 'normal' && !f.main;
         s = {
           fp,
-          pos: history ? f.st.size : 0,
+          pos: isHistory ? f.st.size : 0,
           size: f.st.size,
           ino: f.st.ino,
           path: f.path,
           fh: null,
           changedAt: now,
-          finished: history,
+          finished: isHistory,
           missing: 0,
           atMain: f.main,
           order: this.order++,
         };
         this.files.set(fp, s);
         this.dirty = true;
-        if (history) this.log(`${basename(f.path)} was rotated before the first start: not read`);
+        if (isHistory) history.push(basename(f.path));
         else if (this.counting) {
-          const kind = f.main && f.st.ino === mainInoBefore ? 'truncate' : 'rename';
+          const kind = f.main && f.st.ino === this.mainIno ? 'truncate' : 'rename';
           this.log(`new file ${basename(f.path)} (${kind === 'truncate' ? 'truncated and written again' : 'rotated'}): reading it from its start`);
           this.opts.onRotation?.(kind);
         }
-        if (!history) this.counting = true;
+        if (!isHistory) this.counting = true;
+        if (f.main) this.mainIno = f.st.ino;
         continue;
       }
       if (s.ino !== f.st.ino) {
@@ -398,6 +403,7 @@ export class Tailer {
       s.path = f.path;
       s.missing = 0;
       s.atMain = f.main;
+      if (f.main) this.mainIno = f.st.ino;
       if (f.st.size !== s.size) {
         s.size = Math.max(f.st.size, s.pos);
         s.changedAt = now;
@@ -407,6 +413,8 @@ export class Tailer {
         this.dirty = true;
       }
     }
+
+    if (history.length > 0) this.log(`first start: ${history.join(', ')} rotated before it, not read`);
 
     // Files not found: still readable through an open handle (deleted, or moved out of the
     // glob), otherwise gone.
@@ -469,6 +477,7 @@ export class Tailer {
         atMain: f.main,
         order: this.order++,
       });
+      if (f.main) this.mainIno = f.st.ino;
       this.log(`checkpoint of the previous version: ${basename(f.path)} continues at byte ${old.pos}`);
       return;
     }
@@ -591,6 +600,7 @@ export class Tailer {
       const pos = f === s ? newPos : f.pos;
       const e: SavedFile = { f: f.fp, p: pos, s: Math.max(f.size, pos), i: f.ino, n: basename(f.path) };
       if (f.finished) e.d = 1;
+      if (f.atMain) e.m = 1;
       files.push(e);
     }
     const reg: Registry = { v: 2, files };
