@@ -395,7 +395,7 @@ export class Tailer {
         if (s.size > end) this.lose(s, end, s.size, 'truncated');
         this.log(`${basename(s.path)} continues in the copy ${basename(f.path)} at byte ${s.pos}`);
         s.ino = f.st.ino;
-        s.size = f.st.size;
+        s.size = Math.max(f.st.size, s.pos);
         s.changedAt = now;
         this.dirty = true;
       }
