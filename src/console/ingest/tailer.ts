@@ -342,14 +342,17 @@ export class Tailer {
     }
     this.fpCache = cache;
 
-    // One file per fingerprint: while copytruncate copies, the copy and the original share it;
-    // the inode followed so far wins, then the longer file.
+    // One file per fingerprint: while copytruncate copies (and with logrotate's `copy`), the copy
+    // and the original share it; the inode followed so far wins, then the longer file.
     const byFp = new Map<string, Found>();
     for (const f of found) {
       if (f.fp === null) continue;
       const prev = byFp.get(f.fp);
       const known = this.files.get(f.fp);
       if (!prev) byFp.set(f.fp, f);
+      else if (f.st.ino === prev.st.ino) {
+        if (f.main) byFp.set(f.fp, f); // hard links: the log path's name
+      }
       else if (known && prev.st.ino !== known.ino && (f.st.ino === known.ino || f.st.size > prev.st.size)) byFp.set(f.fp, f);
       else if (!known && f.st.size > prev.st.size) byFp.set(f.fp, f);
     }
