@@ -38,7 +38,7 @@ export interface ConsoleOptions {
   retentionIntervalMs?: number;
   /** Log lines (default: stderr with a time). Pass () => {} to silence. */
   log?: (msg: string) => void;
-  /** Tailer tuning (tests). */
+  /** Tailer tuning (tests): poll interval, and how long a rotated file must stay unchanged before it is let go. */
   pollMs?: number;
   rotateGraceMs?: number;
 }
@@ -152,12 +152,16 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
       path: options.logFile,
       ingest: async (batch, checkpoint) => {
         await ingest(batch, 'file', checkpoint);
-        metrics.tailLag.set(tailer?.lagBytes ?? 0);
       },
       loadCheckpoint: (name) => store.getCheckpoint(name),
       onInvalid,
       log,
       onRotation: (kind) => metrics.rotations.inc({ kind }),
+      onLag: (bytes) => metrics.tailLag.set(bytes),
+      onLoss: (loss) => {
+        metrics.tailLosses.inc({ reason: loss.reason });
+        if (loss.to !== null) metrics.tailLostBytes.inc(loss.to - loss.from);
+      },
       pollMs: options.pollMs,
       rotateGraceMs: options.rotateGraceMs,
     });
@@ -172,7 +176,15 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     status: async () => ({
       store: await store.stats(),
       ingest: { ...totals, invalid: (await metrics.invalid.get()).values.reduce((s, v) => s + v.value, 0) },
-      tail: tailer ? { file: resolve(options.logFile!), lag_bytes: tailer.lagBytes, error: tailer.lastError } : null,
+      tail: tailer
+        ? {
+            file: resolve(options.logFile!),
+            lag_bytes: tailer.lagBytes,
+            error: tailer.lastError,
+            files: tailer.tailedFiles(),
+            losses: { count: tailer.lossCount, bytes: tailer.lostBytes, recent: tailer.losses },
+          }
+        : null,
       retention_days: retentionDays,
     }),
   });

@@ -29,7 +29,7 @@ export class Metrics {
   });
   readonly rotations = new Counter({
     name: 'api_sessions_console_log_rotations_total',
-    help: 'Log rotations followed, by kind (rename, truncate).',
+    help: 'Log rotations followed (new files nginx writes to, including those found at start), by kind (rename, truncate).',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
@@ -45,7 +45,18 @@ export class Metrics {
   });
   readonly tailLag = new Gauge({
     name: 'api_sessions_console_tail_lag_bytes',
-    help: 'Bytes of the log file not read yet.',
+    help: 'Bytes of the followed log files (the log and its rotated siblings) not read yet, as of the last poll.',
+    registers: [this.registry],
+  });
+  readonly tailLosses = new Counter({
+    name: 'api_sessions_console_tail_losses_total',
+    help: 'Times records of the log could not be read (a file gone or truncated before it was read), by reason (gone, truncated).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly tailLostBytes = new Counter({
+    name: 'api_sessions_console_tail_lost_bytes_total',
+    help: 'Bytes of the log known to be lost in those events (a loss whose end is unknown adds nothing here).',
     registers: [this.registry],
   });
 

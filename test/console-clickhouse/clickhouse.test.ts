@@ -7,7 +7,7 @@
  * API), and 501 where an operator's schema has no links / samples tables. Skips with one line
  * where no clickhouse-server binary is installed.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { ClickHouseStore, createClickHouseStore, schemaStatements, serverHasTtl, DEFAULT_SCHEMA_FILE } from '../../src/console/store/clickhouse';
@@ -245,6 +245,39 @@ maybe('ClickHouse store', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120000);
+
+  test('the log tailer keeps its registry of files in the ClickHouse checkpoints: a rotation while stopped, nothing lost or read twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'api-sessions-ch-tail-'));
+    const log = join(dir, 'api_sessions.log');
+    const database = newDb();
+    const write = (file: string, from: number, k: number) => {
+      const rs = [];
+      for (let i = 0; i < k; i++) rs.push(rec({ s: 'tail' + (i % 3), at: D2 + (from + i) * 1000, path: '/t/' + (from + i) }));
+      appendFileSync(file, rs.map((r) => JSON.stringify(r) + '\n').join(''));
+    };
+    const run = async (count: number) => {
+      const c = await startConsole({ store: await open(database), logFile: log, pollMs: 20, log: () => undefined });
+      try {
+        const end = Date.now() + 15000;
+        while ((await c.store.stats()).requests < count && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+        return { stored: (await c.store.stats()).requests, duplicates: (await c.metrics.duplicates.get()).values.reduce((n, v) => n + v.value, 0), rotations: (await c.metrics.rotations.get()).values };
+      } finally {
+        await c.close();
+      }
+    };
+    try {
+      write(log, 0, 4);
+      expect(await run(4)).toMatchObject({ stored: 4, duplicates: 0 });
+      write(log, 4, 3); // written after the stop, then rotated away
+      renameSync(log, log + '.1');
+      write(log, 7, 2);
+      const second = await run(9);
+      expect(second).toMatchObject({ stored: 9, duplicates: 0 });
+      expect(second.rotations).toEqual([expect.objectContaining({ labels: { kind: 'rename' }, value: 1 })]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test('retention drops whole partitions', async () => {
     const s = await open();

@@ -3,7 +3,7 @@
  * script and markup payloads are loaded, the list is filtered, a session is opened and its
  * timeline and request details read; nothing from a record ever runs or becomes markup.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
@@ -27,6 +27,7 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
   let profile: string;
   const today = new Date(TODAY).toISOString().slice(0, 10);
   const records: SessionRecord[] = [];
+  let log: string;
 
   beforeAll(async () => {
     // alice: a normal session of 5 requests; mallory: an attack session with hostile values
@@ -39,7 +40,7 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
       rec({ s: 'mallory', at: TODAY + 11000, path: '/search', ua: XSS_UA, ip: '192.0.2.66', status: 200 }),
     );
     for (let i = 0; i < 60; i++) records.push(rec({ s: 'filler' + i, at: TODAY - 3600000 + i * 1000, path: '/p' }));
-    const log = join(tmp.dir, 'api_sessions.log');
+    log = join(tmp.dir, 'api_sessions.log');
     writeFileSync(log, records.map(line).join(''));
     c = await startConsole({ dbPath: join(tmp.dir, 'b.db'), logFile: log, pollMs: 20, log: () => undefined });
     await waitFor('records ingested', async () => (await c.store.stats()).requests === records.length);
@@ -187,5 +188,21 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(await page.textContent('#suggestions')).toContain(XSS_SEL);
     expect(await page.locator('img[src=x]').count()).toBe(0);
     expect(await xssRan()).toBeNull();
+  });
+
+  test('ingest health: no banner while nothing is lost; lost log records shown as text', async () => {
+    await page.goto(c.url);
+    await page.waitForSelector('#parts tbody tr');
+    expect(await page.locator('#ingest-health').isHidden()).toBe(true);
+    // The log truncated in place, no copy kept: what nginx wrote after the last read is gone.
+    truncateSync(log, 0);
+    appendFileSync(log, line(rec({ s: 'after', at: TODAY + 50000, path: '/after' })));
+    await waitFor('the loss seen', async () => c.tailer!.lossCount === 1);
+    await page.goto(c.url);
+    await page.waitForSelector('#ingest-health:not([hidden])');
+    const text = await page.textContent('#ingest-health');
+    expect(text).toContain('1 time since start, log records could not be read and may be lost');
+    expect(text).toContain(log + '  from byte ');
+    expect(text).toContain('(truncated before it was read)');
   });
 });

@@ -3,9 +3,11 @@
  * and by copytruncate, restarts, invalid lines. Records are identified by request id, so "no loss,
  * no duplicate" is checked as: the stored request ids are exactly the ones written.
  */
-import { appendFileSync, copyFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'fs';
+import { createHash } from 'crypto';
+import { appendFileSync, copyFileSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
+import { Tailer, TailLoss } from '../../src/console/ingest/tailer';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { SessionRecord } from '../../src/record/record';
 import { TODAY, line, rec, tempDir, waitFor } from './helpers';
@@ -129,8 +131,30 @@ describe('tailing the log file', () => {
     const after = batch(3);
     write(f.log, after);
     await waitStored(c, 7);
+    expect((await c.metrics.rotations.get()).values).toEqual([expect.objectContaining({ labels: { kind: 'truncate' }, value: 1 })]);
     await stop(c);
     expect(storedIds(f.db)).toEqual(idsOf([...a, ...after]));
+  });
+
+  test('the checkpoint of the previous version (one file: inode, offset, hash of the bytes before it) is taken over', async () => {
+    const f = setup();
+    const a = batch(4);
+    write(f.log, a);
+    const pos = statSync(f.log).size;
+    const before = readFileSync(f.log).subarray(Math.max(0, pos - 4096), pos);
+    const legacy = { ino: statSync(f.log).ino, pos, fp: createHash('sha256').update(before).digest('base64') };
+    const store = new SqliteStore(f.db);
+    await store.ingest(a, { name: 'file:' + f.log, value: JSON.stringify(legacy) });
+    await store.close();
+    write(f.log + '.1', batch(2)); // an older rotated file: history, not read
+    const more = batch(3);
+    write(f.log, more);
+    const c = await start(f.db, f.log);
+    await waitStored(c, 7);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await c.metrics.duplicates.get()).values.reduce((s, v) => s + v.value, 0)).toBe(0);
+    await stop(c);
+    expect(storedIds(f.db)).toEqual(idsOf([...a, ...more]));
   });
 
   test('restart: resumes at its position (no re-read), and finishes a file rotated while it was stopped', async () => {
@@ -184,5 +208,86 @@ describe('tailing the log file', () => {
     expect(inv.find((v) => v.labels.reason === 'shape')?.value).toBe(1);
     expect(logged.filter((m) => m.includes('invalid record'))).toHaveLength(3);
     await stop(c);
+  });
+
+  test('a file gone before it was read (rotated and deleted while the console was stopped): the loss is counted, logged once, in /api/status', async () => {
+    const f = setup();
+    const a = batch(3);
+    write(f.log, a);
+    const logged: string[] = [];
+    const opts = { dbPath: f.db, logFile: f.log, pollMs: 20, log: (m: string) => logged.push(m) };
+    let c = await startConsole(opts);
+    running.push(c);
+    await waitStored(c, 3);
+    await stop(c);
+    const read = statSync(f.log).size;
+    write(f.log, batch(2)); // never read: the file is rotated, then deleted (compress without delaycompress)
+    renameSync(f.log, f.log + '.1');
+    const fresh = batch(2);
+    write(f.log, fresh);
+    rmSync(f.log + '.1');
+    c = await startConsole(opts);
+    running.push(c);
+    await waitStored(c, 5);
+    const status = await waitFor('a loss in /api/status', async () => {
+      const st = (await (await fetch(c.url + 'api/status')).json()) as any;
+      return st.tail.losses.count > 0 ? st : null;
+    });
+    expect(status.tail.losses).toMatchObject({ count: 1, bytes: 0, recent: [{ file: f.log, from: read, to: null, reason: 'gone' }] });
+    expect((await c.metrics.tailLosses.get()).values).toEqual([expect.objectContaining({ labels: { reason: 'gone' }, value: 1 })]);
+    expect((await c.metrics.rotations.get()).values).toEqual([expect.objectContaining({ labels: { kind: 'rename' }, value: 1 })]);
+    await new Promise((r) => setTimeout(r, 200)); // more polls: logged once only
+    expect(logged.filter((m) => m.includes('records may be lost'))).toEqual([`tail ${f.log}: records may be lost: ${f.log} from byte ${read} on (its end is unknown): gone before they were read`]);
+    await stop(c);
+    expect(storedIds(f.db)).toEqual(idsOf([...a, ...fresh]));
+    // The loss is in the saved registry's past: a restart does not report it again.
+    c = await startConsole(opts);
+    running.push(c);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.tailer!.lossCount).toBe(0);
+  });
+
+  test('truncated in place without a copy after part of it was read: the unread byte range is reported exactly; lag follows', async () => {
+    const f = setup();
+    const a = batch(30);
+    write(f.log, a);
+    const size = statSync(f.log).size;
+    const b = batch(3);
+    const store = new SqliteStore(f.db);
+    const losses: TailLoss[] = [];
+    const lags: number[] = [];
+    let firstEnd = -1;
+    const t = new Tailer({
+      path: f.log,
+      chunkBytes: 4096, // reads a part of the file per step
+      ingest: async (batch, cp) => {
+        await store.ingest(batch.records, cp, batch.raws);
+        if (firstEnd < 0) {
+          firstEnd = JSON.parse(cp.value).files[0].p;
+          truncateSync(f.log, 0); // copytruncate whose copy is compressed at once, say
+          write(f.log, b);
+        }
+      },
+      loadCheckpoint: (name) => store.getCheckpoint(name),
+      onInvalid: () => undefined,
+      onLoss: (l) => losses.push(l),
+      onLag: (n) => lags.push(n),
+    });
+    try {
+      await t.drain();
+      await t.drain(); // a file is taken as gone when two polls in a row do not find it
+      expect(lags[0]).toBe(size - firstEnd);
+      expect(losses).toEqual([expect.objectContaining({ file: f.log, from: firstEnd, to: size, reason: 'truncated' })]);
+      expect(t.lostBytes).toBe(size - firstEnd);
+      expect(t.lagBytes).toBe(0);
+      expect(lags[lags.length - 1]).toBe(0);
+    } finally {
+      await t.stop();
+      await store.close();
+    }
+    let at = 0;
+    const readRecords = a.filter((r) => (at += line(r).length) <= firstEnd);
+    expect(readRecords.length).toBeGreaterThan(0);
+    expect(storedIds(f.db)).toEqual(idsOf([...readRecords, ...b]));
   });
 });

@@ -358,6 +358,24 @@
     page(null);
   }
 
+  // Ingest health: the tailer's error and the records it could not read, as text.
+  function showIngestHealth(tail) {
+    var lines = [];
+    if (tail && tail.error) lines.push('Reading the log failed: ' + tail.error);
+    var l = tail && tail.losses;
+    if (l && l.count > 0) {
+      lines.push(l.count + (l.count === 1 ? ' time' : ' times') + ' since start, log records could not be read and may be lost' +
+        (l.bytes > 0 ? ' (' + l.bytes + ' bytes known)' : '') + ':');
+      l.recent.slice(-5).forEach(function (x) {
+        lines.push(fmtTime(x.at) + '  ' + x.file + '  ' + (x.to === null ? 'from byte ' + x.from + ' on' : 'bytes ' + x.from + '-' + x.to) +
+          '  (' + (x.reason === 'truncated' ? 'truncated before it was read' : 'gone before it was read') + ')');
+      });
+    }
+    var box = document.getElementById('ingest-health');
+    box.textContent = lines.join('\n');
+    box.hidden = lines.length === 0;
+  }
+
   function route() {
     var main = clear(document.getElementById('main'));
     var m = location.pathname.match(/^\/session\/([0-9a-fA-F]{32})\/(\d{4}-\d{2}-\d{2})$/);
@@ -370,6 +388,7 @@
     api('/api/status').then(function (st) {
       var s = st.store;
       document.getElementById('status').textContent = s.parts + ' session parts, ' + s.requests + ' requests' + (s.oldestPart ? ', ' + s.oldestPart + ' to ' + s.newestPart : '');
+      showIngestHealth(st.tail);
     }).catch(function () {});
   }
   route();
