@@ -114,7 +114,7 @@ function check(r: Recommendations) {
 
 test('the best key ranks first; each decoy names why it lost (pure function)', () => {
   const rows = traffic().map((x) => ({ ts: Date.parse(x.ts), session: x.session, key_source: x.key_source, method: x.method, path: x.path,
-    ip: x.ip, ua: x.ua, links: x.links ?? [], inventory: x.inventory! }));
+    ip: x.ip, ua: x.ua, links: x.links ?? [], inventory: x.inventory!, user: x.user }));
   const r = recommend('shop', rows);
   check(r);
   // deterministic: the same samples give the same answer
@@ -128,7 +128,7 @@ test('without the refresh origin or the shared behind-IP users, the figures chan
   const rows = traffic()
     .filter((x) => x.ip.startsWith('192.0.2.'))
     .map((x) => ({ ts: Date.parse(x.ts), session: x.session, key_source: x.key_source, method: x.method, path: x.path,
-      ip: x.ip, ua: x.ua, links: [], inventory: x.inventory! }));
+      ip: x.ip, ua: x.ua, links: [], inventory: x.inventory!, user: x.user }));
   const r = recommend('shop', rows);
   const site = r.suggestions.find((s) => s.selector === 'request.cookie.site')!;
   expect(site.distinctness).toBe(1);
@@ -163,7 +163,7 @@ describe('over the store and the API', () => {
 
   test('an nginx line never takes a selector that could break out of its quotes', () => {
     const row = (i: number, v: string) => ({ ts: TODAY + i, session: sessionOf('s' + (i % 5)), key_source: 'builtin', method: 'GET', path: '/', ip: '10.1.1.' + (i % 5),
-      ua: 'x', links: [], inventory: [cand("request.body.json.a'b;$x", v)] });
+      ua: 'x', links: [], user: null, inventory: [cand("request.body.json.a'b;$x", v)] });
     const r = recommend('x', Array.from({ length: 20 }, (_, i) => row(i, 'val' + (i % 5))));
     expect(r.suggestions[0].suggested).toBe(true);
     expect(r.nginx).toBeNull();
@@ -173,7 +173,7 @@ describe('over the store and the API', () => {
     // Each selector names its own clients' values: all three are suggested.
     const sels = ['request.body.form.a["x', 'request.cookie.a["x"]b', 'request.query.token'];
     const row = (i: number) => ({ ts: TODAY + i, session: sessionOf('s' + (i % 5)), key_source: 'builtin', method: 'GET', path: '/', ip: '10.1.1.' + (i % 5),
-      ua: 'x', links: [], inventory: sels.map((s) => cand(s, s + (i % 5))) });
+      ua: 'x', links: [], user: null, inventory: sels.map((s) => cand(s, s + (i % 5))) });
     const r = recommend('x', Array.from({ length: 20 }, (_, i) => row(i)));
     expect(r.suggestions.map((s) => s.suggested)).toEqual([true, true, true]);
     expect(r.suggestions.map((s) => s.selector).sort()).toEqual([...sels].sort());
