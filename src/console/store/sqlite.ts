@@ -404,15 +404,20 @@ export class SqliteStore implements Store {
   private prepareJourney() {
     const db = this.db;
     // A read-only store on an older file: samples without the user column read it as NULL.
-    const user = this.samplesHaveUser() ? 'user' : 'NULL AS user';
+    const hasUser = this.samplesHaveUser();
+    const user = hasUser ? 'user' : 'NULL AS user';
     return {
       insertLink: db.prepare(
         `INSERT INTO links (a, b, app, ts, part) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (a, b) DO UPDATE SET ts = min(ts, excluded.ts), part = max(part, excluded.part)`,
       ),
       insertSample: db.prepare(
-        `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory, user)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        // (a read-only store on an older file never inserts: prepared without the user then)
+        hasUser
+          ? `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory, user)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+          : `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       trimSamples: db.prepare(
         `DELETE FROM samples WHERE app = ? AND id < (SELECT id FROM samples WHERE app = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
