@@ -170,6 +170,22 @@ describe('over the store and the API', () => {
     expect(other.sampled).toBe(1);
     const none = (await (await fetch(new URL('/api/apps/nothing/recommendations', c.url))).json()) as Recommendations;
     expect(none).toMatchObject({ sampled: 0, suggestions: [], nginx: null });
+    // the what-if preview over the API: the suggested line, and a typed one
+    const pv = async (line: string, extra = '') => {
+      const res = await fetch(new URL(`/api/apps/shop/preview?line=${encodeURIComponent(line)}${extra}`, c.url));
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const suggested = await pv(body.nginx!);
+    expect(suggested.status).toBe(200);
+    expect(suggested.body).toEqual({ app: 'shop', ...body.preview });
+    expect(suggested.body).toMatchObject({ sampled: 100, mixed_sessions: 0, fallback_requests: 0, errors: [] });
+    const site = await pv('request.cookie.site group');
+    // everyone behind 10.0.0.1 (4 users), and behind 10.0.0.2 (3), shares one site cookie: two
+    // sessions of several clients; users are not named in these records, so none is "mixed"
+    expect(site.body.by_key[0]).toEqual({ key: 'request.cookie.site', requests: 100, sessions: 5 });
+    expect((await pv('x'.repeat(8001))).status).toBe(400);
+    expect((await pv('request.header.x-nothing group', '&samples=0')).status).toBe(400);
+    expect((await pv('bogus group')).body.errors[0]).toMatch(/unknown selector "bogus"/);
     // the samples are what the store gives back, oldest first
     const rows = await (c.store as SqliteStore).samples('shop', 1000);
     expect(rows).toHaveLength(100);
