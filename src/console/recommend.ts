@@ -39,6 +39,9 @@ export const MIN_COVERAGE = 0.1;
 export const MIN_STABILITY = 0.5;
 /** Share of a key's requests whose value exactly one client held, over the sampled window. */
 export const MIN_DISTINCTNESS = 0.9;
+/** Shortest mean value length of a grouping key: shorter values (a page number, a flag) have
+ *  too few possible values to tell clients apart. */
+export const MIN_KEY_LENGTH = 4;
 /** Shortest value that can count as issued by a response (a 64-bit id in hex is 16). */
 export const MIN_ORIGIN_LENGTH = 16;
 export const MAX_LISTED = 50;
@@ -293,14 +296,16 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
     }
   }
 
-  /** Holders of a value: its clients, an anonymous session linked to one of them not counted. */
+  /** Holders of a value: its clients. An anonymous session linked to one of them is that
+   *  client's earlier part, not another holder; one that holds the value alone counts as the
+   *  clients it is known to hold (those its logins linked to: people behind one IP and browser). */
   const holderCount = (holders: Set<string>): number => {
     const keyed = [...holders].filter((h) => !h.startsWith('f:'));
     let count = keyed.length;
     for (const h of holders) {
       if (!h.startsWith('f:')) continue;
       const to = fallbackLinks.get(h);
-      if (!to || !keyed.some((k) => to.has(k))) count++;
+      if (!to || !keyed.some((k) => to.has(k))) count += Math.max(1, to ? to.size : 1);
     }
     return count;
   };
@@ -383,6 +388,9 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
     } else if (kind === 'client_software') {
       lost.push('low_cardinality');
       why.push('low cardinality: it describes the client software, its preferences or the request (languages, sec-fetch-*, accept), which many clients share');
+    } else if (st.lengths < MIN_KEY_LENGTH * st.requests) {
+      lost.push('low_cardinality');
+      why.push(`low cardinality: ${Math.round(st.lengths / Math.max(1, st.requests))} characters on average, too short to tell many clients apart`);
     } else {
       as = 'group';
     }

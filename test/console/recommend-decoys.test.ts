@@ -66,7 +66,10 @@ function traffic(o: Options): { rows: SampleRow[]; truth: Array<string | null> }
     };
     // anonymous browsing
     for (let i = 0; i < 2; i++) {
-      steps.push(() => push({ session: ipua, key_source: 'fallback', method: 'GET', path: '/products/' + i, links: [], inventory: common() }, null));
+      // behind the NAT, everyone's anonymous browsing carries one campaign reference: only the
+      // shared anonymous session ever holds it
+      const ref = u < 6 ? [cand('request.query.ref', 'campaign-spring-2026')] : [];
+      steps.push(() => push({ session: ipua, key_source: 'fallback', method: 'GET', path: '/products/' + i, links: [], inventory: [...common(), ...ref] }, null));
     }
     // the login: the password in the body, the token in the response
     steps.push(() =>
@@ -149,6 +152,13 @@ describe.each([
     expect(c.suggested).toBe(false);
     expect(c.lost).toContain('constant');
     expect(c.explanation).toMatch(/a constant: one value sent by \d+ clients/);
+  });
+
+  test('a value only the shared anonymous session holds counts as held by everyone that session led to', () => {
+    const ref = by(r, 'request.query.ref');
+    expect(ref.suggested).toBe(false);
+    expect(ref.lost).toContain('constant');
+    expect(ref.explanation).toMatch(/a constant: one value sent by 6 clients/);
   });
 
   test('language, sec-fetch-mode and the User-Agent: low cardinality', () => {
