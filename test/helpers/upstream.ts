@@ -86,6 +86,18 @@ export async function startUpstream(): Promise<Upstream> {
     if (!claims) return res.status(401).json({ error: 'a valid token' });
     res.json({ accessToken: tokenFor(claims.sub, claims.role, { email: claims.email, login_at: claims.login_at }) });
   });
+  // The seeds' refresh: a valid token in Authorization, a new one in the JSON body.
+  app.post('/refresh', (req, res) => {
+    const m = /^Bearer (.+)$/.exec(String(req.headers.authorization || ''));
+    let claims: any;
+    try {
+      claims = m ? jwt.verify(m[1], JWT_KEY) : null;
+    } catch (e) {
+      claims = null;
+    }
+    if (!claims) return res.status(401).json({ error: 'a valid token' });
+    res.json({ token: tokenFor(claims.sub, claims.role), user: claims.sub });
+  });
   // The same token in a response header, and in a Set-Cookie.
   app.post('/login-header', (req, res) => {
     res.set('X-Auth-Token', tokenFor(String(jsonBody(req).user || 'anonymous'))).json({ ok: true });
