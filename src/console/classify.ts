@@ -49,7 +49,8 @@ const CLIENT_HEADER = /^request\.header\.(accept(-.*)?|sec-.*|user-agent|referer
  */
 export function classify(selector: string, kinds: Record<string, number> = {}, requests = 0): CandidateKind {
   const name = lastName(selector);
-  if (CREDENTIAL.test(name)) return 'credential';
+  // A proxy's credentials are the client's to the proxy, never the application's session.
+  if (CREDENTIAL.test(name) || selector === 'request.header.proxy-authorization') return 'credential';
   if (jwtClaimOf(selector) !== null) {
     if (USER.test(name)) return 'user';
     if (ROLE.test(name)) return 'role';

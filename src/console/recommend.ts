@@ -177,8 +177,25 @@ interface ValueStat {
   requests: number;
   first: number;
   length: number;
-  holders: Set<string>;
-  users: Set<string>;
+  /** Its first holder and user; the sets only once a second one appears (most values have one:
+   *  20,000 samples hold hundreds of thousands of values). */
+  holder: string;
+  holders: Set<string> | null;
+  user: string | null;
+  users: Set<string> | null;
+}
+
+function addHolder(v: ValueStat, client: string, user: string | null): void {
+  if (client !== v.holder) {
+    if (v.holders === null) v.holders = new Set([v.holder]);
+    v.holders.add(client);
+  }
+  if (user === null) return;
+  if (v.user === null) v.user = user;
+  else if (user !== v.user) {
+    if (v.users === null) v.users = new Set([v.user]);
+    v.users.add(user);
+  }
 }
 
 interface SelectorStat {
@@ -274,10 +291,9 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
       st.lengths += len;
       if (typeof c.k === 'string') st.kinds[c.k] = (st.kinds[c.k] ?? 0) + 1;
       let v = st.values.get(c.h);
-      if (!v) st.values.set(c.h, (v = { requests: 0, first: i, length: len, holders: new Set(), users: new Set() }));
+      if (!v) st.values.set(c.h, (v = { requests: 0, first: i, length: len, holder: client, holders: null, user, users: null }));
       v.requests++;
-      v.holders.add(client);
-      if (user !== null) v.users.add(user);
+      addHolder(v, client, user);
       const pc = st.perClient.get(client);
       if (!pc) st.perClient.set(client, { value: c.h, session: r.session, transitions: 0, changes: 0 });
       else {
@@ -327,10 +343,10 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
     let sharedUserRequests = 0;
     const origins = new Map<string, Map<string, number>>();
     for (const [h, v] of st.values) {
-      const holders = holderCount(v.holders);
+      const holders = holderCount(v.holders ?? new Set([v.holder]));
       if (holders > holdersMax) holdersMax = holders;
       if (holders === 1) distinctRequests += v.requests;
-      if (v.users.size > 1) {
+      if (v.users !== null) {
         sharedUserValues++;
         sharedUserRequests += v.requests;
       }

@@ -218,7 +218,7 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(await page.textContent('#details')).toContain('sqli, xss');
     expect(await page.getAttribute('#details a.request-link', 'href')).toBe(`/session/${sid('tok-lee')}/${today}#r=${more[2].request_id}`);
     await page.click('#journey-requests li:last-child');
-    await page.waitForFunction(() => document.querySelector('#details h2')?.textContent === 'GET /orders/7');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#details h2')?.textContent === 'GET /orders/7');
     expect(await page.textContent('#details')).toContain(XSS_UA);
     expect(await page.locator('img[src=x]').count()).toBe(0);
     expect(await xssRan()).toBeNull();
