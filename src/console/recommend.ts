@@ -36,6 +36,9 @@ import { CandidateKind, classify, jwtClaimOf, lastName, sampleUsers, userPrefere
 import { preview, Preview } from './whatif';
 
 export const MIN_COVERAGE = 0.1;
+/** ... unless its clients send it in at least this share of their requests: a token of the few
+ *  users who sign in, among much anonymous traffic, is not rare where it is used. */
+export const MIN_CLIENT_COVERAGE = 0.25;
 export const MIN_STABILITY = 0.5;
 /** Share of a key's requests whose value exactly one client held, over the sampled window. */
 export const MIN_DISTINCTNESS = 0.9;
@@ -124,6 +127,8 @@ export interface Suggestion {
   as: Use | null;
   score: number;
   coverage: number;
+  /** Requests carrying it / all sampled requests of the clients that sent it. */
+  client_coverage: number;
   stability: number;
   distinctness: number;
   /** Requests that carry it. */
@@ -164,7 +169,8 @@ export interface Recommendations {
 }
 
 export const METHOD_TEXT =
-  'coverage: share of sampled requests carrying the parameter; stability: share of a client\'s consecutive requests ' +
+  'coverage: share of sampled requests carrying the parameter (a lower one will do when its clients carry it in 25% of their ' +
+  'requests); stability: share of a client\'s consecutive requests ' +
   'carrying it where its value stayed the same (a refreshed token continuing the session counts as the same); ' +
   'distinctness: share of its requests whose value one client alone sent over the whole sampled window; ' +
   'a value two users carried disqualifies it; origin: share of its values (at least 16 characters, not numbers) first seen in an ' +
@@ -263,12 +269,14 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
   /** hash -> the first response that carried it: [row index, selector, endpoint, client] */
   const issued = new Map<string, [number, string, string, string]>();
   const clients = new Set<string>();
+  const clientRequests = new Map<string, number>();
   const allUsers = new Set<string>();
   for (let i = 0; i < n; i++) {
     const r = rows[i];
     const client = clientOf(r);
     const user = users[i];
     clients.add(client);
+    clientRequests.set(client, (clientRequests.get(client) ?? 0) + 1);
     if (user !== null) allUsers.add(user);
     const endpoint = r.method + ' ' + r.path;
     const seen = new Set<string>();
@@ -330,6 +338,9 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
   for (const [selector, st] of stats) {
     const kind = classify(selector, st.kinds, st.requests);
     const coverage = n > 0 ? st.requests / n : 0;
+    let ofClients = 0;
+    for (const c of st.clients) ofClients += clientRequests.get(c) ?? 0;
+    const clientCoverage = ofClients > 0 ? st.requests / ofClients : 0;
     let transitions = 0;
     let changes = 0;
     for (const pc of st.perClient.values()) {
@@ -410,9 +421,9 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
     } else {
       as = 'group';
     }
-    if (coverage < MIN_COVERAGE) {
+    if (coverage < MIN_COVERAGE && clientCoverage < MIN_CLIENT_COVERAGE) {
       lost.push('low_coverage');
-      why.push(`low coverage: only ${pct(coverage)} of sampled requests carry it`);
+      why.push(`low coverage: only ${pct(coverage)} of sampled requests carry it, and ${pct(clientCoverage)} of the requests of the clients that send it`);
     }
     if (as === 'group' || as === null) {
       if (sharedUserValues > 0) {
@@ -445,7 +456,7 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
     const offeredOk = as === 'group' ? lost.length === 0 : as !== null && !lost.includes('low_coverage');
 
     const facts =
-      `carried by ${pct(coverage)} of ${n} sampled requests (coverage); ` +
+      `carried by ${pct(coverage)} of ${n} sampled requests (coverage) and ${pct(clientCoverage)} of its clients' requests; ` +
       (transitions > 0
         ? `a client kept its value in ${pct(stability)} of its consecutive requests (stability); `
         : 'no client sent it twice (stability 0%); ') +
@@ -470,6 +481,7 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
       as,
       score: round(score),
       coverage: round(coverage),
+      client_coverage: round(clientCoverage),
       stability: round(stability),
       distinctness: round(distinctness),
       requests: st.requests,

@@ -12,8 +12,9 @@
  * finds a merge when there is one.
  */
 import crypto from 'crypto';
+import { readFileSync } from 'fs';
 import { join } from 'path';
-import { startNginx, Nginx } from '../helpers/nginx';
+import { startNginx, Nginx, ROOT } from '../helpers/nginx';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { waitFor, tempDir } from '../console/helpers';
@@ -187,4 +188,58 @@ test('the recommended line, pasted into nginx and replayed, forms no session wit
   nginxes.push(third);
   const merged = [...(await sessionsOf(third, await replay(third))).values()].filter((s) => s.people.size > 1);
   expect(merged.map((s) => [...s.people].sort())).toEqual([['ann', 'bob']]);
+}, 120000);
+
+test("the demo's configuration under the issue's traffic: five signed-in users, 70 anonymous clients behind one IP, an attacker, errors: only real session keys suggested", async () => {
+  const http = readFileSync(join(ROOT, 'nginx', 'demo', 'http.conf'), 'utf8').replace(/\{\{UPSTREAM_PORT\}\}/g, String(up.port));
+  const ng = await startNginx({ http });
+  nginxes.push(ng);
+  let sent = 0;
+  const send = async (path: string, headers: Record<string, string>, init: RequestInit = {}) => {
+    sent++;
+    const res = await fetch(ng.url(path), { ...init, headers: { 'accept-language': 'en-US,en;q=0.9', 'sec-fetch-mode': 'navigate', 'sec-fetch-site': 'none', ...headers } });
+    return res.text();
+  };
+  const firefox = (i: number) => ({ 'user-agent': `Mozilla/5.0 (X11; Linux x86_64; rv:${100 + (i % 30)}.0) Gecko/20100101 Firefox/${100 + (i % 30)}.0` });
+  // 70 anonymous clients behind 127.0.0.1, one after another
+  for (let i = 0; i < 70; i++) {
+    await send('/products?q=item' + (i % 7), firefox(i));
+    await send('/products/' + i, firefox(i));
+  }
+  // five signed-in users: the token in the query, a JSON body, a Bearer header; one refresh each
+  for (const user of ['ann', 'ben', 'cat', 'dan', 'eli']) {
+    const ua = { 'user-agent': 'shop-app/2.1 (' + user + ')' };
+    let token = JSON.parse(await send('/login', { ...ua, 'content-type': 'application/json' }, { method: 'POST', body: JSON.stringify({ user, email: user + '@example.com' }) })).token;
+    await send('/orders?token=' + token, ua);
+    await send('/cart', { ...ua, 'content-type': 'application/json' }, { method: 'POST', body: JSON.stringify({ token, item: 'sku-1' }) });
+    await send('/profile', { ...ua, authorization: 'Bearer ' + token });
+    token = JSON.parse(await send('/refresh', { ...ua, authorization: 'Bearer ' + token }, { method: 'POST' })).token;
+    await send('/profile', { ...ua, authorization: 'Bearer ' + token });
+    await send('/orders?token=' + token, ua);
+  }
+  // an attacker and errors
+  await send("/products?q=boots'%20OR%201=1--", { 'user-agent': 'sqlmap/1.8' });
+  await send('/status/500', { 'user-agent': 'sqlmap/1.8' });
+  await send('/status/404', firefox(1));
+  await ng.records(sent);
+  const c = await startConsole({ dbPath: join(tmp.dir, 'demo.db'), logFile: join(ng.prefix, 'logs', 'api_sessions.log'), log: () => undefined });
+  try {
+    await waitFor('the console to ingest every record', async () => ((await c.store.stats()).requests === sent ? true : null), 20000);
+    const rec = (await (await fetch(new URL('/api/apps/demo-shop/recommendations', c.url))).json()) as any;
+    if (process.env.DEBUG_RECOMMEND) console.log(rec.nginx + '\n' + rec.suggestions.map((s: any) => `${s.rank} ${s.selector} ${s.as} ${s.suggested}`).join('\n'));
+    const real = ['response.body.json.token', 'request.query.token', 'request.body.json.token', 'request.header.authorization'];
+    const suggestedKeys = rec.suggestions.filter((s: any) => s.suggested && s.as === 'group').map((s: any) => s.selector);
+    expect(suggestedKeys.length).toBeGreaterThan(0);
+    for (const k of suggestedKeys) expect(real).toContain(k);
+    const groups = rec.nginx.replace(/^set \$api_sessions_params '|';$/g, '').split('; ').filter((e: string) => e.endsWith(' group')).map((e: string) => e.slice(0, -6));
+    for (const g of groups) expect(real).toContain(g);
+    for (const s of ['request.header.accept-language', 'request.header.sec-fetch-mode', 'request.header.sec-fetch-site', 'request.header.authorization.jwt.exp', 'request.header.authorization.jwt.iat', 'request.header.authorization.jwt.jti', 'request.header.authorization.jwt.role']) {
+      const x = rec.suggestions.find((y: any) => y.selector === s);
+      expect({ s, group: x.suggested && x.as === 'group' }).toEqual({ s, group: false });
+    }
+    expect(rec.nginx).toMatch(/request\.header\.authorization\.jwt\.sub user/);
+    expect(rec.preview.mixed_sessions).toBe(0);
+  } finally {
+    await c.close();
+  }
 }, 120000);
