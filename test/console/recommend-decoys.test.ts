@@ -87,6 +87,7 @@ function traffic(o: Options): { rows: SampleRow[]; truth: Array<string | null> }
         {
           session: S(tokenOf(k)), key_source: 'builtin', method: 'GET', path: '/orders/' + i, links: [],
           inventory: [...common(), cand(AUTH, tokenOf(k)), ...claims(k), cand('request.header.x-team', team), cand('request.header.x-login-time', loginAt, 'time'),
+            cand('request.header.x-token-digest', 'digest-of-' + tokenOf(k)),
             cand('request.query._page', '1', 'number')],
         },
         name,
@@ -97,7 +98,8 @@ function traffic(o: Options): { rows: SampleRow[]; truth: Array<string | null> }
       push(
         {
           session: S(tokenOf(2)), key_source: 'params', method: 'POST', path: '/refresh', links: [S(tokenOf(1))],
-          inventory: [...common(), cand(AUTH, tokenOf(1)), ...claims(1), cand('request.header.x-team', team), cand('response.body.json.token', tokenOf(2))],
+          inventory: [...common(), cand(AUTH, tokenOf(1)), ...claims(1), cand('request.header.x-team', team), cand('request.header.x-token-digest', 'digest-of-' + tokenOf(1)),
+            cand('response.body.json.token', tokenOf(2))],
         },
         name,
       ),
@@ -145,6 +147,13 @@ describe.each([
         "request.header.authorization.jwt.sub user; request.header.authorization.jwt.role role';",
     );
     expect(r.preview).toMatchObject({ mixed_sessions: 0, users: USERS, users_split: 0, fallback_requests: USERS * 2 });
+  });
+
+  test('a value that follows the token request by request (a digest of it) is the token under another form', () => {
+    const d = by(r, 'request.header.x-token-digest');
+    expect(d).toMatchObject({ suggested: false, lost: ['derived'], distinctness: 1 });
+    expect(d.stability).toBeGreaterThan(0.5); // passes every measure: only following the token rules it out
+    expect(d.explanation).toMatch(/^Lost: derived from request\.header\.authorization: every request that carries it carries that key too/);
   });
 
   test('a constant header seen by many clients one after another is a constant', () => {

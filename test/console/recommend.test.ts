@@ -201,11 +201,12 @@ describe('over the store and the API', () => {
   });
 
   test('an nginx line takes only selectors that the module parses back exactly', () => {
-    // Each selector names its own clients' values: all three are suggested.
+    // Each selector names its own clients' values, each on its own two thirds of the requests (so
+    // that none follows another): all three are suggested.
     const sels = ['request.body.form.a["x', 'request.cookie.a["x"]b', 'request.query.token'];
     const row = (i: number) => ({ ts: TODAY + i, session: sessionOf('s' + (i % 5)), key_source: 'builtin', method: 'GET', path: '/', ip: '10.1.1.' + (i % 5),
-      ua: 'x', links: [], user: null, inventory: sels.map((s) => cand(s, s + (i % 5))) });
-    const r = recommend('x', Array.from({ length: 20 }, (_, i) => row(i)));
+      ua: 'x', links: [], user: null, inventory: sels.filter((_, k) => Math.floor(i / 5) % 3 !== k).map((s) => cand(s, s + (i % 5))) });
+    const r = recommend('x', Array.from({ length: 30 }, (_, i) => row(i)));
     expect(r.suggestions.map((s) => s.suggested)).toEqual([true, true, true]);
     expect(r.suggestions.map((s) => s.selector).sort()).toEqual([...sels].sort());
     // the unclosed `["` would swallow the entries after it: left out of the line (still listed);
