@@ -184,6 +184,11 @@ describe('over the store and the API', () => {
     // sessions of several clients; users are not named in these records, so none is "mixed"
     expect(site.body.by_key[0]).toEqual({ key: 'request.cookie.site', requests: 100, sessions: 5 });
     expect((await pv('x'.repeat(8001))).status).toBe(400);
+    // POST for long lines: the same answer
+    const posted = await fetch(new URL('/api/apps/shop/preview', c.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ line: body.nginx }) });
+    expect(await posted.json()).toEqual(suggested.body);
+    const bad = await fetch(new URL('/api/apps/shop/preview', c.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ nope: 1 }) });
+    expect(bad.status).toBe(400);
     expect((await pv('request.header.x-nothing group', '&samples=0')).status).toBe(400);
     expect((await pv('bogus group')).body.errors[0]).toMatch(/unknown selector "bogus"/);
     // the samples are what the store gives back, oldest first

@@ -381,7 +381,17 @@
     form.addEventListener('submit', function (ev) {
       ev.preventDefault();
       clear(out).appendChild(el('p', { className: 'muted' }, 'Loading…'));
-      api('/api/apps/' + encodeURIComponent(app) + '/preview?line=' + encodeURIComponent(input.value)).then(function (p) {
+      // POST: a long line's encoding may not fit in a URL
+      fetch('/api/apps/' + encodeURIComponent(app) + '/preview', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify({ line: input.value }),
+      }).then(function (r) {
+        return r.json().then(function (body) {
+          if (!r.ok) throw new Error(body && body.error ? body.error : 'HTTP ' + r.status);
+          return body;
+        });
+      }).then(function (p) {
         clear(out).appendChild(previewTable(p, 'preview-typed'));
       }).catch(function (err) { clear(out); showError(out, err); });
     });
