@@ -266,3 +266,16 @@ describe('what-if preview', () => {
     expect(p.params.map((x) => x.name)).toEqual(['request.header.x-nothing', 'request.header.authorization']);
   });
 });
+
+test('Basic credentials name a user (the module reads the user name, never the password): offered as user, not as a key', () => {
+  const rows: SampleRow[] = [];
+  for (let i = 0; i < 30; i++) {
+    const u = i % 5;
+    rows.push({ ts: TODAY + i * 1000, session: S('basic' + u), key_source: 'builtin', method: 'GET', path: '/', ip: '10.0.0.' + u, ua: 'curl/8', links: [], user: null,
+      inventory: [{ s: AUTH, h: h12('user' + u), n: 5, k: 'basic' }, cand('request.cookie.sid', 'sid-' + u + '-' + 'z'.repeat(20))] });
+  }
+  const r = recommend('basic', rows);
+  expect(r.suggestions.find((s) => s.selector === AUTH)).toMatchObject({ kind: 'user', as: 'user', suggested: true, lost: ['user_claim'] });
+  expect(r.suggestions.find((s) => s.selector === AUTH)!.explanation).toMatch(/^Suggested as user: the user name of Basic credentials/);
+  expect(r.nginx).toBe("set $api_sessions_params 'request.cookie.sid group; request.header.authorization user';");
+});
