@@ -1,8 +1,10 @@
 /**
  * npm run demo: the whole local system on 127.0.0.1. nginx with the module in front of a small
  * demo API, a few scripted sessions driven through it, their records printed grouped by session,
- * and the console ingesting nginx's log, its URL printed. Runs until Ctrl-C (or, with --once,
- * exits after printing); everything it started is stopped before it exits.
+ * alice's journey stitched from her sessions' links (anonymous browsing, the login that issues a
+ * token, the token's requests, a refresh, the new token's requests), the console ingesting
+ * nginx's log and the grouping keys it recommends, its URLs printed. Runs until Ctrl-C (or, with
+ * --once, exits after printing); everything it started is stopped before it exits.
  */
 import { readFileSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -12,6 +14,9 @@ import { startNginx, Nginx, ROOT } from '../test/helpers/nginx';
 import { startUpstream, Upstream } from '../test/helpers/upstream';
 import { request } from '../test/helpers/http';
 
+/** How many requests traffic() sends. */
+const REQUESTS = 16;
+
 async function traffic(ng: Nginx): Promise<void> {
   const url = (p: string) => ng.url(p);
   const json = (body: unknown, headers: Record<string, string> = {}) => ({
@@ -20,18 +25,27 @@ async function traffic(ng: Nginx): Promise<void> {
     body: JSON.stringify(body),
   });
   const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' };
+  const alicesBrowser = { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) Safari/605.1.15' };
 
   // 1. An anonymous visitor: grouped by IP + User-Agent.
   await request(url('/products?q=boots'), { headers: browser });
   await request(url('/products/42'), { headers: browser });
 
-  // 2. Alice logs in: the token comes back in the login response's JSON body (the seeds'
-  //    example); she then sends it in the query, in a JSON body and as a Bearer header.
-  const login = await request(url('/login'), json({ user: 'alice' }, { 'user-agent': 'shop-app/2.1' }));
+  // 2. Alice browses anonymously (IP + User-Agent), then logs in with the same browser: the token
+  //    comes back in the login response's JSON body (the seeds' example), and the login links
+  //    her anonymous session to the token's. She sends the token in the query, in a JSON body and
+  //    as a Bearer header; a refresh trades it for a new one (linked too), which she then uses.
+  await request(url('/products?q=scarf'), { headers: alicesBrowser });
+  await request(url('/products/7'), { headers: alicesBrowser });
+  const login = await request(url('/login'), json({ user: 'alice' }, alicesBrowser));
   const token = JSON.parse(login.text).token;
-  await request(url('/orders?token=' + token), { headers: { 'user-agent': 'shop-app/2.1' } });
-  await request(url('/cart'), json({ token, item: 'sku-7', email: 'alice@example.com' }, { 'user-agent': 'shop-app/2.1' }));
-  await request(url('/profile'), { headers: { authorization: 'Bearer ' + token, 'user-agent': 'shop-app/2.1' } });
+  await request(url('/orders?token=' + token), { headers: alicesBrowser });
+  await request(url('/cart'), json({ token, item: 'sku-7', email: 'alice@example.com' }, alicesBrowser));
+  await request(url('/profile'), { headers: { authorization: 'Bearer ' + token, ...alicesBrowser } });
+  const refresh = await request(url('/refresh'), { method: 'POST', headers: { authorization: 'Bearer ' + token, ...alicesBrowser } });
+  const fresh = JSON.parse(refresh.text).token;
+  await request(url('/orders?token=' + fresh), { headers: alicesBrowser });
+  await request(url('/profile'), { headers: { authorization: 'Bearer ' + fresh, ...alicesBrowser } });
 
   // 3. Bob uses the web shop: express-session's cookie groups him, from the response that set it.
   const first = await request(url('/cart'), { headers: browser });
@@ -43,6 +57,37 @@ async function traffic(ng: Nginx): Promise<void> {
   const attacker = { 'user-agent': 'sqlmap/1.8' };
   await request(url("/products?q=boots' OR 1=1--".replace(/ /g, '%20')), { headers: attacker });
   await request(url('/products?q=%3Cscript%3Ealert(1)%3C/script%3E'), { headers: attacker });
+}
+
+/** The requests in time order of the sessions linked to `start` (following the records'
+ *  links, never through an IP + User-Agent session, as the console's journeys do). */
+function journeyOf(records: any[], start: string): any[] {
+  const fallback = new Set(records.filter((r) => r.key_source === 'fallback').map((r) => r.session));
+  const keyed = new Set(records.filter((r) => r.key_source !== 'fallback').map((r) => r.session));
+  const edges = new Map<string, Set<string>>();
+  const edge = (a: string, b: string) => {
+    if (!edges.has(a)) edges.set(a, new Set());
+    edges.get(a)!.add(b);
+  };
+  for (const r of records) for (const l of r.links || []) if (l !== r.session) (edge(r.session, l), edge(l, r.session));
+  const found = new Set([start]);
+  const queue = [start];
+  while (queue.length > 0) {
+    const s = queue.shift()!;
+    if (fallback.has(s) && !keyed.has(s) && s !== start) continue;
+    for (const n of edges.get(s) || []) if (!found.has(n)) (found.add(n), queue.push(n));
+  }
+  return records.filter((r) => found.has(r.session)).sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+}
+
+function printJourney(title: string, rs: any[]): void {
+  const order: string[] = [];
+  for (const r of rs) if (!order.includes(r.session)) order.push(r.session);
+  console.log(`${title}: ${rs.length} requests in ${order.length} linked sessions\n`);
+  for (const r of rs) {
+    console.log(`  ${r.ts.slice(11, 23)}  session ${order.indexOf(r.session) + 1} (${r.key})`.padEnd(58) + `${r.method.padEnd(5)} ${r.path.padEnd(10)} ${r.status}${r.user ? '  user ' + r.user : ''}`);
+  }
+  console.log('');
 }
 
 function printSessions(records: any[]): void {
@@ -93,10 +138,12 @@ async function main(): Promise<void> {
     ng = await startNginx({ http });
     console.log(`nginx with api-sessions on ${ng.url('/')} (pid ${ng.pid}), demo API on 127.0.0.1:${up.port}`);
     await traffic(ng);
-    const records = await ng.records(11); // the requests traffic() sends
+    const records = await ng.records(REQUESTS); // the requests traffic() sends
     console.log('\nThe records nginx wrote (one JSON line each), first one in full:\n');
     console.log(JSON.stringify(records[0], null, 2));
     printSessions(records);
+    const aliceToken = records.find((r) => r.user === 'alice');
+    if (aliceToken) printJourney("alice's journey, stitched by the records' links", journeyOf(records, aliceToken.session));
 
     // The console follows nginx's log, as it would in production.
     con = await startConsole({
@@ -112,10 +159,19 @@ async function main(): Promise<void> {
     const attacked = records.find((r) => r.attack);
     console.log(`console: ${con.url}  (${stats.requests} requests in ${stats.parts} session parts ingested from nginx's log)`);
     if (attacked) console.log(`the attacker's session: ${con.url}session/${attacked.session}/${attacked.part}`);
-    // Alice's login links her anonymous session to her token's: her journey reads both as one.
-    const alice = records.find((r) => r.user === 'alice' && r.links && r.links.length > 0) || records.find((r) => r.user === 'alice');
+    // Alice's login links her anonymous session to her token's, the refresh her first token's to
+    // the new one's: her journey reads them as one.
+    const alice = records.find((r) => r.user === 'alice');
     if (alice) console.log(`alice's journey: ${con.url}journey/${alice.session}`);
-    console.log(`recommended grouping keys: ${con.url}apps/${encodeURIComponent(records[0].app)}/recommendations`);
+    const app = encodeURIComponent(records[0].app);
+    const rec = (await (await fetch(new URL(`/api/apps/${app}/recommendations`, con.url))).json()) as any;
+    console.log(`recommended grouping keys: ${con.url}apps/${app}/recommendations`);
+    console.log(`  ${rec.nginx ?? '(nothing to suggest)'}`);
+    if (rec.preview) {
+      const p = rec.preview;
+      console.log(`  what it would do to the ${p.sampled} sampled requests: ${p.sessions} sessions, ${p.mixed_sessions} with more than one user, ` +
+        `${p.fallback_requests} requests left to IP + User-Agent`);
+    }
     if (once) return;
     console.log('\nSend more traffic to ' + ng.url('/') + ' and watch it arrive; Ctrl-C stops everything.');
     await new Promise(() => {}); // until a signal

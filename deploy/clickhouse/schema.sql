@@ -82,8 +82,8 @@ CREATE TABLE IF NOT EXISTS {database}.links (
 PARTITION BY part
 ORDER BY (a, b);
 
--- samples: records that carry a discovery `inventory` (JSON text of [{s, h, n}], never values),
--- with the request's client fields and links. `seq` orders them by arrival; readers take the
+-- samples: records that carry a discovery `inventory` (JSON text of [{s, h, n, k}], never values),
+-- with the request's client fields, links and user. `seq` orders them by arrival; readers take the
 -- newest 20,000 of an application (FINAL: a batch replayed after a crash writes them again).
 CREATE TABLE IF NOT EXISTS {database}.samples (
   app String,
@@ -98,10 +98,13 @@ CREATE TABLE IF NOT EXISTS {database}.samples (
   ip String,
   ua Nullable(String),
   links Array(String),
-  inventory String
+  inventory String,
+  user Nullable(String)
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY part
 ORDER BY (app, request_id);
+-- (A `samples` table created before it kept `user` gains the column when the console starts:
+-- 18.16 has no ADD COLUMN IF NOT EXISTS. Older rows read NULL.)
 
 -- @ttl (ClickHouse 19.6 and later: 18.16 does not parse TTL)
 ALTER TABLE {database}.requests MODIFY TTL part + INTERVAL {retention_days} DAY;

@@ -15,6 +15,7 @@ import { Batch, InvalidSink, parseBody } from './ingest/lines';
 import { Metrics } from './metrics';
 import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
 import { recommend } from './recommend';
+import { preview, MAX_LINE } from './whatif';
 import { MAX_SAMPLES } from './store/journey-rows';
 
 export interface ServerOptions {
@@ -293,6 +294,24 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const rows = await store.samples(name, limit({ limit: q.samples }, MAX_SAMPLES, MAX_SAMPLES));
     return recommend(name, rows);
   });
+
+  // --- What-if preview (whatif.ts): how the samples would be grouped under a typed line -------
+  // GET with ?line=, or POST {"line": ...} for lines whose encoding would not fit in a URL.
+  const previewHandler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const { app: name } = req.params as { app: string };
+    if (name.length > 1000) throw new HttpError(400, 'app: longer than 1000 characters');
+    const q = req.query as Record<string, unknown>;
+    const body = req.method === 'POST' ? (req.body as Record<string, unknown> | undefined) : undefined;
+    if (req.method === 'POST' && (body === null || typeof body !== 'object' || typeof body.line !== 'string')) throw new HttpError(400, 'body: {"line": "..."}');
+    const line = (body ? str(body, 'line', MAX_LINE) : str(q, 'line', MAX_LINE)) ?? '';
+    if (!store.samples) {
+      return reply.code(501).send({ error: 'this store does not keep discovery inventories (the preview needs a store with samples)' });
+    }
+    const rows = await store.samples(name, limit({ limit: q.samples }, MAX_SAMPLES, MAX_SAMPLES));
+    return { app: name, ...preview(rows, line) };
+  };
+  app.get('/api/apps/:app/preview', previewHandler);
+  app.post('/api/apps/:app/preview', previewHandler);
 
   app.get('/api/sessions/:session', async (req, reply) => {
     const { session } = sessionParams(req.params);

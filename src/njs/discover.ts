@@ -1,8 +1,9 @@
 /**
  * Discovery: for sampled requests, an inventory of the parameters that could group sessions,
  * from which the console recommends grouping keys. Each candidate is a selector with a short
- * keyed hash of its value and the value's length: never the value itself. Bounded in count and
- * depth; not run at all when $api_sessions_discovery is off.
+ * keyed hash of its value, the value's length and, where a glance tells, its kind (a Basic user
+ * name, a time, a number): never the value itself. Bounded in count and depth; not run at all
+ * when $api_sessions_discovery is off.
  */
 import { Extraction } from './extract';
 import { parseCookieHeader, parseSetCookies } from './sources/cookies';
@@ -47,11 +48,29 @@ export interface InventorySources {
   responseHeaderNames: string[];
 }
 
+/**
+ * What a value looks like, for the console to tell timestamps and small numbers from keys:
+ * `time` for the digits of a Unix time in seconds (9-10) or milliseconds (12-13) or an ISO date,
+ * `number` for other digits, undefined otherwise. One character test for most values.
+ */
+export function valueKind(v: string): 'time' | 'number' | undefined {
+  const c = v.charCodeAt(0);
+  if (!(c >= 48 && c <= 57) && c !== 45) return undefined;
+  if (v.length <= 32 && /^-?\d+(\.\d+)?$/.test(v)) {
+    const n = v.length;
+    return c !== 45 && v.indexOf('.') < 0 && (n === 9 || n === 10 || n === 12 || n === 13) ? 'time' : 'number';
+  }
+  return /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d/.test(v) ? 'time' : undefined;
+}
+
 export function inventory(st: Extraction, src: InventorySources, secret: string): Candidate[] {
   const out: Candidate[] = [];
-  const add = (selector: string, value: string) => {
+  const add = (selector: string, value: string, basic?: boolean) => {
     if (value === '' || out.length >= MAX_CANDIDATES) return;
-    out.push({ s: selector, h: valueHash(secret, value).slice(0, 12), n: value.length });
+    const c: Candidate = { s: selector, h: valueHash(secret, value).slice(0, 12), n: value.length };
+    const k = basic === true ? 'basic' : valueKind(value);
+    if (k !== undefined) c.k = k;
+    out.push(c);
     if (value.length > 20 && value.indexOf('eyJ') >= 0) addClaims(selector, value);
   };
   const addClaims = (selector: string, token: string) => {
@@ -73,7 +92,10 @@ export function inventory(st: Extraction, src: InventorySources, secret: string)
       const names = Object.keys(jar.values);
       for (let k = 0; k < names.length; k++) add('request.cookie' + '.' + names[k].slice(1), jar.values[names[k]]);
     } else if (!transferHeader(lower)) {
-      add('request.header.' + lower, lower === 'authorization' || lower === 'proxy-authorization' ? credentials(value) : value);
+      if (lower === 'authorization' || lower === 'proxy-authorization') {
+        // Basic credentials give the user name (credentials() drops the password): a user.
+        add('request.header.' + lower, credentials(value), value.trim().slice(0, 6).toLowerCase() === 'basic ');
+      } else add('request.header.' + lower, value);
     }
   }
   // query parameters

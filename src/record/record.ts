@@ -29,6 +29,10 @@ export interface Candidate {
   h: string;
   /** Length of the value in characters. */
   n: number;
+  /** What the value looks like, when the module can tell cheaply: `basic` (the user name of
+   *  Authorization Basic credentials), `time` (digits of a Unix time in seconds or ms, or an ISO
+   *  date), `number` (other digits). Optional: added without raising the version. */
+  k?: 'basic' | 'time' | 'number';
 }
 
 export interface SessionRecord {

@@ -115,6 +115,34 @@ maybe('ClickHouse store', () => {
     }
   });
 
+  test('a samples table from before it kept the user: read with NULL users, and given the column when the console creates the schema', async () => {
+    const s = await open();
+    const database = s.database;
+    await s.close();
+    await sql(`ALTER TABLE ${database}.samples DROP COLUMN user`);
+    const rs = sampleScenario();
+    // an operator-managed schema: left as it is, users read as null
+    const bare = await createClickHouseStore({ url: server!.url, database, createSchema: false });
+    try {
+      await bare.ingest(rs);
+      const rows = await bare.samples!('shop', 1000);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.every((r) => r.user === null)).toBe(true);
+    } finally {
+      await bare.close();
+    }
+    // the console's own schema: the column is added, and new samples keep their user
+    const migrated = await open(database);
+    try {
+      await migrated.ingest([rec({ s: 'later', at: D2 + 5 * 3600000, user: 'zoe', inventory: [{ s: 'request.header.x', h: 'abcdef012345', n: 3 }] })]);
+      const rows = await migrated.samples!('shop', 1000);
+      expect(rows[rows.length - 1].user).toBe('zoe');
+      expect(rows[0].user).toBeNull();
+    } finally {
+      await migrated.close();
+    }
+  });
+
   test('without the links and samples tables (an operator-managed schema) the methods are absent: 501', async () => {
     const s = await open();
     const database = s.database;

@@ -119,7 +119,7 @@ export function sampleScenario(): SessionRecord[] {
       }
       const token = tokens.get(u)!;
       const inv = [...common, cand('request.header.authorization', token)];
-      const r = { ...base, session: sessionOf(token), key: 'request.header.authorization', key_source: 'builtin' as const };
+      const r = { ...base, session: sessionOf(token), key: 'request.header.authorization', key_source: 'builtin' as const, user: 'u' + u };
       if (step === 4) {
         const fresh = `tok-${u}-2`;
         tokens.set(u, fresh);
@@ -490,7 +490,11 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
         ua: 'same/1',
         links: [],
         inventory: sampled[0].inventory,
+        user: null,
       });
+      // the record's user is kept (the recommendations' "two users carried this value")
+      expect(all.filter((r) => r.user !== null).map((r) => r.user)).toEqual(sampled.filter((r) => r.user !== null).map((r) => r.user));
+      expect(all.some((r) => r.user === 'u1')).toBe(true);
       expect(all.map((r) => r.ts)).toEqual(sampled.map((r) => Date.parse(r.ts)));
       const withLinks = all.find((r) => r.links.length > 0)!;
       expect(withLinks.links[0]).toMatch(/^[0-9a-f]{32}$/);
@@ -508,6 +512,8 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
           links: ['nope', sid('fine')],
           inventory: [
             { s: 'ok', h: 'abcdef012345', n: 3, extra: 1 } as Candidate,
+            { s: 'timed', h: 'abcdef012345', n: 10, k: 'time' },
+            { s: 'odd-kind', h: 'abcdef012345', n: 3, k: 'weird' } as unknown as Candidate,
             { s: 'bad-hash', h: 'ABCDEF012345', n: 3 },
             { s: 'x'.repeat(513), h: 'abcdef012345', n: 3 },
             { s: 'no-n', h: 'abcdef012345' } as unknown as Candidate,
@@ -516,7 +522,9 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
         }),
       ]);
       const odd = await store.samples('odd', 10);
-      expect(odd.map((r) => [r.links, r.inventory])).toEqual([[[sid('fine')], [{ s: 'ok', h: 'abcdef012345', n: 3 }]]]);
+      expect(odd.map((r) => [r.links, r.inventory])).toEqual([
+        [[sid('fine')], [{ s: 'ok', h: 'abcdef012345', n: 3 }, { s: 'timed', h: 'abcdef012345', n: 10, k: 'time' }, { s: 'odd-kind', h: 'abcdef012345', n: 3 }]],
+      ]);
     });
 
     test('listParts: the parts of any of the given sessions (follow=links)', async () => {

@@ -205,4 +205,71 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(text).toContain(log + '  from byte ');
     expect(text).toContain('(truncated before it was read)');
   });
+
+  test('the journey page: readable headings, dates with times, attack types, a details pane for the selected request', async () => {
+    const more = [
+      rec({ s: 'anon-lee', at: TODAY + 40000, key: 'ip+ua', key_source: 'fallback', path: '/catalog' }),
+      rec({ s: 'tok-lee', at: TODAY + 41000, method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-lee')] }),
+      rec({ s: 'tok-lee', at: TODAY + 42000, path: "/search?q=' OR 1=1", user: 'lee', status: 403, attack: ['sqli', 'xss'] }),
+      rec({ s: 'tok-lee-2', at: TODAY + 43000, method: 'POST', path: '/refresh', user: 'lee', key: 'response.body.json.token', links: [sid('tok-lee')] }),
+      rec({ s: 'tok-lee-2', at: TODAY + 44000, path: '/orders/7', user: 'lee', ua: XSS_UA }),
+    ];
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: more.map((r) => JSON.stringify(r)).join('\n') });
+    expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
+
+    await page.goto(`${c.url}journey/${sid('tok-lee')}`);
+    await page.waitForSelector('#journey-requests li');
+    expect(await page.textContent('h1')).toBe('Journey from session ' + sid('tok-lee').slice(0, 12) + '…');
+    expect(await page.locator('h2.section').allTextContents()).toEqual(['Sessions', 'Requests in time order']);
+    expect(await page.locator('#journey-sessions li').count()).toBe(3);
+    expect(await page.textContent('#journey-summary')).toContain('3 linked sessions, 5 requests, ' + today + ' ');
+    expect(await page.textContent('#journey-summary')).toContain('user lee, 1 malicious');
+    // every request with its date and time, in order; the attack's types shown on it
+    const whens = await page.locator('#journey-requests li .when').allTextContents();
+    expect(whens).toEqual(more.map((r) => r.ts.replace('T', ' ').replace('Z', '')));
+    expect(await page.locator('#journey-requests li.attack .chip.attack').allTextContents()).toEqual(['sqli', 'xss']);
+    // the details pane, as on the session page, with a link to the request in its session
+    await page.click('#journey-requests li.attack');
+    await page.waitForSelector('#details h2');
+    expect(await page.textContent('#details h2')).toBe("GET /search?q=' OR 1=1");
+    expect(await page.textContent('#details')).toContain('sqli, xss');
+    expect(await page.getAttribute('#details a.request-link', 'href')).toBe(`/session/${sid('tok-lee')}/${today}#r=${more[2].request_id}`);
+    await page.click('#journey-requests li:last-child');
+    await page.waitForFunction(() => (globalThis as any).document.querySelector('#details h2')?.textContent === 'GET /orders/7');
+    expect(await page.textContent('#details')).toContain(XSS_UA);
+    expect(await page.locator('img[src=x]').count()).toBe(0);
+    expect(await xssRan()).toBeNull();
+  });
+
+  test('the what-if preview: the suggested line\'s figures, and any typed line\'s', async () => {
+    // 6 users with their own tokens; u0 and u1 share a team header
+    const more: SessionRecord[] = [];
+    for (let i = 0; i < 24; i++) {
+      const u = i % 6;
+      more.push(rec({ s: 'p' + u, at: TODAY + 50000 + i * 1000, app: 'papp', ip: '10.8.8.' + u, user: 'pu' + u, inventory: [
+        { s: 'request.header.authorization', h: (u + 1).toString(16).padStart(12, 'c'), n: 40 },
+        { s: 'request.header.x-team', h: (u < 2 ? 0 : u).toString(16).padStart(12, 'd'), n: 20 },
+      ] }));
+    }
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: more.map((r) => JSON.stringify(r)).join('\n') });
+    expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
+    await page.goto(c.url + 'apps/papp/recommendations');
+    await page.waitForSelector('#preview-suggested');
+    expect(await page.textContent('#nginx-line')).toBe("set $api_sessions_params 'request.header.authorization group';");
+    const figure = (box: string, f: string) => page.textContent(`${box} tr[data-figure=${f}] td.num`);
+    expect(await figure('#preview-suggested', 'sessions')).toBe('6');
+    expect(await figure('#preview-suggested', 'mixed_sessions')).toBe('0');
+    expect(await figure('#preview-suggested', 'fallback_requests')).toMatch(/^0 of 24 /);
+    expect(await page.getAttribute('#suggestions tr[data-selector="request.header.x-team"]', 'class')).toBe('decoy');
+    // the typed line starts as the suggested one; another line is previewed on request
+    expect(await page.inputValue('#preview-line')).toBe("set $api_sessions_params 'request.header.authorization group';");
+    await page.fill('#preview-line', 'request.header.x-team group; nonsense group');
+    await page.click('#preview-run');
+    await page.waitForSelector('#preview-typed');
+    expect(await figure('#preview-typed', 'sessions')).toBe('5');
+    expect(await figure('#preview-typed', 'mixed_sessions')).toBe('1 (8 requests)');
+    expect(await page.getAttribute('#preview-typed tr[data-figure=mixed_sessions]', 'class')).toBe('warn');
+    expect(await page.textContent('#preview-typed ul.errors')).toMatch(/unknown selector "nonsense"/);
+    expect(await page.textContent('#preview-typed ul.mixed')).toBe('request.header.x-team: 2 users, 8 requests');
+  });
 });

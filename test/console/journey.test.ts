@@ -130,6 +130,7 @@ test('retention drops links and samples with their days; a store without links a
   expect(r.status).toBe(501);
   expect(r.body.error).toMatch(/does not keep links/);
   expect((await get('/api/apps/shop/recommendations')).status).toBe(501);
+  expect((await get('/api/apps/shop/preview?line=request.query.token%20group')).status).toBe(501);
   expect((await get('/api/parts?user=alice&follow=links')).status).toBe(501);
 });
 

@@ -66,6 +66,38 @@ export async function startUpstream(): Promise<Upstream> {
     const user = String(jsonBody(req).user || 'anonymous');
     res.json({ token: tokenFor(user, user === 'admin' ? 'admin' : 'customer'), user });
   });
+  // A JWT login as json-server-auth answers it (`accessToken`, the user's email in the claims,
+  // plus the time of the login), and a refresh that trades a valid token for a new one.
+  app.post('/auth/login', (req, res) => {
+    const b = jsonBody(req);
+    const email = String(b.email || '');
+    if (!email || !b.password) return res.status(400).json({ error: 'email and password' });
+    const user = email.split('@')[0];
+    res.json({ accessToken: tokenFor(user, user === 'admin' ? 'admin' : 'customer', { email, login_at: Math.floor(Date.now() / 1000) }), user: { email } });
+  });
+  app.post('/auth/refresh', (req, res) => {
+    const m = /^Bearer (.+)$/.exec(String(req.headers.authorization || ''));
+    let claims: any;
+    try {
+      claims = m ? jwt.verify(m[1], JWT_KEY) : null;
+    } catch (e) {
+      claims = null;
+    }
+    if (!claims) return res.status(401).json({ error: 'a valid token' });
+    res.json({ accessToken: tokenFor(claims.sub, claims.role, { email: claims.email, login_at: claims.login_at }) });
+  });
+  // The seeds' refresh: a valid token in Authorization, a new one in the JSON body.
+  app.post('/refresh', (req, res) => {
+    const m = /^Bearer (.+)$/.exec(String(req.headers.authorization || ''));
+    let claims: any;
+    try {
+      claims = m ? jwt.verify(m[1], JWT_KEY) : null;
+    } catch (e) {
+      claims = null;
+    }
+    if (!claims) return res.status(401).json({ error: 'a valid token' });
+    res.json({ token: tokenFor(claims.sub, claims.role), user: claims.sub });
+  });
   // The same token in a response header, and in a Set-Cookie.
   app.post('/login-header', (req, res) => {
     res.set('X-Auth-Token', tokenFor(String(jsonBody(req).user || 'anonymous'))).json({ ok: true });

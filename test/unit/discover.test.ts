@@ -97,3 +97,27 @@ describe('inventory', () => {
     ]);
   });
 });
+
+describe('value kinds', () => {
+  test('a Basic user name, times, numbers; nothing for other values', () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = jwt({ sub: 'ann', iat: now, exp: now + 3600, n: 7 });
+    const list = run(
+      { headers: {}, query: 'page=2&at=2026-11-29T01:02:03Z&ms=' + now * 1000 + '&neg=-5&id=abc', responseBody: { text: '{"token":"' + token + '"}', contentType: 'application/json' } },
+      [['Authorization', 'Basic ' + Buffer.from('ann:pw').toString('base64')], ['X-Token', 'Bearer ' + token]],
+    );
+    const kind = (s: string) => list.find((c) => c.s === s)?.k;
+    expect(list.find((c) => c.s === 'request.header.authorization')).toEqual({ s: 'request.header.authorization', h: h12('ann'), n: 3, k: 'basic' });
+    expect(kind('request.query.page')).toBe('number');
+    expect(kind('request.query.neg')).toBe('number');
+    expect(kind('request.query.at')).toBe('time');
+    expect(kind('request.query.ms')).toBe('time');
+    expect(kind('request.query.id')).toBeUndefined();
+    expect(kind('request.header.x-token.jwt.iat')).toBe('time');
+    expect(kind('request.header.x-token.jwt.exp')).toBe('time');
+    expect(kind('request.header.x-token.jwt.n')).toBe('number');
+    expect(kind('request.header.x-token.jwt.sub')).toBeUndefined();
+    expect(kind('response.body.json.token.jwt.iat')).toBe('time');
+    expect(kind('request.header.x-token')).toBeUndefined();
+  });
+});

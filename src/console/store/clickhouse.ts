@@ -199,6 +199,8 @@ export class ClickHouseStore implements Store {
   private lastSampleSeq = 0;
   /** Whether links and samples are kept (set by init). */
   journeys = false;
+  /** Whether the samples table has the `user` column (set by init). */
+  private samplesUser = false;
   serverVersion = '';
 
   constructor(private readonly opts: ClickHouseStoreOptions) {
@@ -242,6 +244,17 @@ export class ClickHouseStore implements Store {
       }
     }
     this.journeys = journeys;
+    if (journeys) {
+      // `samples.user` arrived after the table: added here (18.16 has no ADD COLUMN IF NOT
+      // EXISTS); an operator-managed schema without it is read with NULL users.
+      const cols = await this.rows<{ name: string }>(
+        `SELECT name FROM system.columns WHERE database = ${lit(this.database)} AND table = 'samples' AND name = 'user'`,
+      );
+      if (cols.length === 0 && this.opts.createSchema !== false) {
+        await this.client.command({ query: `ALTER TABLE ${this.database}.samples ADD COLUMN user Nullable(String)` });
+        this.samplesUser = true;
+      } else this.samplesUser = cols.length > 0;
+    }
     if (!journeys) {
       // The optional Store methods are absent: callers (journey.ts, the API) then answer 501.
       Object.defineProperty(this, 'links', { value: undefined });
@@ -374,6 +387,7 @@ export class ClickHouseStore implements Store {
           ua: x.ua,
           links: x.links,
           inventory: JSON.stringify(x.inventory),
+          ...(this.samplesUser ? { user: x.user } : {}),
         });
       }
     }
@@ -453,9 +467,10 @@ export class ClickHouseStore implements Store {
       ua: string | null;
       links: string[];
       inventory: string;
+      user_: string | null;
     }>(
-      `SELECT t, session, key_source, method, path, ip, ua, links, inventory FROM (
-         SELECT seq, ts_ms AS t, session, key_source, method, path, ip, ua, links, inventory
+      `SELECT t, session, key_source, method, path, ip, ua, links, inventory, user_ FROM (
+         SELECT seq, ts_ms AS t, session, key_source, method, path, ip, ua, links, inventory, ${this.samplesUser ? 'user' : 'CAST(NULL AS Nullable(String))'} AS user_
          FROM ${this.database}.samples FINAL WHERE app = ${lit(app)}${since ? ` AND part >= toDate(${lit(since)})` : ''}
          ORDER BY seq DESC LIMIT ${num(n)}
        ) ORDER BY t, seq`,
@@ -470,6 +485,7 @@ export class ClickHouseStore implements Store {
       ua: r.ua,
       links: r.links,
       inventory: parseJson(r.inventory, []),
+      user: r.user_ ?? null,
     }));
   }
 

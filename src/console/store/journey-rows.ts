@@ -18,8 +18,10 @@ export function recordLinks(r: SessionRecord): string[] {
   return Array.isArray(r.links) ? r.links.filter((l) => typeof l === 'string' && HEX32_RE.test(l)).slice(0, 8) : [];
 }
 
-/** The record's inventory as a store keeps it ({s, h, n} only, selectors up to 512 characters,
- *  12-hex hashes, at most 64 entries), or null when the record was not sampled. */
+const KINDS = ['basic', 'time', 'number'];
+
+/** The record's inventory as a store keeps it ({s, h, n} and a known `k` only, selectors up to
+ *  512 characters, 12-hex hashes, at most 64 entries), or null when the record was not sampled. */
 export function recordInventory(r: SessionRecord): Candidate[] | null {
   return Array.isArray(r.inventory)
     ? r.inventory
@@ -34,7 +36,7 @@ export function recordInventory(r: SessionRecord): Candidate[] | null {
             typeof c.n === 'number',
         )
         .slice(0, 64)
-        .map((c) => ({ s: c.s, h: c.h, n: c.n }))
+        .map((c) => (typeof c.k === 'string' && KINDS.includes(c.k) ? { s: c.s, h: c.h, n: c.n, k: c.k } : { s: c.s, h: c.h, n: c.n }))
     : null;
 }
 
@@ -66,6 +68,8 @@ export interface SampleFields {
   ua: string | null;
   links: string[];
   inventory: Candidate[];
+  /** The record's `user`, up to 1000 characters (null when none). */
+  user: string | null;
 }
 
 /** What a newly stored record adds to the journey tables: its link edges (both directions,
@@ -82,7 +86,8 @@ export function journeyRows(r: SessionRecord, ts: number): { edges: Array<[strin
   }
   const sample =
     inv !== null && inv.length > 0
-      ? { app: r.app, ts, part: r.part, session: r.session, key_source: r.key_source, method: r.method, path: r.path, ip: r.ip, ua: r.ua, links, inventory: inv }
+      ? { app: r.app, ts, part: r.part, session: r.session, key_source: r.key_source, method: r.method, path: r.path, ip: r.ip, ua: r.ua, links, inventory: inv,
+          user: typeof r.user === 'string' ? r.user.slice(0, 1000) : null }
       : null;
   return { edges, sample };
 }

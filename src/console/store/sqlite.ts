@@ -146,7 +146,8 @@ CREATE TABLE IF NOT EXISTS samples (
   ip TEXT NOT NULL,
   ua TEXT,
   links TEXT NOT NULL,
-  inventory TEXT NOT NULL
+  inventory TEXT NOT NULL,
+  user TEXT
 );
 CREATE INDEX IF NOT EXISTS samples_app ON samples (app, id);
 CREATE INDEX IF NOT EXISTS samples_part ON samples (part);
@@ -328,6 +329,8 @@ export class SqliteStore implements Store {
     if (!opts.readonly) {
       this.db.exec(SCHEMA);
       this.db.exec(JOURNEY_SCHEMA);
+      // Files from before samples kept the record's user gain the column (older rows: NULL).
+      if (!this.samplesHaveUser()) this.db.exec('ALTER TABLE samples ADD COLUMN user TEXT');
       const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
       if (!v) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
       else if (UPGRADABLE.includes(v.value)) this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema');
@@ -394,22 +397,33 @@ export class SqliteStore implements Store {
 
   /** Statements of the journey tables (prepared on first use: a read-only store opened on an
    *  older file may not have the tables). */
+  private samplesHaveUser(): boolean {
+    return (this.db.prepare('PRAGMA table_info(samples)').all() as Array<{ name: string }>).some((c) => c.name === 'user');
+  }
+
   private prepareJourney() {
     const db = this.db;
+    // A read-only store on an older file: samples without the user column read it as NULL.
+    const hasUser = this.samplesHaveUser();
+    const user = hasUser ? 'user' : 'NULL AS user';
     return {
       insertLink: db.prepare(
         `INSERT INTO links (a, b, app, ts, part) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (a, b) DO UPDATE SET ts = min(ts, excluded.ts), part = max(part, excluded.part)`,
       ),
       insertSample: db.prepare(
-        `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        // (a read-only store on an older file never inserts: prepared without the user then)
+        hasUser
+          ? `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory, user)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+          : `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       trimSamples: db.prepare(
         `DELETE FROM samples WHERE app = ? AND id < (SELECT id FROM samples WHERE app = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
       ),
       samples: db.prepare(
-        `SELECT * FROM (SELECT id, ts, session, key_source, method, path, ip, ua, links, inventory FROM samples
+        `SELECT * FROM (SELECT id, ts, session, key_source, method, path, ip, ua, links, inventory, ${user} FROM samples
          WHERE app = ? ORDER BY id DESC LIMIT ?) ORDER BY ts, id`,
       ),
       // One session's first links by time (index links_a_ts: reads `limit` rows, however many
@@ -433,7 +447,7 @@ export class SqliteStore implements Store {
     for (const [a, b] of rows.edges) js.insertLink.run(a, b, r.app, ts, r.part);
     const x = rows.sample;
     if (x !== null) {
-      js.insertSample.run(x.app, x.ts, x.part, x.session, x.key_source, x.method, x.path, x.ip, x.ua, JSON.stringify(x.links), JSON.stringify(x.inventory));
+      js.insertSample.run(x.app, x.ts, x.part, x.session, x.key_source, x.method, x.path, x.ip, x.ua, JSON.stringify(x.links), JSON.stringify(x.inventory), x.user);
       const n = (this.samplesSinceTrim.get(r.app) ?? 0) + 1;
       if (n >= 1000) {
         js.trimSamples.run(r.app, r.app, MAX_SAMPLES - 1);
@@ -473,6 +487,7 @@ export class SqliteStore implements Store {
       ua: r.ua,
       links: JSON.parse(r.links),
       inventory: JSON.parse(r.inventory),
+      user: r.user ?? null,
     }));
   }
 

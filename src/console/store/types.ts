@@ -139,6 +139,8 @@ export interface SampleRow {
   ua: string | null;
   links: string[];
   inventory: Candidate[];
+  /** The record's `user` (null when it names none). */
+  user: string | null;
 }
 
 export interface Store {

@@ -162,10 +162,10 @@
     return el('table', null, tbody);
   }
 
-  function renderDetails(box, r) {
+  function renderDetails(box, r, session, part) {
     clear(box);
     box.appendChild(el('h2', { className: 'mono' }, r.method + ' ' + r.path));
-    box.appendChild(el('p', null, link(sessionHref(sessionId, partId, r.request_id), 'Link to this request', 'request-link')));
+    box.appendChild(el('p', null, link(sessionHref(session || sessionId, part || partId, r.request_id), 'Link to this request', 'request-link')));
     box.appendChild(kvTable([
       ['#', r.seq], ['time', fmtTime(r.ts)], ['request id', r.request_id], ['status', r.status], ['duration, ms', r.duration_ms],
       ['bytes sent', r.bytes_sent], ['host', r.host], ['IP', r.ip], ['User-Agent', r.ua], ['user', r.user], ['role', r.role],
@@ -259,27 +259,50 @@
   }
 
   // --- Journey page ----------------------------------------------------------------------------
+  // One timeline of the linked sessions: each request with its date and time, its session (by
+  // number, as listed above it), its status and attack types; a click shows its details.
   function renderJourney(main, session) {
     document.title = 'Journey ' + session.slice(0, 8) + ' · API Sessions';
-    main.appendChild(el('h1', { className: 'mono' }, 'Journey from ' + session));
+    main.appendChild(el('h1', { className: 'page-title' }, 'Journey', el('span', { className: 'mono muted', title: session }, ' from session ' + session.slice(0, 12) + '…')));
     var box = el('div', { id: 'journey' }, el('p', { className: 'muted' }, 'Loading…'));
     main.appendChild(box);
     api('/api/sessions/' + encodeURIComponent(session) + '/journey').then(function (j) {
       clear(box);
-      box.appendChild(el('p', { className: 'muted' }, j.sessions.length + ' linked sessions, ' + j.requests.length + ' requests' + (j.truncated ? ' (cut at the journey\'s bounds)' : '') + '.'));
-      box.appendChild(el('ul', { className: 'linked', id: 'journey-sessions' }, j.sessions.map(sessionItem)));
+      var attacks = 0;
+      j.requests.forEach(function (r) { if (r.attack) attacks++; });
+      var users = {};
+      j.sessions.forEach(function (x) { x.users.forEach(function (u) { users[u] = true; }); });
+      box.appendChild(el('p', { className: 'summary', id: 'journey-summary' },
+        j.sessions.length + ' linked sessions, ' + j.requests.length + ' requests' +
+        (j.requests.length ? ', ' + fmtTime(j.requests[0].ts) + ' to ' + fmtTime(j.requests[j.requests.length - 1].ts) + ' UTC' : '') +
+        (Object.keys(users).length ? ', user ' + Object.keys(users).join(', ') : '') +
+        (attacks ? ', ' + attacks + ' malicious' : '') + (j.truncated ? ' (cut at the journey\'s bounds)' : '') + '.'));
+      box.appendChild(el('h2', { className: 'section' }, 'Sessions'));
+      var sessions = el('ol', { className: 'linked journey-sessions', id: 'journey-sessions' });
+      j.sessions.forEach(function (x, i) { var li = sessionItem(x); li.insertBefore(el('strong', null, 'Session ' + (i + 1) + ' '), li.firstChild); sessions.appendChild(li); });
+      box.appendChild(sessions);
       var index = {};
       j.sessions.forEach(function (x, i) { index[x.session] = i; });
-      var list = el('ol', { className: 'timeline', id: 'journey-requests' });
+      var list = el('ol', { className: 'timeline journey', id: 'journey-requests' });
+      var details = el('div', { className: 'details', id: 'details' }, el('p', { className: 'muted' }, 'Select a request to see its details.'));
       j.requests.forEach(function (r) {
-        list.appendChild(el('li', { className: (r.attack ? 'attack ' : '') + (r.status >= 400 ? 'failed' : ''), dataset: { requestId: r.request_id, session: r.session } },
-          el('span', { className: 'mono muted', title: fmtTime(r.ts) }, fmtTime(r.ts).slice(11)),
+        var li = el('li', { className: (r.attack ? 'attack ' : '') + (r.status >= 400 ? 'failed' : ''), dataset: { requestId: r.request_id, session: r.session } },
+          el('span', { className: 'mono muted when' }, fmtTime(r.ts)),
           el('span', { className: 'mono' }, r.method),
-          el('span', { className: 'path mono' }, link(sessionHref(r.session, r.part, r.request_id), r.path)),
-          el('span', null, statusChip(r.status, 1), ' ', el('span', { className: 'chip', title: r.session }, 'session ' + (index[r.session] + 1) + ' · ' + r.key))));
+          el('span', { className: 'path mono' }, r.path),
+          el('span', null, statusChip(r.status, 1), ' ',
+            r.attack ? r.attack.map(function (a) { return el('span', { className: 'chip attack' }, a); }) : null,
+            el('span', { className: 'chip', title: r.session }, 'session ' + (index[r.session] + 1) + ' · ' + r.key),
+            r.user ? el('span', { className: 'chip user' }, r.user) : null));
+        li.addEventListener('click', function () {
+          var prev = list.querySelector('li.selected');
+          if (prev) prev.classList.remove('selected');
+          li.classList.add('selected');
+          renderDetails(details, r, r.session, r.part);
+        });
+        list.appendChild(li);
       });
-      box.appendChild(el('h3', null, 'Requests in time order'));
-      box.appendChild(list);
+      box.appendChild(el('div', { className: 'layout' }, el('div', null, el('h2', { className: 'section' }, 'Requests in time order'), list), details));
     }).catch(function (err) { clear(box); showError(box, err); });
   }
 
@@ -287,32 +310,93 @@
   function pct(x) { return Math.round(x * 100) + '%'; }
   function renderRecommendations(main, app) {
     document.title = 'Recommendations ' + app + ' · API Sessions';
-    main.appendChild(el('h1', null, 'Grouping key recommendations: ', el('span', { className: 'mono' }, app)));
+    main.appendChild(el('h1', { className: 'page-title' }, 'Grouping key recommendations: ', el('span', { className: 'mono' }, app)));
     var box = el('div', { id: 'recommendations' }, el('p', { className: 'muted' }, 'Loading…'));
     main.appendChild(box);
     api('/api/apps/' + encodeURIComponent(app) + '/recommendations').then(function (r) {
       clear(box);
-      box.appendChild(el('p', { className: 'muted' }, r.sampled + ' sampled requests from ' + r.clients + ' clients' + (r.from ? ', ' + fmtTime(r.from) + ' to ' + fmtTime(r.to) : '') + '. ' + r.method));
+      box.appendChild(el('p', { className: 'muted' }, r.sampled + ' sampled requests from ' + r.clients + ' clients and ' + r.users + ' users' + (r.from ? ', ' + fmtTime(r.from) + ' to ' + fmtTime(r.to) : '') + '. ' + r.method));
+      box.appendChild(el('h2', { className: 'section' }, 'Configuration'));
       if (r.nginx) {
-        box.appendChild(el('h3', null, 'Configuration'));
         box.appendChild(el('pre', { id: 'nginx-line' }, r.nginx));
+        box.appendChild(el('h3', null, 'What this line would do to the sampled requests'));
+        box.appendChild(previewTable(r.preview, 'preview-suggested'));
       } else {
         box.appendChild(el('p', { className: 'muted', id: 'nginx-line' }, r.sampled ? 'Nothing to suggest.' : 'No sampled records: turn on $api_sessions_discovery.'));
       }
+      renderWhatIf(box, app, r.nginx || '');
       var tbody = el('tbody');
       r.suggestions.forEach(function (s) {
         tbody.appendChild(el('tr', { className: s.suggested ? 'suggested' : 'decoy', dataset: { selector: s.selector } },
           el('td', { className: 'num' }, String(s.rank)),
           el('td', { className: 'mono' }, s.selector, s.origin ? el('div', { className: 'muted' }, 'from ' + s.origin.selector) : null),
+          el('td', { className: 'as' }, s.as ? (s.suggested ? s.as : '(' + s.as + ')') : '—'),
           el('td', { className: 'num' }, s.score.toFixed(3)),
           el('td', { className: 'num' }, pct(s.coverage)), el('td', { className: 'num' }, pct(s.stability)), el('td', { className: 'num' }, pct(s.distinctness)),
           el('td', { className: 'explanation' }, s.explanation)));
       });
+      box.appendChild(el('h2', { className: 'section' }, 'Candidates'));
       box.appendChild(el('table', { id: 'suggestions' },
-        el('thead', null, el('tr', null, el('th', { className: 'num' }, '#'), el('th', null, 'Parameter'), el('th', { className: 'num' }, 'Score'),
+        el('thead', null, el('tr', null, el('th', { className: 'num' }, '#'), el('th', null, 'Parameter'), el('th', null, 'As'), el('th', { className: 'num' }, 'Score'),
           el('th', { className: 'num' }, 'Coverage'), el('th', { className: 'num' }, 'Stability'), el('th', { className: 'num' }, 'Distinctness'), el('th', null, 'Why'))),
         tbody));
     }).catch(function (err) { clear(box); showError(box, err); });
+  }
+
+  // --- What-if preview (recommendations page) --------------------------------------------------
+  // Any line the analyst types, previewed on the same samples (GET /api/apps/{app}/preview).
+  function previewTable(p, id) {
+    var rows = [
+      ['sessions', 'Sessions formed by a key', p.sessions],
+      ['mixed_sessions', 'Sessions with more than one user', p.mixed_sessions + (p.mixed_sessions ? ' (' + p.mixed_requests + ' requests)' : '')],
+      ['users_split', 'Users split over more than one journey', p.users_split + ' of ' + p.users],
+      ['fallback_requests', 'Requests left to IP + User-Agent', p.fallback_requests + ' of ' + p.sampled + ' (' + p.fallback_sessions + ' sessions, ' + p.mixed_fallback_sessions + ' with more than one user)'],
+      ['journeys', 'Journeys (sessions joined by links)', p.journeys],
+    ];
+    var tbody = el('tbody');
+    rows.forEach(function (x) {
+      var bad = (x[0] === 'mixed_sessions' && p.mixed_sessions > 0) || (x[0] === 'users_split' && p.users_split > 0);
+      tbody.appendChild(el('tr', { dataset: { figure: x[0] }, className: bad ? 'warn' : '' }, el('td', null, x[1]), el('td', { className: 'num mono' }, String(x[2]))));
+    });
+    var box = el('div', { className: 'preview', id: id }, el('table', { className: 'figures' }, tbody));
+    if (p.errors.length) box.appendChild(el('ul', { className: 'errors' }, p.errors.map(function (e) { return el('li', { className: 'mono' }, e); })));
+    if (p.unseen.length) box.appendChild(el('p', { className: 'muted unseen' }, 'No sampled request carried: ' + p.unseen.join(', ')));
+    if (p.mixed.length) {
+      box.appendChild(el('p', null, 'Largest sessions with more than one user:'));
+      box.appendChild(el('ul', { className: 'mixed' }, p.mixed.map(function (m) { return el('li', null, el('span', { className: 'mono' }, m.key), ': ' + m.users + ' users, ' + m.requests + ' requests'); })));
+    }
+    var keys = el('tbody');
+    p.by_key.forEach(function (k) { keys.appendChild(el('tr', null, el('td', { className: 'mono' }, k.key), el('td', { className: 'num' }, String(k.requests)), el('td', { className: 'num' }, String(k.sessions)))); });
+    box.appendChild(el('table', { className: 'by-key' }, el('thead', null, el('tr', null, el('th', null, 'Grouped by'), el('th', { className: 'num' }, 'Requests'), el('th', { className: 'num' }, 'Sessions'))), keys));
+    return box;
+  }
+
+  function renderWhatIf(box, app, line) {
+    box.appendChild(el('h2', { className: 'section' }, 'What-if preview'));
+    var input = el('textarea', { id: 'preview-line', rows: 3, spellcheck: false, value: line });
+    var out = el('div', { id: 'preview-result' });
+    var form = el('form', { className: 'whatif', id: 'preview-form' },
+      el('label', null, 'A $api_sessions_params line (or its quoted value) to try on the sampled requests', input),
+      el('div', { className: 'actions' }, el('button', { type: 'submit', id: 'preview-run' }, 'Preview')));
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      clear(out).appendChild(el('p', { className: 'muted' }, 'Loading…'));
+      // POST: a long line's encoding may not fit in a URL
+      fetch('/api/apps/' + encodeURIComponent(app) + '/preview', {
+        method: 'POST', credentials: 'same-origin',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify({ line: input.value }),
+      }).then(function (r) {
+        return r.json().then(function (body) {
+          if (!r.ok) throw new Error(body && body.error ? body.error : 'HTTP ' + r.status);
+          return body;
+        });
+      }).then(function (p) {
+        clear(out).appendChild(previewTable(p, 'preview-typed'));
+      }).catch(function (err) { clear(out); showError(out, err); });
+    });
+    box.appendChild(form);
+    box.appendChild(out);
   }
 
   function loadRequests(main, base, start) {
