@@ -11,6 +11,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../src/console/index';
 import { startNginx, Nginx, ROOT } from '../test/helpers/nginx';
+import { engineFromArgs } from '../test/helpers/engines';
 import { startUpstream, Upstream } from '../test/helpers/upstream';
 import { request } from '../test/helpers/http';
 
@@ -116,6 +117,8 @@ function printSessions(records: any[]): void {
 }
 
 async function main(): Promise<void> {
+  // --engine debian12|trixie|sid|sid-qjs (scripts/engines.sh); default: the host's nginx
+  engineFromArgs(process.argv.slice(2));
   const once = process.argv.includes('--once');
   let up: Upstream | undefined;
   let ng: Nginx | undefined;
