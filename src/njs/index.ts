@@ -11,7 +11,6 @@ import { buildConfig, Config } from './config';
 import { Body, Exchange } from './extract';
 import { isJsonType } from './sources/json';
 import { buildRecord, RequestFacts, RawRequest } from './record';
-import { recordLine } from './line';
 import { sessionId } from './identify';
 import { discoveryRate, sampled, InventorySources } from './discover';
 import { RECORD_VERSION } from '../record/record';
@@ -282,7 +281,7 @@ function record(r: NginxHTTPRequest): string {
     const discover = sampled(discoveryRate(v.api_sessions_discovery), facts.requestId) ? () => inventorySources(r) : null;
     // The raw request is read only for a malicious one (a closure costs every other request).
     const readRaw = facts.attack === '' ? noRawRequest : () => rawRequest(r, cfg.limits.maxAttackBody);
-    return recordLine(buildRecord(facts, cfg, exchangeOf(r, cfg), readRaw, errors, discover));
+    return JSON.stringify(buildRecord(facts, cfg, exchangeOf(r, cfg), readRaw, errors, discover));
   } catch (e) {
     return failedRecord(r, errors, e);
   }

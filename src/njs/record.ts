@@ -7,6 +7,7 @@ import { Exchange, Extraction, startExtraction, readSelector, MAX_ERRORS } from 
 import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Client } from './identify';
 import { RECORD_VERSION, SessionRecord, RequestContent } from '../record/record';
 import { inventory, InventorySources } from './discover';
+import { keepsModuleState } from './engine';
 
 /** What nginx knows about the request, as plain values. */
 export interface RequestFacts {
@@ -123,13 +124,15 @@ export function buildRecord(
   return record;
 }
 
-// The ISO form of the last second seen: toISOString costs QuickJS about 5,800 instructions, and
-// requests of one second share everything but the milliseconds (module state: see hmacHex).
+// The ISO form of the last second seen, where module state outlives a request (engine.ts):
+// toISOString costs QuickJS about 5,800 instructions, and requests of one second share
+// everything but the milliseconds. On the njs engine it would only add work.
 let isoSecond = -1;
 let isoPrefix = '';
 
 /** ISO 8601 UTC with milliseconds, as Date.prototype.toISOString writes it. */
 export function isoTime(ms: number): string {
+  if (!keepsModuleState()) return new Date(ms).toISOString();
   if (ms >= 0 && ms % 1 !== 0) ms = Math.floor(ms); // a Date keeps whole milliseconds
   const second = Math.floor(ms / 1000);
   if (second !== isoSecond || !(ms >= 0)) {

@@ -1,7 +1,7 @@
 /** The record (src/njs/record.ts): buildRecord with plain facts and a fake exchange. */
 import { createHmac } from 'crypto';
 import { buildConfig } from '../../src/njs/config';
-import { buildRecord, RequestFacts, RawRequest, attackTypes, redact, requestContent } from '../../src/njs/record';
+import { buildRecord, RequestFacts, RawRequest, attackTypes, redact, requestContent, isoTime } from '../../src/njs/record';
 import { RECORD_VERSION, SessionRecord } from '../../src/record/record';
 import { fake, FakeInput, jwt } from './fakeExchange';
 
@@ -447,4 +447,12 @@ describe('helpers', () => {
     const c = requestContent({ line: 'GET / HTTP/1.1', headers: [['x-AUTH-token', 'abc']], body: null }, [], SECRET, 100);
     expect(c.headers).toEqual([['x-AUTH-token', '[hmac:' + vhash('abc') + ']']]);
   });
+});
+
+test('isoTime (the time memo where module state lives on) writes what toISOString writes, also within one second and around its edges', () => {
+  const times = [1763900000250, 1763900000251, 1763900000999, 1763900001000, 1763900001007, 1763900000000, 0, 999, 1000,
+    Date.UTC(2026, 0, 31, 23, 59, 59, 999), Date.UTC(2026, 1, 1), 253402300799999, 1763900000250.6];
+  for (const t of times.concat(times.slice().reverse())) expect(isoTime(t)).toBe(new Date(t).toISOString());
+  expect(isoTime(-1)).toBe(new Date(-1).toISOString());
+  expect(() => isoTime(NaN)).toThrow(RangeError);
 });

@@ -1,5 +1,6 @@
 /** JSON bodies and claims: parse once, then walk a selector's path through own properties. */
 import { PathStep } from '../selector';
+import { isNjsEngine } from '../engine';
 
 /** The njs engine refuses JSON nested 32 deep or more ("Nested too deep"); QuickJS and Node
  *  parse far deeper (and QuickJS in nginx runs out of stack at a few thousand). Refusing the same
@@ -17,15 +18,8 @@ export function parseJson(text: string): unknown {
     const deep = (e as Error).name === 'RangeError' || String((e as Error).message).indexOf('too deep') >= 0;
     throw new Error(deep ? 'not valid JSON (nested too deep)' : 'not valid JSON');
   }
-  if (!njsEngineLimitsDepth() && nestedTooDeep(text, JSON_DEPTH_LIMIT)) throw new Error('not valid JSON (nested too deep)');
+  if (!isNjsEngine() && nestedTooDeep(text, JSON_DEPTH_LIMIT)) throw new Error('not valid JSON (nested too deep)');
   return v;
-}
-
-/** The njs engine (any version) enforces the limit itself; `njs.engine` is "QuickJS" there
- *  from njs 0.8.6, and Node has no `njs`. */
-function njsEngineLimitsDepth(): boolean {
-  const g = globalThis as unknown as { njs?: { engine?: string } };
-  return g.njs !== undefined && g.njs.engine !== 'QuickJS';
 }
 
 /** Whether valid JSON `text` nests `max` or more containers deep. Native string work only (a
