@@ -10,7 +10,7 @@
 import { buildConfig, Config } from './config';
 import { Body, Exchange } from './extract';
 import { isJsonType } from './sources/json';
-import { buildRecord, RequestFacts, RawRequest } from './record';
+import { buildRecord, RequestFacts, RawRequest, recordLine } from './record';
 import { sessionId } from './identify';
 import { discoveryRate, sampled, InventorySources } from './discover';
 import { RECORD_VERSION } from '../record/record';
@@ -250,7 +250,8 @@ function record(r: NginxHTTPRequest): string {
     };
     // Discovery costs one variable read when off; sampled requests list their candidates.
     const discover = sampled(discoveryRate(v.api_sessions_discovery), facts.requestId) ? () => inventorySources(r) : null;
-    return JSON.stringify(
+    // recordLine: JSON.stringify, kept valid UTF-8 whatever bytes arrived (record.ts).
+    return recordLine(
       buildRecord(facts, cfg, exchangeOf(r, cfg), () => rawRequest(r, cfg.limits.maxAttackBody), errors, discover),
     );
   } catch (e) {
@@ -270,7 +271,7 @@ function failedRecord(r: NginxHTTPRequest, errors: string[], e: unknown): string
     const ip = v.remote_addr || '';
     const uri = v.request_uri || '';
     const q = uri.indexOf('?');
-    return JSON.stringify({
+    return recordLine({
       v: RECORD_VERSION,
       ts,
       app,
