@@ -311,6 +311,7 @@ export function cutClean(text: string, max: number, secrets: string[]): string {
   text = text.slice(0, max);
   const escape = cutEscapeRe().exec(text);
   if (escape !== null) text = text.slice(0, escape.index);
+  text = withoutCutSequence(text);
   for (let pass = 0; pass < 3; pass++) {
     if (pass > 0 && !encoded(text)) break;
     if (pass === 2 && text.indexOf('+') < 0) break;
@@ -324,6 +325,20 @@ export function cutClean(text: string, max: number, secrets: string[]): string {
       if (p < cut) cut = p;
     }
     if (cut < decoded.length) text = text.slice(0, view === null ? cut : rawStart(view, cut));
+  }
+  return text;
+}
+
+/** `text` without a percent-encoded UTF-8 sequence that a cut left incomplete at its end (`%C3`). */
+function withoutCutSequence(text: string): string {
+  const run = /(?:%[0-9a-fA-F]{2}){1,3}$/.exec(text);
+  if (run === null) return text;
+  const n = run[0].length / 3;
+  for (let k = n - 1; k >= 0; k--) {
+    const b = parseInt(run[0].slice(k * 3 + 1, k * 3 + 3), 16);
+    if (b >= 0x80 && b <= 0xbf) continue; // a continuation byte: look further back for its lead
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return n - k < need ? text.slice(0, run.index + k * 3) : text;
   }
   return text;
 }
