@@ -169,7 +169,7 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
       rec({ s: 'tok-kim', at: TODAY + 22000, path: '/orders/9', user: 'kim' }),
     ];
     for (let i = 0; i < 12; i++) more.push(rec({ s: 'x' + (i % 4), at: TODAY + 30000 + i * 1000, app: 'xapp', ip: '10.9.9.' + (i % 4), inventory: inv(i) }));
-    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: more.map((r) => JSON.stringify(r)).join('\n') });
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: more.map((r) => JSON.stringify(r)).join('\n') });
     expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
 
     await page.goto(`${c.url}session/${sid('tok-kim')}/${today}`);
