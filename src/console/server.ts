@@ -220,7 +220,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/login', (_req, reply) => reply.type('text/html; charset=utf-8').send(ui.login));
   // Sign-in (signin.ts): POST /login, POST /logout, when the console has a token.
-  signin?.register(app);
+  if (signin) signin.register(app);
+  else app.post('/logout', (_req, reply) => reply.redirect('/')); // nothing to sign out of
 
   // Queries wait in a bounded queue (queryGate below).
   queryGate(app, opts);
