@@ -93,7 +93,8 @@ export class EventSplitter {
     if (to <= from) return;
     if (!this.tooLong && this.size + (to - from) > this.maxLine) {
       this.tooLong = true;
-      this.onTooLong(Buffer.concat([...this.parts, chunk.subarray(from, Math.min(to, from + 200))]).subarray(0, 200));
+      const first = this.parts.length > 0 ? this.parts[0] : chunk.subarray(from, to);
+      this.onTooLong(Buffer.from(first.subarray(0, 200)));
       this.parts = [];
     }
     this.size += to - from;
