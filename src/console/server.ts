@@ -54,7 +54,6 @@ function sha256(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-
 function isLoopbackHost(hostHeader: string | undefined): boolean {
   if (!hostHeader) return false;
   let h = hostHeader.toLowerCase();
