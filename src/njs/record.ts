@@ -7,7 +7,8 @@ import { Exchange, Extraction, startExtraction, readSelector, MAX_ERRORS } from 
 import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Client } from './identify';
 import { RECORD_VERSION, SessionRecord, RequestContent } from '../record/record';
 import { inventory, InventorySources } from './discover';
-import { RedactNames, asText, cutClean, redactBodyByName, redactHeaderByName, redactQueryPairs, redactValues, wellFormed } from './redact';
+import { RedactNames, redactor } from './redact';
+import { asText, wellFormed } from './utf8';
 
 /** What nginx knows about the request, as plain values. */
 export interface RequestFacts {
@@ -187,6 +188,7 @@ export function requestContent(
   names?: RedactNames | null,
   errors?: string[],
 ): RequestContent {
+  const R = redactor();
   const bad: boolean[] = [];
   const nameList = names === undefined ? null : names;
   const values: string[] = [];
@@ -202,23 +204,23 @@ export function requestContent(
       break;
     }
     const name = asText(raw.headers[i][0], bad);
-    let value = redactHeaderByName(name.toLowerCase(), asText(raw.headers[i][1], bad), nameList, secret);
+    let value = R.redactHeaderByName(name.toLowerCase(), asText(raw.headers[i][1], bad), nameList, secret);
     // Redact before cutting, and drop what a cut leaves of a secret: its first characters.
-    value = redactValues(value, values, secret);
+    value = R.redactValues(value, values, secret);
     if (value.length > MAX_HEADER_VALUE) {
-      value = cutClean(value, MAX_HEADER_VALUE, values);
+      value = R.cutClean(value, MAX_HEADER_VALUE, values);
       truncated = true;
     }
     headers.push([name, value]);
   }
   // The glue may hand over a body already cut (at maxBody + 1): cutClean also drops the start
   // of a secret that such a cut went through.
-  let body = raw.body === null ? null : redactValues(redactBodyByName(asText(raw.body, bad), nameList, secret), values, secret);
+  let body = raw.body === null ? null : R.redactValues(R.redactBodyByName(asText(raw.body, bad), nameList, secret), values, secret);
   if (body !== null && body.length > maxBody) {
-    body = cutClean(body, maxBody, values);
+    body = R.cutClean(body, maxBody, values);
     truncated = true;
   }
-  const line = redactValues(redactQueryPairs(asText(raw.line, bad), nameList, secret), values, secret);
+  const line = R.redactValues(R.redactQueryPairs(asText(raw.line, bad), nameList, secret), values, secret);
   if (bad.length > 0 && errors !== undefined && errors.length < MAX_ERRORS && errors.indexOf(INVALID_UTF8) < 0) errors.push(INVALID_UTF8);
   return { line, headers, body, truncated };
 }
@@ -251,7 +253,7 @@ export function redactNames(config: Config): RedactNames {
 
 /** Replaces each secret value wherever it occurs, in any spelling the module decodes (see redact.ts). */
 export function redact(text: string, secrets: string[], secret: string): string {
-  return redactValues(text, secrets, secret);
+  return redactor().redactValues(text, secrets, secret);
 }
 
 /** What a record says when invalid UTF-8 was replaced. */

@@ -2,12 +2,13 @@
  * Redaction by meaning (src/njs/redact.ts) and the record line's UTF-8 guard (record.ts).
  */
 import crypto from 'crypto';
-import { redactValues, cutClean, redactBodyByName, redactHeaderByName, redactQueryPairs, RedactNames } from '../../src/njs/redact';
+import { redactor, RedactNames } from '../../src/njs/redact';
 import { requestContent, recordLine, INVALID_UTF8 } from '../../src/njs/record';
 
 const SECRET = 'unit-secret';
 const hmac = (v: string) => '[hmac:' + crypto.createHmac('sha256', SECRET).update('v\n' + v).digest('hex').slice(0, 32) + ']';
 const NONE: RedactNames = { cookies: [], headers: [], fields: [] };
+const { redactValues, cutClean, redactBodyByName, redactHeaderByName, redactQueryPairs } = redactor();
 
 describe('by value, in every spelling', () => {
   const token = 'pä/ss wörd+Zz';
