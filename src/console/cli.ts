@@ -7,6 +7,8 @@
  *   --port N               default 7441 (0: a free port)
  *   --token TOKEN          access token (or env API_SESSIONS_TOKEN); generated when --host is not loopback
  *   --retention-days N     parts kept besides today (default 7)
+ *   --trust-proxy          behind a TLS proxy that sets X-Forwarded-Proto (or env API_SESSIONS_TRUST_PROXY=1):
+ *                          the sign-in cookie is Secure when it says https
  */
 import { parseArgs } from 'util';
 import { startConsole } from './index';
@@ -20,12 +22,13 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       token: { type: 'string' },
       'retention-days': { type: 'string' },
+      'trust-proxy': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(
-      'usage: tsx src/console/cli.ts [--db FILE] [--log FILE] [--host ADDR] [--port N] [--token T] [--retention-days N]\n',
+      'usage: tsx src/console/cli.ts [--db FILE] [--log FILE] [--host ADDR] [--port N] [--token T] [--retention-days N] [--trust-proxy]\n',
     );
     return;
   }
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
     port,
     token: values.token ?? process.env.API_SESSIONS_TOKEN ?? undefined,
     retentionDays,
+    trustForwardedProto: values['trust-proxy'] === true || process.env.API_SESSIONS_TRUST_PROXY === '1',
   });
   process.stdout.write(`API Sessions console: ${c.url}\n`);
   let stopping = false;

@@ -17,6 +17,7 @@ import { Tailer } from './ingest/tailer';
 import { Batch, InvalidSink, excerpt } from './ingest/lines';
 import { Metrics } from './metrics';
 import { buildServer } from './server';
+import { MAX_LINE_BYTES } from './ingest/http';
 
 export interface ConsoleOptions {
   /** SQLite file (created when missing). Ignored when `store` is given. */
@@ -32,6 +33,11 @@ export interface ConsoleOptions {
   /** Access token for the UI, the API and ingest. Required off loopback: when the host is not a
    *  loopback address and none is given, one is generated and printed. */
   token?: string;
+  /** Behind a TLS proxy you trust to set X-Forwarded-Proto: the sign-in cookie gets `Secure`
+   *  when it says https (a TLS connection to the console itself always does). */
+  trustForwardedProto?: boolean;
+  /** API queries that may wait at once; more get 503 (default 16). */
+  maxQueuedQueries?: number;
   /** Days of parts kept besides today (default 7). */
   retentionDays?: number;
   /** How often retention runs, ms (default 10 minutes). */
@@ -164,6 +170,8 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
       },
       pollMs: options.pollMs,
       rotateGraceMs: options.rotateGraceMs,
+      // Its longest line, and HTTP ingest's: the same limit for both.
+      chunkBytes: MAX_LINE_BYTES,
     });
   }
 
@@ -172,6 +180,9 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     metrics,
     onInvalid,
     token,
+    maxLineBytes: MAX_LINE_BYTES,
+    maxQueuedQueries: options.maxQueuedQueries,
+    trustForwardedProto: options.trustForwardedProto ?? false,
     ingest: (batch, source) => ingest(batch, source),
     status: async () => ({
       store: await store.stats(),

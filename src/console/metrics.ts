@@ -27,6 +27,17 @@ export class Metrics {
     labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly ingestRefused = new Counter({
+    name: 'api_sessions_console_ingest_refused_total',
+    help: 'POST /api/ingest requests refused whole, by reason (token, cross_site, content_type, too_large, encoding, bad_body).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly queriesRefused = new Counter({
+    name: 'api_sessions_console_queries_refused_total',
+    help: 'API queries answered 503 because too many were waiting.',
+    registers: [this.registry],
+  });
   readonly rotations = new Counter({
     name: 'api_sessions_console_log_rotations_total',
     help: 'Log rotations followed (new files nginx writes to, including those found at start), by kind (rename, truncate).',

@@ -7,11 +7,12 @@
 import { createHash, timingSafeEqual } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { gunzipSync, inflateSync } from 'zlib';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify';
 import { BadCursorError, PartFilter, Store } from './store/types';
-import { Batch, InvalidSink, parseBody } from './ingest/lines';
+import { Batch, InvalidSink } from './ingest/lines';
+import { crossSite, registerIngest } from './ingest/http';
+import { signIn } from './signin';
 import { Metrics } from './metrics';
 import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
 import { recommend } from './recommend';
@@ -26,12 +27,17 @@ export interface ServerOptions {
   ingest(batch: Batch, source: string): Promise<{ inserted: number; duplicates: number; expired: number; future: number }>;
   /** When set, every route but the login page needs it (Bearer header or the login cookie). */
   token: string | null;
-  /** Largest ingest body accepted, bytes (after decompression too). Default 64 MiB. */
+  /** Largest ingest body accepted, bytes (after decompression too). Default 16 MiB. */
   maxBodyBytes?: number;
+  /** Longest ingest line accepted, bytes: the tailer's chunkBytes. Default 4 MiB. */
+  maxLineBytes?: number;
+  /** Behind a TLS proxy that sets X-Forwarded-Proto: the sign-in cookie is `Secure` when it says https. */
+  trustForwardedProto?: boolean;
+  /** API queries waiting at most at once; more get 503 (default 16). */
+  maxQueuedQueries?: number;
   status(): Promise<Record<string, unknown>>;
 }
 
-const COOKIE = 'api_sessions_token';
 const HEX32 = /^[0-9a-f]{32}$/;
 const PART = /^\d{4}-\d{2}-\d{2}$/;
 const UI_DIR = join(__dirname, 'ui');
@@ -47,19 +53,6 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s).digest();
-}
-
-function cookieValue(token: string): string {
-  return createHash('sha256').update('api-sessions cookie\n' + token).digest('hex');
-}
-
-function readCookie(header: string | undefined, name: string): string | null {
-  if (!header) return null;
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return part.slice(i + 1).trim();
-  }
-  return null;
 }
 
 function isLoopbackHost(hostHeader: string | undefined): boolean {
@@ -79,7 +72,7 @@ export class HttpError extends Error {
   }
 }
 
-function str(q: Record<string, unknown>, name: string, max = 1000): string | undefined {
+function str(q: Record<string, unknown>, name: string, max = 1024): string | undefined {
   const v = q[name];
   if (v === undefined || v === '') return undefined;
   if (typeof v !== 'string') throw new HttpError(400, `${name}: give it once`);
@@ -90,11 +83,26 @@ function str(q: Record<string, unknown>, name: string, max = 1000): string | und
 function time(q: Record<string, unknown>, name: string): number | undefined {
   const v = str(q, name, 64);
   if (v === undefined) return undefined;
+  // Only ISO 8601 or digits: Date.parse alone reads almost anything (`' OR '1'='1` as a day in 2001).
+  const isoShape = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:?\d\d)?)?$/.test(v);
+  if (!isoShape && !/^\d{1,15}$/.test(v)) throw new HttpError(400, `${name}: not a time (ISO 8601 or ms since the epoch)`);
   // A time without a zone (as an HTML datetime-local input gives it) is UTC.
   const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? v + 'Z' : v;
-  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(iso);
+  const n = isoShape ? Date.parse(iso) : Number(v);
   if (!Number.isFinite(n)) throw new HttpError(400, `${name}: not a time (ISO 8601 or ms since the epoch)`);
   return n;
+}
+
+/** Endpoint patterns are bounded so that no pattern makes a slow query (a GLOB with hundreds of
+ *  `*` walks every stored path hundreds of times). */
+export const MAX_ENDPOINT_LENGTH = 512;
+export const MAX_ENDPOINT_WILDCARDS = 8;
+
+function checkEndpointPattern(p: string): void {
+  const wildcards = p.replace(/\*+/g, '*').replace(/[^*?]/g, '').length;
+  if (wildcards > MAX_ENDPOINT_WILDCARDS) {
+    throw new HttpError(400, `endpoint: at most ${MAX_ENDPOINT_WILDCARDS} wildcards (* and ?)`);
+  }
 }
 
 /** The list filters from a query string (the same names the UI puts in its URLs). */
@@ -116,7 +124,8 @@ export function filterFromQuery(q: Record<string, unknown>): PartFilter {
   f.status = str(q, 'status', 3);
   if (f.status !== undefined && !/^([1-5]\d\d|[1-5]xx)$/i.test(f.status)) throw new HttpError(400, 'status: a code (404) or a class (4xx)');
   f.key = str(q, 'key');
-  f.endpoint = str(q, 'endpoint');
+  f.endpoint = str(q, 'endpoint', MAX_ENDPOINT_LENGTH);
+  if (f.endpoint !== undefined) checkEndpointPattern(f.endpoint);
   for (const k of Object.keys(f) as Array<keyof PartFilter>) if (f[k] === undefined) delete f[k];
   return f;
 }
@@ -137,11 +146,10 @@ function sessionParams(p: unknown): { session: string; part: string } {
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const maxBody = opts.maxBodyBytes ?? 64 * 1024 * 1024;
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
   const { store } = opts;
   const tokenHash = opts.token ? sha256(opts.token) : null;
-  const cookieHash = opts.token ? sha256(cookieValue(opts.token)) : null;
+  const signin = opts.token ? signIn({ token: opts.token, trustForwardedProto: opts.trustForwardedProto ?? false }) : null;
   const ui = {
     html: readFileSync(join(UI_DIR, 'index.html')),
     js: readFileSync(join(UI_DIR, 'app.js')),
@@ -150,19 +158,25 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     loginJs: readFileSync(join(UI_DIR, 'login.js')),
   };
 
-  const authorized = (req: FastifyRequest): boolean => {
-    if (!tokenHash || !cookieHash) return true;
+  /** The token as a Bearer header, or (when `cookie`) the UI's sign-in cookie. Ingest takes the
+   *  header only: a browser sends the cookie with requests other pages make. */
+  const authorized = (req: FastifyRequest, cookie: boolean): boolean => {
+    if (!tokenHash || !signin) return true;
     const auth = req.headers.authorization;
     if (auth && /^Bearer\s+/i.test(auth)) {
       return timingSafeEqual(sha256(auth.replace(/^Bearer\s+/i, '').trim()), tokenHash);
     }
-    const c = readCookie(req.headers.cookie, COOKIE);
-    return c !== null && timingSafeEqual(sha256(c), cookieHash);
+    return cookie && signin.valid(req);
   };
 
   app.addHook('onRequest', async (req, reply) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     const path = req.url.split('?')[0];
+    // Sign-in and sign-out only from the console's own pages (ingest checks this itself, and counts it).
+    if (req.method === 'POST' && path !== '/api/ingest' && crossSite(req)) {
+      reply.code(403).send({ error: 'cross-site request refused' });
+      return reply;
+    }
     if (!opts.token) {
       // Without a token the console listens on loopback only; refusing other Host names keeps
       // a web page elsewhere from reading it through DNS rebinding.
@@ -172,8 +186,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       }
       return;
     }
-    if (path === '/login' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
-    if (authorized(req)) return;
+    if (path === '/login' || path === '/logout' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
+    if (authorized(req, path !== '/api/ingest')) return;
     if (req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
       reply.redirect('/login?next=' + encodeURIComponent(req.url));
       return reply;
@@ -205,22 +219,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/favicon.ico', (_req, reply) => reply.code(204).send());
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/login', (_req, reply) => reply.type('text/html; charset=utf-8').send(ui.login));
-  app.register(async (scope) => {
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-      done(null, new URLSearchParams(body as string));
-    });
-    scope.post('/login', async (req, reply) => {
-      const form = req.body as URLSearchParams | undefined;
-      const given = form?.get('token') ?? '';
-      let next = form?.get('next') ?? '/';
-      if (!next.startsWith('/') || next.startsWith('//') || next.includes('\\')) next = '/';
-      if (!opts.token || !timingSafeEqual(sha256(given), tokenHash!)) {
-        return reply.redirect('/login?failed=1&next=' + encodeURIComponent(next));
-      }
-      reply.header('set-cookie', `${COOKIE}=${cookieValue(opts.token)}; Path=/; HttpOnly; SameSite=Strict`);
-      return reply.redirect(next);
-    });
-  });
+  // Sign-in (signin.ts): POST /login, POST /logout, when the console has a token.
+  if (signin) signin.register(app);
+  else app.post('/logout', (_req, reply) => reply.redirect('/')); // nothing to sign out of
+
+  // Queries wait in a bounded queue (queryGate below).
+  queryGate(app, opts);
 
   // --- Query API ------------------------------------------------------------------------------
   app.get('/api/parts', async (req) => {
@@ -371,30 +375,66 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return opts.metrics.registry.metrics();
   });
 
-  // --- Ingest ---------------------------------------------------------------------------------
-  app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBody }, (_req, body, done) => done(null, body));
-    scope.post('/api/ingest', async (req, reply) => {
-      let body = req.body as Buffer | undefined;
-      if (!body || body.length === 0) return reply.code(400).send({ error: 'empty body' });
-      const enc = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
-      try {
-        if (enc === 'gzip' || enc === 'x-gzip') body = gunzipSync(body, { maxOutputLength: maxBody });
-        else if (enc === 'deflate') body = inflateSync(body, { maxOutputLength: maxBody });
-        else if (enc !== 'identity') return reply.code(415).send({ error: `content-encoding ${enc} is not supported (gzip, deflate)` });
-      } catch (e) {
-        return reply.code(400).send({ error: 'body does not decompress: ' + (e as Error).message });
-      }
-      const batch = parseBody(body.toString('utf8'), 'http', opts.onInvalid);
-      if (!batch) {
-        opts.onInvalid('http', 'json', 'body is a JSON array that does not parse', body.subarray(0, 200).toString());
-        return reply.code(400).send({ error: 'body starts with [ but is not a JSON array' });
-      }
-      const res = await opts.ingest(batch, 'http');
-      return { ...res, invalid: batch.invalid };
-    });
+  // --- Ingest (ingest/http.ts) -------------------------------------------------------------
+  registerIngest(app, {
+    maxBodyBytes: opts.maxBodyBytes,
+    maxLineBytes: opts.maxLineBytes,
+    onInvalid: opts.onInvalid,
+    ingest: opts.ingest,
+    refused: (reason) => opts.metrics.ingestRefused.inc({ reason }),
   });
 
   return app;
+}
+
+/**
+ * API queries run one or two at a time, each after a turn of the event loop, and at most
+ * `maxQueuedQueries` wait: SQLite answers synchronously, so without this a burst of slow queries
+ * would hold every other request (/healthz included) until the last one ends. Beyond the queue:
+ * 503 with Retry-After. The CSV export streams in its own steps and is not queued.
+ */
+function queryGate(app: FastifyInstance, opts: ServerOptions): void {
+  const maxQueued = opts.maxQueuedQueries ?? 16;
+  const running = 2;
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  type Gated = { gate?: 'waiting' | 'active' | 'done'; wake?: () => void };
+  const next = () => {
+    const wake = waiting.shift();
+    if (wake) wake();
+  };
+  app.addHook('preHandler', async (req, reply) => {
+    const path = req.url.split('?')[0];
+    if (req.method !== 'GET' || !path.startsWith('/api/') || path.endsWith('.csv')) return;
+    if (active >= running && waiting.length >= maxQueued) {
+      opts.metrics.queriesRefused.inc();
+      reply.code(503).header('retry-after', '1').send({ error: `busy: ${waiting.length} queries are waiting; retry shortly` });
+      return reply;
+    }
+    const g = req as Gated;
+    if (active >= running) {
+      g.gate = 'waiting';
+      await new Promise<void>((resolve) => {
+        g.wake = resolve;
+        waiting.push(resolve);
+      });
+    }
+    g.gate = 'active';
+    active++;
+    // A turn of the event loop first: requests that arrived meanwhile (/healthz) are answered.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  });
+  const done = async (req: FastifyRequest) => {
+    const g = req as Gated;
+    if (g.gate === 'active') {
+      active--;
+      next();
+    } else if (g.gate === 'waiting' && g.wake) {
+      const at = waiting.indexOf(g.wake);
+      if (at >= 0) waiting.splice(at, 1);
+    }
+    g.gate = 'done';
+  };
+  app.addHook('onResponse', done);
+  app.addHook('onRequestAbort', done);
 }

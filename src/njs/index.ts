@@ -10,7 +10,7 @@
 import { buildConfig, Config } from './config';
 import { Body, Exchange } from './extract';
 import { isJsonType } from './sources/json';
-import { buildRecord, RequestFacts, RawRequest } from './record';
+import { buildRecord, RequestFacts, RawRequest, recordLine } from './record';
 import { sessionId } from './identify';
 import { discoveryRate, sampled, InventorySources } from './discover';
 import { RECORD_VERSION } from '../record/record';
@@ -281,7 +281,8 @@ function record(r: NginxHTTPRequest): string {
     const discover = sampled(discoveryRate(v.api_sessions_discovery), facts.requestId) ? () => inventorySources(r) : null;
     // The raw request is read only for a malicious one (a closure costs every other request).
     const readRaw = facts.attack === '' ? noRawRequest : () => rawRequest(r, cfg.limits.maxAttackBody);
-    return JSON.stringify(buildRecord(facts, cfg, exchangeOf(r, cfg), readRaw, errors, discover));
+    // recordLine: JSON.stringify, kept valid UTF-8 whatever bytes arrived (record.ts).
+    return recordLine(buildRecord(facts, cfg, exchangeOf(r, cfg), readRaw, errors, discover));
   } catch (e) {
     return failedRecord(r, errors, e);
   }
@@ -299,7 +300,7 @@ function failedRecord(r: NginxHTTPRequest, errors: string[], e: unknown): string
     const ip = v.remote_addr || '';
     const uri = v.request_uri || '';
     const q = uri.indexOf('?');
-    return JSON.stringify({
+    return recordLine({
       v: RECORD_VERSION,
       ts,
       app,

@@ -8,6 +8,8 @@ import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Client
 import { RECORD_VERSION, SessionRecord, RequestContent } from '../record/record';
 import { inventory, InventorySources } from './discover';
 import { keepsModuleState } from './engine';
+import { RedactNames, redactor } from './redact';
+import { asText, wellFormed, noLoneSurrogates } from './utf8';
 
 /** What nginx knows about the request, as plain values. */
 export interface RequestFacts {
@@ -116,7 +118,7 @@ export function buildRecord(
     user,
     role,
     attack,
-    request: attack === null ? null : requestContent(readRaw(), secrets, facts.secret, config.limits.maxAttackBody),
+    request: attack === null ? null : requestContent(readRaw(), secrets, facts.secret, config.limits.maxAttackBody, redactNames(config), errors),
     errors,
     links,
   };
@@ -206,104 +208,121 @@ export function attackTypes(text: string): string[] | null {
 
 /**
  * The malicious request's content for the record: request line, header lines and body up to
- * their limits, with credentials and every raw grouping or hashed value replaced by its keyed
- * hash. An attack payload stays readable; a session token does not leave.
+ * their limits, with credentials (by name, whatever their length) and every raw grouping or
+ * hashed value (by value, in any spelling) replaced by its keyed hash. An attack payload stays
+ * readable; a session token does not leave. Invalid UTF-8 becomes U+FFFD (and `errors` says so).
  */
-export function requestContent(raw: RawRequest, secrets: string[], secret: string, maxBody: number): RequestContent {
+export function requestContent(
+  raw: RawRequest,
+  secrets: string[],
+  secret: string,
+  maxBody: number,
+  names?: RedactNames | null,
+  errors?: string[],
+): RequestContent {
+  const R = redactor();
+  const bad: boolean[] = [];
+  const nameList = names === undefined ? null : names;
+  const values: string[] = [];
+  for (let i = 0; i < secrets.length; i++) {
+    const v = asText(secrets[i]);
+    if (v !== '' && values.indexOf(v) < 0) values.push(v);
+  }
   let truncated = false;
-  // Headers whose values are credentials or session ids wherever they appear.
-  const secretHeaders = ['authorization', 'proxy-authorization', 'cookie', 'x-session-id', 'session-id', 'mcp-session-id',
-    'x-auth-token', 'x-access-token', 'x-api-key'];
   const headers: Array<[string, string]> = [];
   for (let i = 0; i < raw.headers.length; i++) {
     if (headers.length >= MAX_ATTACK_HEADERS) {
       truncated = true;
       break;
     }
-    const name = raw.headers[i][0];
-    let value = raw.headers[i][1];
-    const lower = name.toLowerCase();
-    if (secretHeaders.indexOf(lower) >= 0) value = redactHeader(lower, value, secret);
+    const name = asText(raw.headers[i][0], bad);
+    let value = R.redactHeaderByName(name.toLowerCase(), asText(raw.headers[i][1], bad), nameList, secret);
     // Redact before cutting, and drop what a cut leaves of a secret: its first characters.
-    value = redact(value, secrets, secret);
+    value = R.redactValues(value, values, secret);
     if (value.length > MAX_HEADER_VALUE) {
-      value = cutClean(value, MAX_HEADER_VALUE, secrets);
+      value = R.cutClean(value, MAX_HEADER_VALUE, values);
       truncated = true;
     }
     headers.push([name, value]);
   }
   // The glue may hand over a body already cut (at maxBody + 1): cutClean also drops the start
   // of a secret that such a cut went through.
-  let body = raw.body === null ? null : redact(raw.body, secrets, secret);
+  let body = raw.body === null ? null : R.redactValues(R.redactBodyByName(asText(raw.body, bad), nameList, secret), values, secret);
   if (body !== null && body.length > maxBody) {
-    body = cutClean(body, maxBody, secrets);
+    body = R.cutClean(body, maxBody, values);
     truncated = true;
   }
-  return {
-    line: redact(raw.line, secrets, secret),
-    headers,
-    body,
-    truncated,
-  };
+  const line = R.redactValues(R.redactQueryPairs(asText(raw.line, bad), nameList, secret), values, secret);
+  if (bad.length > 0 && errors !== undefined && errors.length < MAX_ERRORS && errors.indexOf(INVALID_UTF8) < 0) errors.push(INVALID_UTF8);
+  return { line, headers, body, truncated };
 }
 
-/** `text` cut at `max`, without a trailing start of any secret (or of its percent-encoded form). */
-function cutClean(text: string, max: number, secrets: string[]): string {
-  text = text.slice(0, max);
-  for (let i = 0; i < secrets.length; i++) {
-    const s = secrets[i];
-    if (s.length < 4) continue;
-    text = dropPartial(text, s);
-    const enc = encodeURIComponent(s);
-    if (enc !== s) text = dropPartial(text, enc);
-  }
-  return text;
-}
-
-function dropPartial(text: string, s: string): string {
-  const first = s.charAt(0);
-  let at = text.indexOf(first, text.length - s.length + 1 > 0 ? text.length - s.length + 1 : 0);
-  while (at >= 0) {
-    const tail = text.slice(at);
-    if (s.slice(0, tail.length) === tail) return text.slice(0, at);
-    at = text.indexOf(first, at + 1);
-  }
-  return text;
-}
-
-function hidden(secret: string, v: string): string {
-  return '[hmac:' + valueHash(secret, v) + ']';
-}
-
-function redactHeader(lower: string, value: string, secret: string): string {
-  if (lower === 'cookie') {
-    // Keep the names and any attack payload readable: hide the values shaped like identifiers
-    // (long runs of token characters), which is what session cookies and tokens are.
-    const pairs = value.split(';');
-    for (let i = 0; i < pairs.length; i++) {
-      const eq = pairs[i].indexOf('=');
-      if (eq < 0) continue;
-      const v = pairs[i].slice(eq + 1).trim();
-      if (v.length >= 8 && /^[A-Za-z0-9._~+\/=%:-]+$/.test(v)) pairs[i] = pairs[i].slice(0, eq + 1) + hidden(secret, v);
+/** The names of the configured grouping keys and hashed parameters: hidden by name in the content. */
+export function redactNames(config: Config): RedactNames {
+  const names: RedactNames = { cookies: [], headers: [], fields: [] };
+  for (let i = 0; i < config.params.length; i++) {
+    const p = config.params[i];
+    if (!p.group && !p.hash) continue;
+    for (let k = 0; k < p.selectors.length; k++) {
+      const sel = p.selectors[k];
+      const src = sel.source;
+      if (src === 'request.cookie' || src === 'response.cookie') names.cookies.push(sel.name);
+      else if (src === 'request.header' || src === 'response.header') names.headers.push(sel.name);
+      else if (src === 'request.query' || src === 'request.body.form') names.fields.push(sel.name);
+      else {
+        for (let s = sel.path.length - 1; s >= 0; s--) {
+          const step = sel.path[s];
+          if (typeof step === 'string') {
+            names.fields.push(step);
+            break;
+          }
+        }
+      }
     }
-    return pairs.join(';');
   }
-  const space = value.indexOf(' ');
-  if ((lower === 'authorization' || lower === 'proxy-authorization') && space > 0) {
-    return value.slice(0, space + 1) + hidden(secret, value.slice(space + 1).trim());
-  }
-  return hidden(secret, value);
+  return names;
 }
 
-/** Replaces each secret value (and its percent-encoded form) by its keyed hash. */
+/** Replaces each secret value wherever it occurs, in any spelling the module decodes (see redact.ts). */
 export function redact(text: string, secrets: string[], secret: string): string {
-  for (let i = 0; i < secrets.length; i++) {
-    const s = secrets[i];
-    if (s.length < 4) continue; // too short to be a credential, and would shred the text
-    if (text.indexOf(s) >= 0) text = text.split(s).join(hidden(secret, s));
-    const enc = encodeURIComponent(s);
-    if (enc !== s && text.indexOf(enc) >= 0) text = text.split(enc).join(hidden(secret, s));
-  }
-  return text;
+  return redactor().redactValues(text, secrets, secret);
 }
 
+/** What a record says when invalid UTF-8 was replaced. */
+export const INVALID_UTF8 = 'record: invalid UTF-8 replaced with U+FFFD';
+
+/**
+ * The record as one line of valid UTF-8 JSON, whatever bytes nginx handed over. On njs 0.7.9 a
+ * string read from nginx keeps the request's bytes as they came; invalid ones would reach the log.
+ * The check costs one native length count: an ASCII line, or a byte string of valid UTF-8, has as
+ * many bytes as the engine counts characters; anything else is decoded once (invalid sequences
+ * become U+FFFD) and, when that changed it, the record says so in `errors`.
+ */
+export function recordLine(record: object): string {
+  let line = JSON.stringify(record);
+  // QuickJS reads an encoded surrogate (ed a0 80) as an unpaired UTF-16 surrogate, which
+  // JSON.stringify writes as a `\ud800` escape: ASCII, but no valid text once parsed. Rare, so
+  // the line is parsed back only when such an escape may be there.
+  if (line.indexOf('\\ud') >= 0) {
+    const whole = JSON.stringify(JSON.parse(line, unpairedSurrogatesReplaced));
+    if (whole !== line) line = whole;
+  }
+  if (Buffer.byteLength(line) === line.length) return line;
+  const fixed = wellFormed(line);
+  // Told by the result, not by the replacing: njs 0.7.9 hands the module the raw bytes (replaced
+  // just above), newer njs replaces them itself before the module sees them. Either way the
+  // record says so, alike on every engine (and also when a request sent U+FFFD itself: the
+  // two cannot be told apart where njs replaced first).
+  if (fixed.indexOf('\ufffd') < 0) return fixed;
+  const errors = (record as { errors?: unknown }).errors;
+  if (Array.isArray(errors) && errors.indexOf(INVALID_UTF8) < 0) {
+    if (errors.length >= MAX_ERRORS) errors.length = MAX_ERRORS - 1;
+    errors.push(INVALID_UTF8);
+    return recordLine(record);
+  }
+  return fixed;
+}
+
+function unpairedSurrogatesReplaced(_key: string, v: unknown): unknown {
+  return typeof v === 'string' ? noLoneSurrogates(v) : v;
+}

@@ -170,7 +170,7 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
       rec({ s: 'tok-kim', at: TODAY + 22000, path: '/orders/9', user: 'kim' }),
     ];
     for (let i = 0; i < 12; i++) more.push(rec({ s: 'x' + (i % 4), at: TODAY + 30000 + i * 1000, app: 'xapp', ip: '10.9.9.' + (i % 4), inventory: inv(i) }));
-    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: more.map((r) => JSON.stringify(r)).join('\n') });
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: more.map((r) => JSON.stringify(r)).join('\n') });
     expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
 
     await page.goto(`${c.url}session/${sid('tok-kim')}/${today}`);
@@ -214,7 +214,7 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
       rec({ s: 'tok-lee-2', at: TODAY + 43000, method: 'POST', path: '/refresh', user: 'lee', key: 'response.body.json.token', links: [sid('tok-lee')] }),
       rec({ s: 'tok-lee-2', at: TODAY + 44000, path: '/orders/7', user: 'lee', ua: XSS_UA }),
     ];
-    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: more.map((r) => JSON.stringify(r)).join('\n') });
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: more.map((r) => JSON.stringify(r)).join('\n') });
     expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
 
     await page.goto(`${c.url}journey/${sid('tok-lee')}`);
@@ -251,7 +251,7 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
         { s: 'request.header.x-team', h: (u < 2 ? 0 : u).toString(16).padStart(12, 'd'), n: 20 },
       ] }));
     }
-    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: more.map((r) => JSON.stringify(r)).join('\n') });
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: more.map((r) => JSON.stringify(r)).join('\n') });
     expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
     await page.goto(c.url + 'apps/papp/recommendations');
     await page.waitForSelector('#preview-suggested');

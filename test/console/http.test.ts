@@ -59,7 +59,10 @@ describe('console over HTTP (no token, loopback)', () => {
     expect((await post('x', { 'content-encoding': 'br' })).status).toBe(415);
     const metrics = await (await http('/metrics')).text();
     expect(metrics).toMatch(/api_sessions_console_records_ingested_total\{source="http"\} 4/);
-    expect(metrics).toMatch(/api_sessions_console_records_invalid_total\{source="http",reason="json"\} 2/);
+    expect(metrics).toMatch(/api_sessions_console_records_invalid_total\{source="http",reason="json"\} 1/);
+    // a broken array and an unknown encoding are refused whole, counted by reason
+    expect(metrics).toMatch(/api_sessions_console_ingest_refused_total\{reason="bad_body"\} 1/);
+    expect(metrics).toMatch(/api_sessions_console_ingest_refused_total\{reason="encoding"\} 1/);
     expect(metrics).toMatch(/api_sessions_console_records_duplicate_total\{source="http"\} 1/);
   });
 

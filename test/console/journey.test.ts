@@ -23,7 +23,7 @@ const get = async (path: string) => {
   return { status: res.status, body: (await res.json()) as any };
 };
 const post = (rs: SessionRecord[]) =>
-  fetch(new URL('/api/ingest', c.url), { method: 'POST', body: rs.map((r) => JSON.stringify(r)).join('\n') }).then((r) => r.json());
+  fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: rs.map((r) => JSON.stringify(r)).join('\n') }).then((r) => r.json());
 
 /** alice and bob behind one IP + User-Agent: each browses anonymously (a cookie), logs in (the
  *  login links the anonymous session and the shared IP + UA session), refreshes (alice). */

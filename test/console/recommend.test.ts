@@ -162,7 +162,7 @@ describe('over the store and the API', () => {
     // records without an inventory (not sampled) and another app's do not count
     rs.push(rec({ s: 'plain', at: TODAY + 500 }));
     rs.push(rec({ s: 'other', at: TODAY + 600, app: 'billing', inventory: [cand('request.header.x-k', 'v')] }));
-    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: rs.map((x) => JSON.stringify(x)).join('\n') });
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: rs.map((x) => JSON.stringify(x)).join('\n') });
     expect(((await res.json()) as { inserted: number }).inserted).toBe(102);
     const body = (await (await fetch(new URL('/api/apps/shop/recommendations', c.url))).json()) as Recommendations;
     check(body);

@@ -20,9 +20,41 @@ export function newBatch(): Batch {
   return { records: [], raws: [], invalid: 0 };
 }
 
+/** Nesting allowed in one line: a record is 4 deep (request.headers), an envelope adds 1. */
+export const MAX_DEPTH = 16;
+/** Lines shorter than this are parsed without the nesting check: their JSON.parse is cheap anyway. */
+const CHECKED_FROM = 64 * 1024;
+
+/** Whether a JSON text nests arrays and objects deeper than `max` (stops as soon as it does). */
+export function nestingOver(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** A line JSON.parse would spend long on (`[[[[...` megabytes deep): refused before it parses. */
+export function tooDeep(line: string): boolean {
+  return line.length > CHECKED_FROM && nestingOver(line, MAX_DEPTH);
+}
+
 /** Adds one line (without its newline) to the batch; blank lines are skipped silently. */
 export function addLine(batch: Batch, line: string, source: string, onInvalid: InvalidSink): void {
   if (line.length === 0 || (line.length < 3 && line.trim() === '')) return;
+  if (tooDeep(line)) {
+    batch.invalid++;
+    onInvalid(source, 'json', `nested deeper than ${MAX_DEPTH}`, line.slice(0, 200));
+    return;
+  }
   const r = parseRecord(line);
   if (r.ok) {
     batch.records.push(r.record);
@@ -75,6 +107,11 @@ export function excerpt(s: string, max = 200): string {
 export function addJsonLine(batch: Batch, line: string, source: string, onInvalid: InvalidSink): void {
   const t = line.trim();
   if (t === '') return;
+  if (tooDeep(t)) {
+    batch.invalid++;
+    onInvalid(source, 'json', `nested deeper than ${MAX_DEPTH}`, t.slice(0, 200));
+    return;
+  }
   let v: unknown;
   try {
     v = JSON.parse(t);

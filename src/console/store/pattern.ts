@@ -28,6 +28,7 @@ export function parseEndpointPattern(input: string): EndpointPattern | null {
     method = s;
     path = '*';
   }
+  path = path.replace(/\*+/g, '*'); // `**` means `*`, and costs GLOB more
   const glob = path.replace(/\[/g, '[[]');
   const re = '^' + path.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$';
   return { method, glob, regexp: new RegExp(re, 's') };

@@ -1,0 +1,420 @@
+/**
+ * The console under attack (issue 13): ingest only from shippers, no request holds the console,
+ * ingest refuses what the record format forbids, sign-in is safe. Real console, real HTTP.
+ */
+import { gzipSync } from 'zlib';
+import { request as httpRequest } from 'http';
+import { spawn } from 'child_process';
+import { AddressInfo } from 'net';
+import { setPriority } from 'os';
+import { join } from 'path';
+import { startConsole, RunningConsole } from '../../src/console/index';
+import { buildServer } from '../../src/console/server';
+import { Metrics } from '../../src/console/metrics';
+import { Store } from '../../src/console/store/types';
+import { SessionRecord } from '../../src/record/record';
+import { TODAY, rec, tempDir } from './helpers';
+
+const tmp = tempDir('api-sessions-security-');
+let n = 0;
+let c: RunningConsole;
+const quiet = () => undefined;
+afterAll(() => tmp.cleanup());
+afterEach(async () => {
+  await c?.close();
+});
+
+const TOKEN = 'security-test-token';
+/** Where raw() sends requests when the console runs in a child process. */
+let base: string | null = null;
+
+async function http(path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(new URL(path, c.url), { redirect: 'manual', ...init });
+}
+const ndjson = (rs: object[]) => rs.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const ingest = (body: string | Buffer, headers: Record<string, string> = {}) =>
+  http('/api/ingest', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
+const stored = async (headers: Record<string, string> = {}) =>
+  ((await (await http('/api/parts', { headers })).json()) as { items: unknown[] }).items.length;
+const metrics = async (headers: Record<string, string> = {}) => (await http('/metrics', { headers })).text();
+
+/** Raw HTTP through node:http: a body streamed without buffering it whole, and headers fetch() will not send.
+ *  Resolves with the answer, also when the server answers (and closes) before the body is sent. */
+function raw(path: string, opts: { method?: string; headers?: Record<string, string | number>; body?: Buffer; chunks?: () => Iterable<Buffer> }): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    // agent: false: a connection of its own, closed after the answer (none left for close() to wait on)
+    const req = httpRequest(new URL(path, base ?? c.url), { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+      answered = true;
+      const parts: Buffer[] = [];
+      res.on('data', (d) => parts.push(d));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(parts).toString() });
+        req.destroy();
+      });
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '' }));
+    });
+    req.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE' || code === 'ECONNRESET') setTimeout(() => !answered && resolve({ status: 0, headers: {}, text: '' }), 200);
+      else reject(e);
+    });
+    (async () => {
+      if (opts.body) req.write(opts.body);
+      if (opts.chunks) {
+        for (const ch of opts.chunks()) {
+          if (answered || req.destroyed) break;
+          if (!req.write(ch)) await new Promise((r) => { req.once('drain', r); req.once('close', r); });
+        }
+      }
+      req.end();
+    })();
+  });
+}
+
+describe('ingest takes only shippers\' requests (finding 3)', () => {
+  beforeEach(async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `i${++n}.db`), log: quiet });
+  });
+
+  test('no-cors fetch and <form enctype=text/plain> bodies (no JSON content type) are refused', async () => {
+    const body = ndjson([rec({ s: 'forged', at: TODAY })]);
+    expect((await ingest(body, { 'content-type': 'text/plain;charset=UTF-8' })).status).toBe(415);
+    expect((await ingest(body, { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect((await ingest(body, { 'content-type': 'multipart/form-data; boundary=x' })).status).toBe(415);
+    expect(await stored()).toBe(0);
+    expect(await metrics()).toMatch(/api_sessions_console_ingest_refused_total\{reason="content_type"\} 3/);
+  });
+
+  test('cross-site requests are refused by Origin and Sec-Fetch-Site, another port of 127.0.0.1 included', async () => {
+    const body = ndjson([rec({ s: 'forged', at: TODAY })]);
+    const port = new URL(c.url).port;
+    expect((await ingest(body, { origin: 'http://evil.test' })).status).toBe(403);
+    expect((await ingest(body, { origin: 'http://127.0.0.1:1' })).status).toBe(403);
+    expect((await ingest(body, { origin: 'null' })).status).toBe(403);
+    expect((await raw('/api/ingest', { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'sec-fetch-site': 'same-site' }, body: Buffer.from(body) })).status).toBe(403);
+    expect((await raw('/api/ingest', { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'sec-fetch-site': 'cross-site' }, body: Buffer.from(body) })).status).toBe(403);
+    expect(await stored()).toBe(0);
+    expect(await metrics()).toMatch(/api_sessions_console_ingest_refused_total\{reason="cross_site"\} 5/);
+    // a shipper (no Origin) and a same-origin request are fine
+    expect((await ingest(body, { origin: 'http://127.0.0.1:' + port })).status).toBe(200);
+    expect(await stored()).toBe(1);
+  });
+});
+
+describe('with a token, only the Bearer header authorizes ingest', () => {
+  test('the UI\'s sign-in cookie does not', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `t${++n}.db`), token: TOKEN, log: quiet });
+    const login = await http('/login', { method: 'POST', body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0];
+    expect((await http('/api/parts', { headers: { cookie } })).status).toBe(200);
+    const body = ndjson([rec({ s: 'a', at: TODAY })]);
+    expect((await ingest(body, { cookie })).status).toBe(401);
+    const bearer = { authorization: 'Bearer ' + TOKEN };
+    expect(await stored(bearer)).toBe(0);
+    expect((await ingest(body, bearer)).status).toBe(200);
+    expect(await stored(bearer)).toBe(1);
+    expect(await metrics(bearer)).toMatch(/api_sessions_console_ingest_refused_total\{reason="token"\} 1/);
+  });
+});
+
+describe('ingest refuses what the record format forbids (finding 7)', () => {
+  beforeEach(async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `f${++n}.db`), log: quiet });
+  });
+
+  const base = () => rec({ s: 'x', at: TODAY });
+  const bad: Array<[string, (r: SessionRecord) => object]> = [
+    ['ts with a space', (r) => ({ ...r, ts: r.ts.replace('T', ' ').slice(0, 19) })],
+    ['ts in words', (r) => ({ ...r, ts: 'Nov 28 2026 23:59:59' })],
+    ['ts with an offset', (r) => ({ ...r, ts: r.ts.slice(0, 19) + '+05:00' })],
+    ['ts that is no date', (r) => ({ ...r, ts: r.ts.slice(0, 5) + '02-30T00:00:00.000Z', part: r.ts.slice(0, 5) + '02-30' })],
+    ['part contradicting ts', (r) => ({ ...r, part: '2020-01-01' })],
+    ['status 999999', (r) => ({ ...r, status: 999999 })],
+    ['duration_ms 1e300', (r) => ({ ...r, duration_ms: 1e300 })],
+    ['ip not an ip', (r) => ({ ...r, ip: 'not an ip' })],
+    ['empty method', (r) => ({ ...r, method: '' })],
+    ['app of 100,000 characters', (r) => ({ ...r, app: 'a'.repeat(100000) })],
+    ['user of 2,000 characters', (r) => ({ ...r, user: 'u'.repeat(2000) })],
+    ['17 errors', (r) => ({ ...r, errors: Array(17).fill('e') })],
+  ];
+  test.each(bad)('%s', async (_what, change) => {
+    const res = await ingest(ndjson([change(base())]));
+    expect(await res.json()).toMatchObject({ inserted: 0, invalid: 1 });
+    expect(await stored()).toBe(0);
+    expect(await metrics()).toMatch(/api_sessions_console_records_invalid_total\{source="http",reason="shape"\} 1/);
+  });
+
+  test('the same record within the limits is stored, and can be found by its app', async () => {
+    const r = { ...base(), app: 'a'.repeat(1024), ip: '2001:db8::1' };
+    expect(await (await ingest(ndjson([r]))).json()).toMatchObject({ inserted: 1, invalid: 0 });
+    expect(((await (await http('/api/parts?app=' + 'a'.repeat(1024))).json()) as { items: unknown[] }).items).toHaveLength(1);
+  });
+});
+
+describe('the tailer\'s limits over HTTP (finding 4)', () => {
+  beforeEach(async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `l${++n}.db`), log: quiet });
+  });
+
+  test('a line longer than 4 MiB is refused as too_long; the others are stored', async () => {
+    const long = { ...rec({ s: 'long', at: TODAY }), ua: 'x'.repeat(4 * 1024 * 1024) };
+    const res = await ingest(ndjson([rec({ s: 'a', at: TODAY }), long, rec({ s: 'b', at: TODAY })]));
+    expect(await res.json()).toMatchObject({ inserted: 2, invalid: 1 });
+    expect(await metrics()).toMatch(/api_sessions_console_records_invalid_total\{source="http",reason="too_long"\} 1/);
+  });
+
+  test('a body over 16 MiB is refused (413), also once decompressed', async () => {
+    const big = Buffer.alloc(17 * 1024 * 1024, 0x20);
+    expect((await raw('/api/ingest', { method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'content-length': big.length }, body: big })).status).toBe(413);
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20));
+    expect((await ingest(bomb, { 'content-encoding': 'gzip' })).status).toBe(413);
+    expect(await metrics()).toMatch(/api_sessions_console_ingest_refused_total\{reason="too_large"\} 2/);
+  });
+
+  test('JSON nested deeper than 16 is refused before it is parsed', async () => {
+    const deep = '['.repeat(1000000) + ']'.repeat(1000000);
+    expect((await ingest(deep, { 'content-type': 'application/json' })).status).toBe(400);
+    const res = await ingest(ndjson([rec({ s: 'a', at: TODAY })]) + deep + '\n');
+    expect(await res.json()).toMatchObject({ inserted: 1, invalid: 1 });
+  });
+});
+
+/** The issue's attacks, run by `node -e` against the URL in argv[1]; prints the statuses as JSON. */
+const ATTACKS = `
+const http = require('http');
+const base = process.argv[1];
+function send(path, headers, chunks) {
+  return new Promise((resolve) => {
+    let answered = false;
+    const req = http.request(new URL(path, base), { method: chunks ? 'POST' : 'GET', headers, agent: false }, (res) => {
+      answered = true;
+      res.resume();
+      res.on('end', () => { resolve(res.statusCode); req.destroy(); });
+      res.on('error', () => resolve(res.statusCode));
+    });
+    req.on('error', () => setTimeout(() => !answered && resolve(0), 200));
+    (async () => {
+      for (let i = 0; chunks && i < chunks.n; i++) {
+        if (answered || req.destroyed) break;
+        if (!req.write(chunks.buf)) await new Promise((r) => { req.once('drain', r); req.once('close', r); });
+      }
+      req.end();
+    })();
+  });
+}
+const brackets = Buffer.alloc(1024 * 1024, 0x5b);
+const letters = Buffer.alloc(1024 * 1024, 0x61);
+const slow = encodeURIComponent('*a'.repeat(499) + '*b');
+const all = [
+  // 64 MiB of [[[[ as a JSON array body
+  send('/api/ingest', { 'content-type': 'application/json', 'content-length': 64 * 1024 * 1024 }, { buf: brackets, n: 64 }),
+  // the same under the body limit, streamed without a length
+  send('/api/ingest', { 'content-type': 'application/json' }, { buf: brackets, n: 15 }),
+  // one 60 MiB line
+  send('/api/ingest', { 'content-type': 'application/x-ndjson' }, { buf: letters, n: 60 }),
+];
+// 30 endpoint queries of 500 wildcards at once
+for (let i = 0; i < 30; i++) all.push(send('/api/parts?endpoint=' + slow, {}, null));
+Promise.all(all).then((s) => process.stdout.write(JSON.stringify(s)));
+`;
+
+describe('no request holds the console (finding 4)', () => {
+  jest.setTimeout(180000);
+
+  test('/healthz answers within 100 ms while the attacks run', async () => {
+    // The console in a process of its own, as it runs: what is measured is its event loop, not
+    // this test's, which sends 140 MiB of attack bodies.
+    const db = join(tmp.dir, `h${++n}.db`);
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/console/cli.ts'), '--db', db, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d) => {
+          out += d;
+          const m = /(http:\/\/\S+)/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error('console exited with ' + code)));
+      });
+      base = url;
+      // Many distinct paths, as the issue stored (fewer here: the attacks are what matters).
+      const PATHS = 50000;
+      for (let i = 0; i < PATHS; i += 10000) {
+        const rs: SessionRecord[] = [];
+        for (let k = i; k < i + 10000; k++) rs.push(rec({ s: 's' + (k % 500), at: TODAY + k, path: '/p/' + k.toString(36) + '/item' }));
+        const res = await raw('/api/ingest', { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: Buffer.from(ndjson(rs)) });
+        expect(JSON.parse(res.text)).toMatchObject({ inserted: 10000 });
+      }
+      // Each refusal once before measuring, as a console that has run a while has done: the first
+      // use of a code path (compiling, loading) is a one-time cost, not what an attack holds.
+      expect((await raw('/api/ingest', { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(100, 0x5b) })).status).toBe(400);
+      expect((await raw('/api/ingest', { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 17 * 1024 * 1024 }, body: Buffer.alloc(10) })).status).toBe(413);
+      expect((await raw('/api/parts?endpoint=' + encodeURIComponent('*a'.repeat(20)), {})).status).toBe(400);
+
+      const gaps: number[] = [];
+      let running = true;
+      const probe = (async () => {
+        while (running) {
+          const t = process.hrtime.bigint();
+          const res = await raw('/healthz', {});
+          expect(res.status).toBe(200);
+          gaps.push(Number(process.hrtime.bigint() - t) / 1e6);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 50));
+      // The attacks from a third process, so that this one only measures.
+      const attacker = spawn(process.execPath, ['-e', ATTACKS, url], { stdio: ['ignore', 'pipe', 'inherit'] });
+      // At the lowest priority: on a small shared machine the attacker's own CPU (pushing 140 MiB)
+      // would otherwise delay the console by scheduling alone; what is measured is whether the
+      // console's work on these requests blocks it.
+      setPriority(attacker.pid!, 19);
+      let out = '';
+      attacker.stdout!.on('data', (d) => (out += d));
+      await new Promise((r) => attacker.once('exit', r));
+      running = false;
+      await probe;
+      const statuses: number[] = JSON.parse(out);
+
+      expect(gaps.length).toBeGreaterThanOrEqual(10);
+      // Answered within 100 ms: 95% of the probes, and every one within a second. (On the 2 shared
+      // cores CI and developers run on, the OS alone delays an odd probe past 100 ms when the load
+      // is high; a console that the attacks hold stalls for seconds: 23 s before this change.)
+      const sorted = [...gaps].sort((a, b) => a - b);
+      const p95 = sorted[Math.floor(sorted.length * 0.95)];
+      if (p95 >= 100 || sorted[sorted.length - 1] >= 1000) console.log('healthz latencies (ms): ' + gaps.map((g) => g.toFixed(1)).join(' '));
+      expect(p95).toBeLessThan(100);
+      expect(sorted[sorted.length - 1]).toBeLessThan(1000);
+      // the patterns are refused (400) or, beyond the queue, answered busy (503); never run.
+      // The big bodies: 400/413, or a reset when the console answered before the body was sent.
+      expect(statuses).toHaveLength(33);
+      expect(statuses.filter((s) => s === 400).length).toBeGreaterThanOrEqual(13);
+      expect(statuses.every((s) => s === 0 || s === 400 || s === 413 || s === 503)).toBe(true);
+    } finally {
+      base = null;
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    }
+  });
+
+  test('a query with too many wildcards gets a clear 400', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `q${++n}.db`), log: quiet });
+    const res = await http('/api/parts?endpoint=' + encodeURIComponent('*a'.repeat(9)));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: 'endpoint: at most 8 wildcards (* and ?)' });
+    expect((await http('/api/parts?endpoint=' + encodeURIComponent('GET /a/**/b/*'))).status).toBe(200);
+  });
+
+  test('queries beyond the queue get 503 with Retry-After; the others are answered', async () => {
+    // A store whose list query takes 50 ms without blocking: the gate alone decides.
+    let running = 0;
+    let most = 0;
+    const store = {
+      listParts: async () => {
+        most = Math.max(most, ++running);
+        await new Promise((r) => setTimeout(r, 50));
+        running--;
+        return { items: [], next: null };
+      },
+    } as unknown as Store;
+    const app = await buildServer({
+      store,
+      metrics: new Metrics(),
+      onInvalid: () => undefined,
+      ingest: async () => ({ inserted: 0, duplicates: 0, expired: 0, future: 0 }),
+      token: null,
+      maxQueuedQueries: 4,
+      status: async () => ({}),
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/`;
+    try {
+      const replies = await Promise.all(Array.from({ length: 12 }, () => raw('/api/parts', {})));
+      const codes = replies.map((r) => r.status).sort();
+      expect(codes).toEqual([200, 200, 200, 200, 200, 200, 503, 503, 503, 503, 503, 503]);
+      expect(most).toBe(2);
+      const busy = replies.find((r) => r.status === 503)!;
+      expect(busy.headers['retry-after']).toBe('1');
+      expect(JSON.parse(busy.text).error).toMatch(/^busy/);
+      expect((await raw('/healthz', {})).status).toBe(200);
+    } finally {
+      base = null;
+      await app.close();
+    }
+  });
+});
+
+describe('sign-in (finding 6)', () => {
+  const form = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    http('/login', { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
+
+  test('next: same-origin paths only; tabs, newlines and characters above U+00FF never reach Location', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    const cases: Array<[string, string]> = [
+      ['/\t/evil.test', '/'],
+      ['/%09/evil.test', '/%09/evil.test'], // stays a path: the browser does not decode it
+      ['//evil.test', '/'],
+      ['/\\evil.test', '/'],
+      ['https://evil.test/', '/'],
+      ['/a\nLocation: //evil.test', '/'],
+      ['/caf\u00e9\u0100', '/'],
+      ['/session/abc/2026-11-28?x=1#r=2', '/session/abc/2026-11-28?x=1#r=2'],
+    ];
+    for (const [next, location] of cases) {
+      const res = await form({ token: TOKEN, next });
+      expect([next, res.status]).toEqual([next, 302]);
+      expect([next, res.headers.get('location')]).toEqual([next, location]);
+    }
+  });
+
+  test('the cookie: fresh per sign-in, expires, Secure behind a trusted TLS proxy, revoked by sign-out', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    const a = (await form({ token: TOKEN, next: '/' })).headers.get('set-cookie')!;
+    const b = (await form({ token: TOKEN, next: '/' })).headers.get('set-cookie')!;
+    expect(a.split(';')[0]).not.toBe(b.split(';')[0]);
+    expect(a).toMatch(/; Max-Age=43200/);
+    expect(a).toMatch(/HttpOnly; SameSite=Strict/);
+    expect(a).not.toMatch(/Secure/);
+    // X-Forwarded-Proto is not trusted unless configured
+    expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).not.toMatch(/Secure/);
+    const cookieA = a.split(';')[0];
+    const cookieB = b.split(';')[0];
+    expect((await http('/api/parts', { headers: { cookie: cookieA } })).status).toBe(200);
+    const out = await http('/logout', { method: 'POST', headers: { cookie: cookieA } });
+    expect(out.status).toBe(302);
+    expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    expect((await http('/api/parts', { headers: { cookie: cookieA } })).status).toBe(401);
+    expect((await http('/api/parts', { headers: { cookie: cookieB } })).status).toBe(200);
+    // a forged or altered cookie
+    expect((await http('/api/parts', { headers: { cookie: cookieB.replace(/v1\.\d+/, 'v1.99999999999999') } })).status).toBe(401);
+    await c.close();
+
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet, trustForwardedProto: true });
+    expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).toMatch(/; Secure$/);
+    expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'http' })).headers.get('set-cookie')).not.toMatch(/Secure/);
+  });
+
+  test('failed sign-ins are rate limited; a cross-site sign-in is refused', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' })).status).toBe(302);
+    const limited = await form({ token: 'wrong', next: '/' });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // even the right token waits: a guesser learns nothing from the limit
+    expect((await form({ token: TOKEN, next: '/' })).status).toBe(429);
+    expect((await form({ token: TOKEN, next: '/' }, { origin: 'http://evil.test' })).status).toBe(403);
+  });
+});
+
+describe('time filters', () => {
+  test("from=' OR '1'='1 is refused", async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `d${++n}.db`), log: quiet });
+    const res = await http('/api/parts?from=' + encodeURIComponent("' OR '1'='1"));
+    expect(res.status).toBe(400);
+    expect((await http('/api/parts?from=2026-11-28T00:00:00Z&to=' + Date.now())).status).toBe(200);
+    expect((await http('/api/parts?from=' + encodeURIComponent('2026-11-28T00:00:00.000+05:00'))).status).toBe(200);
+  });
+});
