@@ -32,6 +32,9 @@ export interface ConsoleOptions {
   /** Access token for the UI, the API and ingest. Required off loopback: when the host is not a
    *  loopback address and none is given, one is generated and printed. */
   token?: string;
+  /** Token nginx sends to pull the block list (GET /api/blocks/list), separate from `token`;
+   *  without it the list is not served. */
+  blocksToken?: string;
   /** Days of parts kept besides today (default 7). */
   retentionDays?: number;
   /** How often retention runs, ms (default 10 minutes). */
@@ -172,6 +175,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     metrics,
     onInvalid,
     token,
+    blocksToken: options.blocksToken ?? null,
     ingest: (batch, source) => ingest(batch, source),
     status: async () => ({
       store: await store.stats(),

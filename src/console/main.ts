@@ -4,6 +4,7 @@
  *   API_SESSIONS_CONSOLE_HOST     listen address (default 127.0.0.1)
  *   API_SESSIONS_CONSOLE_PORT     default 7441
  *   API_SESSIONS_TOKEN            access token (required, or generated, off loopback)
+ *   API_SESSIONS_BLOCKS_TOKEN     token nginx sends to pull the block list (GET /api/blocks/list)
  *   API_SESSIONS_STORE            sqlite (default) | clickhouse
  *   API_SESSIONS_DATA             folder of the SQLite file (default .)
  *   API_SESSIONS_LOG              the module's log file to follow (optional)
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     host: env.API_SESSIONS_CONSOLE_HOST,
     port: env.API_SESSIONS_CONSOLE_PORT === undefined ? 7441 : Number(env.API_SESSIONS_CONSOLE_PORT),
     token: env.API_SESSIONS_TOKEN || undefined,
+    blocksToken: env.API_SESSIONS_BLOCKS_TOKEN || undefined,
     retentionDays,
   });
   process.stdout.write(`API Sessions console (${kind}): ${c.url}\n`);

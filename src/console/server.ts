@@ -17,6 +17,7 @@ import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SE
 import { recommend } from './recommend';
 import { preview, MAX_LINE } from './whatif';
 import { MAX_SAMPLES } from './store/journey-rows';
+import { registerBlockRoutes, BLOCK_LIST_PATHS } from './blocks';
 
 export interface ServerOptions {
   store: Store;
@@ -29,6 +30,8 @@ export interface ServerOptions {
   /** Largest ingest body accepted, bytes (after decompression too). Default 64 MiB. */
   maxBodyBytes?: number;
   status(): Promise<Record<string, unknown>>;
+  /** Token nginx sends for the block list (blocks.ts), separate from `token`; null: not served. */
+  blocksToken?: string | null;
 }
 
 const COOKIE = 'api_sessions_token';
@@ -173,6 +176,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return;
     }
     if (path === '/login' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
+    if (BLOCK_LIST_PATHS.includes(path)) return; // nginx's own token, checked by blocks.ts
     if (authorized(req)) return;
     if (req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
       reply.redirect('/login?next=' + encodeURIComponent(req.url));
@@ -365,6 +369,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.get('/api/status', async () => opts.status());
+
+  registerBlockRoutes(app, { store, blocksToken: opts.blocksToken ?? null });
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(opts.metrics.registry.contentType);
