@@ -148,12 +148,23 @@ function nginxQuoted(s: string): string {
   return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
 }
 
+/** Characters of a user's percent-encoded form in its map key: keys stay within nginx's
+ *  default map_hash_bucket_size (64 bytes on x86_64), so the include needs no hash settings. */
+export const USER_KEY_CHARS = 40;
+
+/** The map key of a user: the module computes the same (src/njs/block.ts). */
+export function userKey(user: string): string {
+  return 'u:' + encodeURIComponent(user).slice(0, USER_KEY_CHARS).toLowerCase();
+}
+
 /**
  * The list as an nginx include (placed after nginx/api_sessions.conf): $api_sessions_block_list
  * tells the module a list exists (its version), and the volatile map answers the module's probes
- * ("s:" session id, "u:" user, "k:" keyed hash) one at a time. Keys are literal (nginx expands
- * variables only in a map's values) and prefixed, so none reads as `default` or a `~` regex; nginx
- * compares map keys without case, so a user block also matches the same name in other case.
+ * one at a time: "s:" session id and "k:" keyed hash -> 1; a user's key (userKey: nginx compares
+ * map keys without case, and bounds their length) -> the percent-encoded users under that key,
+ * separated by spaces, which the module compares exactly. Keys are literal (nginx expands
+ * variables only in values, and an encoded value holds no `$`) and prefixed, so none reads as
+ * `default` or a `~` regex.
  */
 export function nginxMap(list: BlockList): string {
   const lines = [
@@ -161,17 +172,24 @@ export function nginxMap(list: BlockList): string {
     `# Include after nginx/api_sessions.conf in the http block; regenerate and reload (docs/console.md).`,
     list.expires ? `# The soonest expiry: ${list.expires}: regenerate before then.` : '# No active block.',
   ];
-  const entries: string[] = [];
-  for (const s of list.sessions) entries.push('s:' + s);
-  for (const u of list.users) entries.push('u:' + u);
-  for (const k of list.keys) entries.push('k:' + k);
-  lines.push(`map $host $api_sessions_block_list { default ${entries.length === 0 ? "''" : "'" + list.version + "'"}; }`);
-  // Keys up to "u:" + 256 characters (escaped) need buckets larger than the default.
-  lines.push('map_hash_bucket_size 1024;');
+  const entries: Array<[string, string]> = [];
+  for (const s of list.sessions) entries.push(['s:' + s, '1']);
+  for (const k of list.keys) entries.push(['k:' + k, '1']);
+  const users = new Map<string, string[]>();
+  for (const u of list.users) {
+    const key = userKey(u);
+    const enc = encodeURIComponent(u);
+    const same = users.get(key);
+    if (same) same.push(enc);
+    else users.set(key, [enc]);
+  }
+  for (const [key, encs] of users) entries.push([key, encs.join(' ')]);
+  const any = list.sessions.length + list.users.length + list.keys.length > 0;
+  lines.push(`map $host $api_sessions_block_list { default ${any ? "'" + list.version + "'" : "''"}; }`);
   lines.push('map $api_sessions_block_probe $api_sessions_block_hit {');
   lines.push('    volatile;');
   lines.push("    default '';");
-  for (const e of entries) lines.push(`    ${nginxQuoted(e)} 1;`);
+  for (const [k, v] of entries) lines.push(`    ${nginxQuoted(k)} ${nginxQuoted(v)};`);
   lines.push('}');
   return lines.join('\n') + '\n';
 }

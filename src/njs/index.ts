@@ -4,17 +4,20 @@
  * request object `r`, never in module variables (QuickJS reuses contexts across requests).
  *
  * - record:      js_set $api_sessions_record (log time): one JSON line per request.
+ * - blocked:     js_set $api_sessions_blocked (request phase): "1" when the request belongs to a
+ *                blocked session, user or grouping value (block.ts), else "".
  * - body_filter: js_body_filter (per location): passes every chunk on at once and unchanged,
  *                and keeps a bounded copy only when a parameter reads the response's JSON body.
  */
 import { buildConfig, Config } from './config';
-import { Body, Exchange } from './extract';
+import { Body, Exchange, startExtraction } from './extract';
 import { isJsonType } from './sources/json';
 import { buildRecord, RequestFacts, RawRequest } from './record';
 import { recordLine } from './line';
 import { sessionId } from './identify';
 import { discoveryRate, sampled, InventorySources } from './discover';
 import { RECORD_VERSION } from '../record/record';
+import { blockProbes } from './block';
 
 /** The key used when no secret is configured: ids and hashes are then guessable. */
 const BUILTIN_SECRET = 'api-sessions-builtin-key-set-api_sessions_secret';
@@ -34,6 +37,8 @@ interface Held {
   /** The configuration parsed by the body filter, reused at log time: njs 0.7.9 keeps nothing
    *  between requests, so each parse costs every time (about a third of the module's work). */
   apiSessionsConfig?: Config;
+  /** $api_sessions_blocked's answer, decided once per request and marked in the record. */
+  apiSessionsBlocked?: boolean;
 }
 
 function configOf(r: NginxHTTPRequest): Config {
@@ -251,6 +256,51 @@ function inventorySources(r: NginxHTTPRequest): InventorySources {
   return { requestLines, responseHeaderNames: Object.keys(r.headersOut) };
 }
 
+/** Probes a block list holds at most per request (a session, a user, up to four key hashes). */
+const MAX_PROBES = 6;
+
+/**
+ * $api_sessions_blocked. Without a list ($api_sessions_block_list empty) one variable read.
+ * With one, each probe is set in $api_sessions_block_probe and looked up in the volatile map
+ * $api_sessions_block_hit (the include the console generates). Never throws: a failure is
+ * logged and the request passes (fail open).
+ */
+function blocked(r: NginxHTTPRequest): string {
+  const held = r as unknown as Held;
+  try {
+    if (held.apiSessionsBlocked !== undefined) return held.apiSessionsBlocked ? '1' : '';
+    const v = r.variables;
+    if (!v.api_sessions_block_list) {
+      held.apiSessionsBlocked = false;
+      return '';
+    }
+    held.apiSessionsBlocked = false;
+    const cfg = configOf(r);
+    const host = v.host || '';
+    const st = startExtraction(exchangeOf(r, cfg), cfg.limits, []);
+    const client = { ip: v.remote_addr || '', ua: header(r.headersIn['User-Agent']), fingerprint: v.api_sessions_fingerprint };
+    const found = blockProbes(cfg, st, client, secretOf(r), v.api_sessions_app || host);
+    const probes = found.probes;
+    for (let i = 0; i < probes.length && i < MAX_PROBES; i++) {
+      v.api_sessions_block_probe = probes[i];
+      const hit = v.api_sessions_block_hit;
+      if (!hit) continue;
+      // A user's key answers the encoded users it stands for: this one must be among them.
+      if (probes[i].charAt(0) === 'u' && (' ' + hit + ' ').indexOf(' ' + found.user + ' ') < 0) continue;
+      held.apiSessionsBlocked = true;
+      return '1';
+    }
+    return '';
+  } catch (e) {
+    try {
+      r.error('api_sessions: block check failed, the request passes: ' + String((e as Error).message || e));
+    } catch (e2) {
+      // nothing more to do
+    }
+    return '';
+  }
+}
+
 function record(r: NginxHTTPRequest): string {
   const errors: string[] = [];
   try {
@@ -282,7 +332,9 @@ function record(r: NginxHTTPRequest): string {
     const discover = sampled(discoveryRate(v.api_sessions_discovery), facts.requestId) ? () => inventorySources(r) : null;
     // The raw request is read only for a malicious one (a closure costs every other request).
     const readRaw = facts.attack === '' ? noRawRequest : () => rawRequest(r, cfg.limits.maxAttackBody);
-    return recordLine(buildRecord(facts, cfg, exchangeOf(r, cfg), readRaw, errors, discover));
+    const rec = buildRecord(facts, cfg, exchangeOf(r, cfg), readRaw, errors, discover);
+    if ((r as unknown as Held).apiSessionsBlocked === true) rec.blocked = true;
+    return recordLine(rec);
   } catch (e) {
     return failedRecord(r, errors, e);
   }
@@ -329,4 +381,4 @@ function failedRecord(r: NginxHTTPRequest, errors: string[], e: unknown): string
   }
 }
 
-export default { record, body_filter };
+export default { record, body_filter, blocked };

@@ -43,6 +43,7 @@ export function recordLine(r: SessionRecord): string {
     ',"errors":' + strings(r.errors);
   if (r.links !== undefined) line += ',"links":' + strings(r.links);
   if (r.inventory !== undefined) line += ',"inventory":' + JSON.stringify(r.inventory);
+  if (r.blocked === true) line += ',"blocked":true';
   return line + '}';
 }
 

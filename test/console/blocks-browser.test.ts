@@ -11,6 +11,7 @@ import { tempDir } from './helpers';
 
 const CHROMIUM = '/usr/bin/chromium';
 const have = existsSync(CHROMIUM);
+/* eslint-disable @typescript-eslint/no-explicit-any */
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
 
 (have ? describe : describe.skip)(have ? 'blocks page in Chromium' : `blocks page in Chromium: SKIPPED, ${CHROMIUM} is missing`, () => {
@@ -49,16 +50,16 @@ const HOSTILE = '<img src=x onerror="window.__xss=1">';
     const cells = await page.locator('#blocks tr.block td').allTextContents();
     expect(cells.slice(0, 4)).toEqual(['user', HOSTILE, '<b>scraping</b>', 'ana']);
     expect(await page.locator('#blocks img, #blocks b').count()).toBe(0);
-    const api = await (await fetch(c.url + 'api/blocks')).json();
+    const api = (await (await fetch(c.url + 'api/blocks')).json()) as any;
     expect(api.items[0].expires_at - api.items[0].created_at).toBe(3600000);
 
     await page.click('#blocks button.extend');
-    await page.waitForFunction(() => document.querySelectorAll('#block-audit tr.audit').length === 2);
-    const extended = await (await fetch(c.url + 'api/blocks')).json();
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#block-audit tr.audit').length === 2);
+    const extended = (await (await fetch(c.url + 'api/blocks')).json()) as any;
     expect(extended.items[0].expires_at - extended.items[0].created_at).toBe(2 * 3600000);
 
     await page.click('#blocks button.lift');
-    await page.waitForFunction(() => document.querySelectorAll('#block-audit tr.audit').length === 3);
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#block-audit tr.audit').length === 3);
     expect(await page.locator('#blocks tr.block').count()).toBe(0);
     const audit = await page.locator('#block-audit tr.audit td:nth-child(3)').allTextContents();
     expect(audit).toEqual(['lift', 'extend', 'block']);
@@ -72,7 +73,7 @@ const HOSTILE = '<img src=x onerror="window.__xss=1">';
     await page.fill('#block-form input[name=value]', 'not-a-session');
     await page.fill('#block-form input[name=reason]', 'x');
     await page.click('#block-form button[type=submit]');
-    await page.waitForFunction(() => (document.getElementById('block-error')?.textContent || '') !== '');
+    await page.waitForFunction(() => ((globalThis as any).document.getElementById('block-error').textContent || '') !== '');
     expect(await page.locator('#block-error').textContent()).toContain('32 hex characters');
   });
 });

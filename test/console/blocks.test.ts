@@ -12,6 +12,7 @@ import { sid, tempDir } from './helpers';
 const TOKEN = 'ui-token';
 const BLOCKS_TOKEN = 'nginx-token';
 
+/* eslint-disable @typescript-eslint/no-explicit-any */
 describe('blocks API', () => {
   const tmp = tempDir('api-sessions-blocks-');
   let c: RunningConsole;
@@ -20,7 +21,7 @@ describe('blocks API', () => {
       method,
       headers: { authorization: 'Bearer ' + token, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
-    }).then(async (r) => ({ status: r.status, body: r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text() }));
+    }).then(async (r): Promise<{ status: number; body: any }> => ({ status: r.status, body: r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text() }));
 
   beforeAll(async () => {
     c = await startConsole({ dbPath: join(tmp.dir, 'b.db'), token: TOKEN, blocksToken: BLOCKS_TOKEN, log: () => undefined });
@@ -87,7 +88,8 @@ describe('blocks API', () => {
     expect(Date.parse(list.body.expires)).toBe(b.body.expires_at);
     const map = await call('GET', '/api/blocks/nginx-map', undefined, BLOCKS_TOKEN);
     expect(map.status).toBe(200);
-    expect(map.body).toContain("    'u:o\\'brien$x\\\\y' 1;");
+    // Percent-encoded: no quote, backslash or $ reaches nginx's parser.
+    expect(map.body).toContain("    'u:o\\'brien%24x%5cy' 'o\\'brien%24x%5Cy';");
     expect(map.body).toContain(`map $host $api_sessions_block_list { default '${list.body.version}'; }`);
     await call('POST', `/api/blocks/${b.body.id}/lift`, {});
     const empty = await call('GET', '/api/blocks/nginx-map', undefined, BLOCKS_TOKEN);
@@ -118,7 +120,7 @@ describe('block store', () => {
     const later = await blockList(s, t + 1000);
     expect(later.sessions).toEqual([]);
     expect(later.keys).toEqual([sid('k')]);
-    expect(nginxMap(later)).toContain(`'k:${sid('k')}' 1;`);
+    expect(nginxMap(later)).toContain(`'k:${sid('k')}' '1';`);
     expect(await s.create({ kind: 'user', value: 'u', reason: 'r', who: 'w', now: t, expiresAt: t + 5000, max: 2 })).toBe('full');
     db.close();
   });
