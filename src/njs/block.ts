@@ -54,8 +54,12 @@ export function blockProbes(config: Config, st: Extraction, client: Client, secr
     else user = userValue.length > config.limits.maxValue ? userValue.slice(0, config.limits.maxValue) : userValue;
     // The map's key: nginx compares keys without case and bounds their length; the answer
     // lists the whole encoded users under that key, compared exactly by the caller.
-    encoded = encodeURIComponent(user);
-    probes.push('u:' + encoded.slice(0, USER_KEY_CHARS).toLowerCase());
+    try {
+      encoded = encodeURIComponent(user);
+      probes.push('u:' + encoded.slice(0, USER_KEY_CHARS).toLowerCase());
+    } catch (e) {
+      encoded = null; // a lone surrogate: no blocked user can be written so either
+    }
   }
   if (grouping.source !== 'fallback') {
     probes.push('k:' + valueHash(secret, grouping.value));
@@ -63,4 +67,56 @@ export function blockProbes(config: Config, st: Extraction, client: Client, secr
     for (let i = 0; i < parts.length && parts.length > 1; i++) probes.push('k:' + valueHash(secret, parts[i]));
   }
   return { probes: probes, user: encoded };
+}
+
+/** Bytes of a block list the module accepts from the console (ngx.fetch's response limit). */
+export const MAX_LIST_BYTES = 4194304;
+/** Entries a list holds at most (MAX_BLOCKS in the console). */
+export const MAX_LIST_ENTRIES = 10000;
+
+/** A list as the shared dictionary keeps it: "s:" + id, "k:" + hash, "u=" + encoded user. */
+export interface ParsedBlockList {
+  /** What changes whenever the list does: the console's version and the soonest expiry (a
+   *  block that expires changes the list without a new version). */
+  stamp: string;
+  entries: string[];
+}
+
+function hex32List(v: unknown, name: string, out: string[], prefix: string): string | null {
+  if (!Array.isArray(v)) return name + ': not a list';
+  for (let i = 0; i < v.length; i++) {
+    const s = v[i];
+    if (typeof s !== 'string' || !/^[0-9a-f]{32}$/.test(s)) return name + '[' + i + ']: not 32 hex characters';
+    out.push(prefix + s);
+  }
+  return null;
+}
+
+/** GET /api/blocks/list's JSON, checked whole: any bad part refuses the whole list (a string
+ *  says why). */
+export function parseBlockList(text: string): ParsedBlockList | string {
+  if (text.length > MAX_LIST_BYTES) return 'larger than ' + MAX_LIST_BYTES + ' bytes';
+  let o: { [k: string]: unknown };
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    return 'not JSON';
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return 'not a JSON object';
+  if (o.v !== 1) return 'format version ' + String(o.v) + ', this module reads 1';
+  const version = o.version;
+  if (typeof version !== 'number' || version < 0 || version % 1 !== 0) return 'version: not a whole number';
+  if (o.expires !== null && typeof o.expires !== 'string') return 'expires: not a time';
+  const entries: string[] = [];
+  const bad = hex32List(o.sessions, 'sessions', entries, 's:') || hex32List(o.keys, 'keys', entries, 'k:');
+  if (bad !== null) return bad;
+  const users = o.users;
+  if (!Array.isArray(users)) return 'users: not a list';
+  for (let i = 0; i < users.length; i++) {
+    const u = users[i];
+    if (typeof u !== 'string' || u === '' || u.length > 256) return 'users[' + i + ']: not a user';
+    entries.push('u=' + encodeURIComponent(u));
+  }
+  if (entries.length > MAX_LIST_ENTRIES) return 'more than ' + MAX_LIST_ENTRIES + ' entries';
+  return { stamp: version + '/' + (o.expires === null ? '' : o.expires), entries: entries };
 }

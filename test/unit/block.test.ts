@@ -5,7 +5,7 @@
  */
 import { buildConfig } from '../../src/njs/config';
 import { startExtraction } from '../../src/njs/extract';
-import { blockProbes } from '../../src/njs/block';
+import { blockProbes, parseBlockList } from '../../src/njs/block';
 import { buildRecord } from '../../src/njs/record';
 import { sessionId, valueHash } from '../../src/njs/identify';
 import { userKey } from '../../src/console/blocks';
@@ -74,4 +74,27 @@ test('the record line carries blocked: true only when set, and stays valid JSON'
   expect(parsed.blocked).toBe(true);
   // A shipper's parsed value keeps the mark too.
   expect(parseRecordValue(parsed)).toMatchObject({ ok: true, record: { blocked: true } });
+});
+
+describe('parseBlockList: the pulled list is checked whole', () => {
+  const ok = { v: 1, version: 7, expires: '2030-01-01T00:00:00.000Z', sessions: ['a'.repeat(32)], users: ['Ana María'], keys: ['b'.repeat(32)] };
+  test('a good list: its entries as the dictionary keys them, and a stamp that changes with expiry', () => {
+    expect(parseBlockList(JSON.stringify(ok))).toEqual({
+      stamp: '7/2030-01-01T00:00:00.000Z',
+      entries: ['s:' + 'a'.repeat(32), 'k:' + 'b'.repeat(32), 'u=' + encodeURIComponent('Ana María')],
+    });
+    expect((parseBlockList(JSON.stringify({ ...ok, expires: null })) as { stamp: string }).stamp).toBe('7/');
+  });
+  test.each([
+    ['not JSON', '{'],
+    ['format version 2, this module reads 1', JSON.stringify({ ...ok, v: 2 })],
+    ['version: not a whole number', JSON.stringify({ ...ok, version: '7' })],
+    ['sessions[0]: not 32 hex characters', JSON.stringify({ ...ok, sessions: ['A'.repeat(32)] })],
+    ['keys: not a list', JSON.stringify({ ...ok, keys: 'x' })],
+    ['users[1]: not a user', JSON.stringify({ ...ok, users: ['a', 'x'.repeat(257)] })],
+    ['more than 10000 entries', JSON.stringify({ ...ok, sessions: new Array(10001).fill('c'.repeat(32)) })],
+    ['not a JSON object', '[1]'],
+  ])('refuses: %s', (why, text) => {
+    expect(parseBlockList(text)).toBe(why);
+  });
 });
