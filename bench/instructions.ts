@@ -82,7 +82,7 @@ async function nginxCounts(dir: string): Promise<Array<{ location: string; per_r
       .replace(/\{\{UPSTREAM_PORT\}\}/g, String(upstream.ports[0]))
       .replace(/\{\{STREAM_PORT\}\}/g, String(upstream.ports[0]));
     const locations: Array<[string, string, boolean]> = [
-      ['plain_get', 'plain', false], ['floor_set', 'floor_set', false], ['builtin', 'builtin', false], ['headers', 'headers', false],
+      ['plain_get', 'plain', false], ['floor_set', 'floor_set', false], ['builtin', 'builtin', false], ['headers', 'headers', false], ['headers_check', 'headers_check', false],
       ['plain_post', 'plain', true], ['floor', 'floor', true], ['bodies', 'bodies', true],
     ];
     for (const [name, location, post] of locations) {

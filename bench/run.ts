@@ -10,6 +10,7 @@
  *   headers    the module: grouping by a cookie, a header and a JWT claim + 5 context params
  *   bodies     the module: 1 KiB JSON request, JSON response, the seeds' response-body key + 10 params
  *   builtin    the module with nothing configured (the built-in set, then IP + User-Agent)
+ *   headers_check  headers + `if ($api_sessions_blocked)` with no block list loaded
  * GET locations (plain, floor_set, builtin, headers) get the same GET request; POST ones (plain, floor,
  * bodies) the same 1 KiB JSON POST, so each ratio compares like with like.
  *
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
       measured!.url(`/${loc}` + (post ? POST_PATH : GET_PATH));
 
     // sanity: every location answers and the module locations write records
-    for (const [loc, post] of [['plain', false], ['floor_set', false], ['floor', true], ['builtin', false], ['headers', false], ['bodies', true]] as const) {
+    for (const [loc, post] of [['plain', false], ['floor_set', false], ['floor', true], ['builtin', false], ['headers', false], ['headers_check', false], ['bodies', true]] as const) {
       wrk(wrkBin, url(loc, post), post ? postScript : getScript, 1);
     }
     await new Promise((r) => setTimeout(r, 1200)); // buffered logs flush within a second
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
       ['floor_set', 'floor_set', false],
       ['builtin', 'builtin', false],
       ['headers', 'headers', false],
+      ['headers_check', 'headers_check', false],
       ['plain_post', 'plain', true],
       ['floor', 'floor', true],
       ['bodies', 'bodies', true],
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
       for (const [name, loc, post] of variants) {
         const r = wrk(wrkBin, url(loc, post), post ? postScript : getScript, DURATION);
         (runs[name] = runs[name] || []).push(r);
-        log(`round ${round}/${ROUNDS} ${name.padEnd(10)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms`);
+        log(`round ${round}/${ROUNDS} ${name.padEnd(13)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50_ms.toFixed(2)} ms  p99 ${r.p99_ms.toFixed(2)} ms`);
       }
     }
     const med: Record<string, Run> = {};
@@ -193,6 +195,8 @@ async function main(): Promise<void> {
     const addedUs = {
       headers_beyond_floor_set: us(med.headers.rps) - us(med.floor_set.rps),
       bodies_beyond_floor: us(med.bodies.rps) - us(med.floor.rps),
+      /** $api_sessions_blocked with no block list: headers_check against headers. */
+      block_check_without_list: us(med.headers_check.rps) - us(med.headers.rps),
     };
     const p99AddedMs = {
       headers: med.headers.p99_ms - med.plain_get.p99_ms,
@@ -207,7 +211,7 @@ async function main(): Promise<void> {
       for (const [name, loc, post] of singleVariants) {
         const r = wrk(wrkBin, url(loc, post), post ? postScript : getScript, DURATION, 1);
         (single[name] = single[name] || []).push(r);
-        log(`one connection, round ${round}/${ROUNDS} ${name.padEnd(10)} p50 ${r.p50_ms.toFixed(3)} ms  p99 ${r.p99_ms.toFixed(3)} ms`);
+        log(`one connection, round ${round}/${ROUNDS} ${name.padEnd(13)} p50 ${r.p50_ms.toFixed(3)} ms  p99 ${r.p99_ms.toFixed(3)} ms`);
       }
     }
     const oneConnection: Record<string, { p50_ms: number; p99_ms: number }> = {};
@@ -268,14 +272,15 @@ async function main(): Promise<void> {
       return;
     }
     log('\nengine ' + ENGINE.name + ': ' + report.machine.nginx + ', njs ' + report.machine.njs + `, ${report.machine.cores} cores; median of ${ROUNDS} rounds of ${DURATION}s, ${CONNECTIONS} connections, 1 worker\n`);
-    log('location     req/s    p50 ms   p99 ms   vs plain');
+    log('location        req/s    p50 ms   p99 ms   vs plain');
     const row = (name: string, base: string) =>
       log(
-        `${name.padEnd(10)} ${med[name].rps.toFixed(0).padStart(7)}  ${med[name].p50_ms.toFixed(2).padStart(7)}  ${med[name].p99_ms.toFixed(2).padStart(7)}   ${(med[name].rps / med[base].rps).toFixed(2)}`,
+        `${name.padEnd(13)} ${med[name].rps.toFixed(0).padStart(7)}  ${med[name].p50_ms.toFixed(2).padStart(7)}  ${med[name].p99_ms.toFixed(2).padStart(7)}   ${(med[name].rps / med[base].rps).toFixed(2)}`,
       );
-    for (const n of ['plain_get', 'floor_set', 'builtin', 'headers']) row(n, 'plain_get');
+    for (const n of ['plain_get', 'floor_set', 'builtin', 'headers', 'headers_check']) row(n, 'plain_get');
     for (const n of ['plain_post', 'floor', 'bodies']) row(n, 'plain_post');
     log(`\nadded per request beyond the floor: headers ${addedUs.headers_beyond_floor_set.toFixed(1)} us, bodies ${addedUs.bodies_beyond_floor.toFixed(1)} us`);
+    log(`block check without a list (headers_check - headers): ${addedUs.block_check_without_list.toFixed(1)} us per request`);
     log(`p99 added vs plain: headers ${p99AddedMs.headers.toFixed(2)} ms, bodies ${p99AddedMs.bodies.toFixed(2)} ms`);
     log(
       `one connection (no queueing), p50/p99 ms: plain GET ${oneConnection.plain_get.p50_ms.toFixed(3)}/${oneConnection.plain_get.p99_ms.toFixed(3)}, ` +

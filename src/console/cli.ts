@@ -6,6 +6,7 @@
  *   --host ADDR            default 127.0.0.1
  *   --port N               default 7441 (0: a free port)
  *   --token TOKEN          access token (or env API_SESSIONS_TOKEN); generated when --host is not loopback
+ *   --blocks-token TOKEN   token nginx sends to pull the block list (or env API_SESSIONS_BLOCKS_TOKEN)
  *   --retention-days N     parts kept besides today (default 7)
  *   --trust-proxy          behind a TLS proxy that sets X-Forwarded-Proto (or env API_SESSIONS_TRUST_PROXY=1):
  *                          the sign-in cookie is Secure when it says https
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
       host: { type: 'string' },
       port: { type: 'string' },
       token: { type: 'string' },
+      'blocks-token': { type: 'string' },
       'retention-days': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
     host: values.host,
     port,
     token: values.token ?? process.env.API_SESSIONS_TOKEN ?? undefined,
+    blocksToken: values['blocks-token'] ?? process.env.API_SESSIONS_BLOCKS_TOKEN ?? undefined,
     retentionDays,
     trustForwardedProto: values['trust-proxy'] === true || process.env.API_SESSIONS_TRUST_PROXY === '1',
   });

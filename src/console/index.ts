@@ -38,6 +38,9 @@ export interface ConsoleOptions {
   trustForwardedProto?: boolean;
   /** API queries that may wait at once; more get 503 (default 16). */
   maxQueuedQueries?: number;
+  /** Token nginx sends to pull the block list (GET /api/blocks/list), separate from `token`;
+   *  without it the list is not served. */
+  blocksToken?: string;
   /** Days of parts kept besides today (default 7). */
   retentionDays?: number;
   /** How often retention runs, ms (default 10 minutes). */
@@ -183,6 +186,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     maxLineBytes: MAX_LINE_BYTES,
     maxQueuedQueries: options.maxQueuedQueries,
     trustForwardedProto: options.trustForwardedProto ?? false,
+    blocksToken: options.blocksToken ?? null,
     ingest: (batch, source) => ingest(batch, source),
     status: async () => ({
       store: await store.stats(),

@@ -5,6 +5,7 @@
  *   API_SESSIONS_CONSOLE_PORT     default 7441
  *   API_SESSIONS_TOKEN            access token (required, or generated, off loopback)
  *   API_SESSIONS_TRUST_PROXY      1: behind a TLS proxy that sets X-Forwarded-Proto (Secure sign-in cookie)
+ *   API_SESSIONS_BLOCKS_TOKEN     token nginx sends to pull the block list (GET /api/blocks/list)
  *   API_SESSIONS_STORE            sqlite (default) | clickhouse
  *   API_SESSIONS_DATA             folder of the SQLite file (default .)
  *   API_SESSIONS_LOG              the module's log file to follow (optional)
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     port: env.API_SESSIONS_CONSOLE_PORT === undefined ? 7441 : Number(env.API_SESSIONS_CONSOLE_PORT),
     token: env.API_SESSIONS_TOKEN || undefined,
     trustForwardedProto: env.API_SESSIONS_TRUST_PROXY === '1',
+    blocksToken: env.API_SESSIONS_BLOCKS_TOKEN || undefined,
     retentionDays,
   });
   process.stdout.write(`API Sessions console (${kind}): ${c.url}\n`);

@@ -18,6 +18,7 @@ import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SE
 import { recommend } from './recommend';
 import { preview, MAX_LINE } from './whatif';
 import { MAX_SAMPLES } from './store/journey-rows';
+import { registerBlockRoutes, BLOCK_LIST_PATHS } from './blocks';
 
 export interface ServerOptions {
   store: Store;
@@ -36,6 +37,8 @@ export interface ServerOptions {
   /** API queries waiting at most at once; more get 503 (default 16). */
   maxQueuedQueries?: number;
   status(): Promise<Record<string, unknown>>;
+  /** Token nginx sends for the block list (blocks.ts), separate from `token`; null: not served. */
+  blocksToken?: string | null;
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;
@@ -187,6 +190,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return;
     }
     if (path === '/login' || path === '/logout' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
+    if (BLOCK_LIST_PATHS.includes(path)) return; // nginx's own token, checked by blocks.ts
     if (authorized(req, path !== '/api/ingest')) return;
     if (req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
       reply.redirect('/login?next=' + encodeURIComponent(req.url));
@@ -369,6 +373,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.get('/api/status', async () => opts.status());
+
+  registerBlockRoutes(app, { store, blocksToken: opts.blocksToken ?? null });
 
   app.get('/metrics', async (_req, reply) => {
     reply.type(opts.metrics.registry.contentType);

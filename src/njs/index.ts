@@ -4,16 +4,19 @@
  * request object `r`, never in module variables (QuickJS reuses contexts across requests).
  *
  * - record:      js_set $api_sessions_record (log time): one JSON line per request.
+ * - blocked:     js_set $api_sessions_blocked (request phase): "1" when the request belongs to a
+ *                blocked session, user or grouping value (block.ts), else "".
  * - body_filter: js_body_filter (per location): passes every chunk on at once and unchanged,
  *                and keeps a bounded copy only when a parameter reads the response's JSON body.
  */
 import { buildConfig, Config } from './config';
-import { Body, Exchange } from './extract';
+import { Body, Exchange, startExtraction } from './extract';
 import { isJsonType } from './sources/json';
 import { buildRecord, RequestFacts, RawRequest, recordLine } from './record';
 import { sessionId } from './identify';
 import { discoveryRate, sampled, InventorySources } from './discover';
 import { RECORD_VERSION } from '../record/record';
+import { blockProbes, parseBlockList, MAX_LIST_BYTES, MAX_LIST_ENTRIES } from './block';
 
 /** The key used when no secret is configured: ids and hashes are then guessable. */
 const BUILTIN_SECRET = 'api-sessions-builtin-key-set-api_sessions_secret';
@@ -33,6 +36,8 @@ interface Held {
   /** The configuration parsed by the body filter, reused at log time: njs 0.7.9 keeps nothing
    *  between requests, so each parse costs every time (about a third of the module's work). */
   apiSessionsConfig?: Config;
+  /** $api_sessions_blocked's answer, decided once per request and marked in the record. */
+  apiSessionsBlocked?: boolean;
 }
 
 function configOf(r: NginxHTTPRequest): Config {
@@ -250,6 +255,156 @@ function inventorySources(r: NginxHTTPRequest): InventorySources {
   return { requestLines, responseHeaderNames: Object.keys(r.headersOut) };
 }
 
+/** Probes a block list holds at most per request (a session, a user, up to four key hashes). */
+const MAX_PROBES = 6;
+
+/** The shared dictionary of the pulled list (nginx/api_sessions_blocks_pull.conf, njs >= 0.8). */
+const BLOCK_DICT = 'api_sessions_blocks';
+
+/** The js_shared_dict_zone API (njs 0.8), which njs-types 0.7 does not declare. */
+interface SharedDict {
+  get(key: string): string | undefined;
+  set(key: string, value: string): unknown;
+  delete(key: string): unknown;
+  keys(max?: number): string[];
+}
+
+function blockDict(): SharedDict | undefined {
+  const shared = (ngx as unknown as { shared?: { [name: string]: SharedDict } }).shared;
+  return shared === undefined ? undefined : shared[BLOCK_DICT];
+}
+
+/**
+ * $api_sessions_blocked. Without a list ($api_sessions_block_list empty) one variable read.
+ * "shared": the list pulled into the shared dictionary (pull_blocks); its current generation
+ * is one dictionary read, and an empty list stops there. Otherwise the console's map include:
+ * each probe is set in $api_sessions_block_probe and looked up in the volatile map
+ * $api_sessions_block_hit. Never throws: a failure is logged and the request passes (fail open).
+ */
+function blocked(r: NginxHTTPRequest): string {
+  const held = r as unknown as Held;
+  try {
+    if (held.apiSessionsBlocked !== undefined) return held.apiSessionsBlocked ? '1' : '';
+    const v = r.variables;
+    const list = v.api_sessions_block_list;
+    held.apiSessionsBlocked = false;
+    if (!list) return '';
+    let dict: SharedDict | undefined;
+    let generation = '';
+    if (list === 'shared') {
+      dict = blockDict();
+      const current = dict === undefined ? undefined : dict.get('current');
+      if (current === undefined) return '';
+      const fields = current.split(' ');
+      if (fields[1] === '0') return '';
+      generation = fields[0] + '|';
+    }
+    const cfg = configOf(r);
+    const host = v.host || '';
+    const st = startExtraction(exchangeOf(r, cfg), cfg.limits, []);
+    const client = { ip: v.remote_addr || '', ua: header(r.headersIn['User-Agent']), fingerprint: v.api_sessions_fingerprint };
+    const found = blockProbes(cfg, st, client, secretOf(r), v.api_sessions_app || host);
+    const probes = found.probes;
+    for (let i = 0; i < probes.length && i < MAX_PROBES; i++) {
+      const isUser = probes[i].charAt(0) === 'u';
+      if (dict !== undefined) {
+        // The dictionary keys users whole (no length or case rule to work around).
+        if (dict.get(generation + (isUser ? 'u=' + found.user : probes[i])) === undefined) continue;
+      } else {
+        v.api_sessions_block_probe = probes[i];
+        const hit = v.api_sessions_block_hit;
+        if (!hit) continue;
+        // A user's key answers the encoded users it stands for: this one must be among them.
+        if (isUser && (' ' + hit + ' ').indexOf(' ' + found.user + ' ') < 0) continue;
+      }
+      held.apiSessionsBlocked = true;
+      return '1';
+    }
+    return '';
+  } catch (e) {
+    try {
+      r.error('api_sessions: block check failed, the request passes: ' + String((e as Error).message || e));
+    } catch (e2) {
+      // nothing more to do
+    }
+    return '';
+  }
+}
+
+/**
+ * js_periodic (njs >= 0.8): pulls GET /api/blocks/list from $api_sessions_blocks_url with the
+ * blocks token ($api_sessions_blocks_token, else env API_SESSIONS_BLOCKS_TOKEN) into the shared
+ * dictionary. A new generation is written beside the current one and then made current, so a
+ * request never sees half a list; any failure (console away, bad status, malformed list, full
+ * zone) keeps the current list and is logged.
+ */
+/** js_periodic's session object (njs 0.8), which njs-types 0.7 does not declare. */
+interface PeriodicSession {
+  variables: { [name: string]: string | undefined };
+}
+
+function pull_blocks(s: PeriodicSession): Promise<void> {
+  let dict: SharedDict | undefined;
+  let url = '';
+  let token = '';
+  try {
+    dict = blockDict();
+    url = s.variables.api_sessions_blocks_url || '';
+    token = s.variables.api_sessions_blocks_token || '';
+    if (!token && typeof process !== 'undefined' && process.env) token = process.env.API_SESSIONS_BLOCKS_TOKEN || '';
+  } catch (e) {
+    ngx.log(ngx.ERR, 'api_sessions: block pull not configured: ' + String((e as Error).message || e));
+    return Promise.resolve();
+  }
+  if (dict === undefined || !url) {
+    ngx.log(ngx.ERR, 'api_sessions: block pull needs js_shared_dict_zone zone=' + BLOCK_DICT + ' and $api_sessions_blocks_url (nginx/api_sessions_blocks_pull.conf)');
+    return Promise.resolve();
+  }
+  const d = dict;
+  return ngx
+    .fetch(url, { headers: { Authorization: 'Bearer ' + token }, max_response_body_size: MAX_LIST_BYTES } as NgxFetchOptions)
+    .then(function (reply) {
+      if (reply.status !== 200) throw new Error(url + ' answered ' + reply.status);
+      return reply.text();
+    })
+    .then(function (text) {
+      applyBlockList(d, text);
+    })
+    .catch(function (e) {
+      ngx.log(ngx.WARN, 'api_sessions: block list not pulled, the last one stays: ' + String((e as Error).message || e));
+    });
+}
+
+function applyBlockList(dict: SharedDict, text: string): void {
+  const parsed = parseBlockList(text);
+  if (typeof parsed === 'string') {
+    ngx.log(ngx.ERR, 'api_sessions: block list refused whole, the last one stays: ' + parsed);
+    return;
+  }
+  const current = dict.get('current');
+  if (current !== undefined && current.split(' ')[2] === parsed.stamp) return;
+  const generation = String(Date.now());
+  const prefix = generation + '|';
+  try {
+    for (let i = 0; i < parsed.entries.length; i++) dict.set(prefix + parsed.entries[i], '1');
+  } catch (e) {
+    removeExcept(dict, current === undefined ? '' : current.split(' ')[0] + '|');
+    ngx.log(ngx.ERR, 'api_sessions: block list not stored (enlarge the ' + BLOCK_DICT + ' zone), the last one stays: ' + String((e as Error).message || e));
+    return;
+  }
+  dict.set('current', generation + ' ' + parsed.entries.length + ' ' + parsed.stamp);
+  removeExcept(dict, prefix);
+}
+
+/** Deletes every entry but `current` and those of the generation `keep`. */
+function removeExcept(dict: SharedDict, keep: string): void {
+  const keys = dict.keys(3 * MAX_LIST_ENTRIES + 1);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k !== 'current' && (keep === '' || k.indexOf(keep) !== 0)) dict.delete(k);
+  }
+}
+
 function record(r: NginxHTTPRequest): string {
   const errors: string[] = [];
   try {
@@ -281,8 +436,10 @@ function record(r: NginxHTTPRequest): string {
     const discover = sampled(discoveryRate(v.api_sessions_discovery), facts.requestId) ? () => inventorySources(r) : null;
     // The raw request is read only for a malicious one (a closure costs every other request).
     const readRaw = facts.attack === '' ? noRawRequest : () => rawRequest(r, cfg.limits.maxAttackBody);
+    const rec = buildRecord(facts, cfg, exchangeOf(r, cfg), readRaw, errors, discover);
+    if ((r as unknown as Held).apiSessionsBlocked === true) rec.blocked = true;
     // recordLine: JSON.stringify, kept valid UTF-8 whatever bytes arrived (record.ts).
-    return recordLine(buildRecord(facts, cfg, exchangeOf(r, cfg), readRaw, errors, discover));
+    return recordLine(rec);
   } catch (e) {
     return failedRecord(r, errors, e);
   }
@@ -329,4 +486,4 @@ function failedRecord(r: NginxHTTPRequest, errors: string[], e: unknown): string
   }
 }
 
-export default { record, body_filter };
+export default { record, body_filter, blocked, pull_blocks };

@@ -72,6 +72,10 @@ export interface SessionRecord {
    *  and the session a response-issued key (a login's token) continues. Optional for readers:
    *  added in version 1 without raising it. */
   links?: string[];
+  /** True when $api_sessions_blocked found the request blocked (a blocked session, user or
+   *  grouping value): the operator's `if` then usually refused it. Absent otherwise. Optional:
+   *  added without raising the version. */
+  blocked?: boolean;
   /** Only on requests sampled by $api_sessions_discovery: the candidate grouping parameters. */
   inventory?: Candidate[];
 }

@@ -168,6 +168,7 @@ export function pickRecord(o: SessionRecord): SessionRecord {
     // their entries.
     ...(Array.isArray(o.links) ? { links: o.links } : {}),
     ...(Array.isArray(o.inventory) ? { inventory: o.inventory } : {}),
+    ...(o.blocked === true ? { blocked: true } : {}),
   };
 }
 

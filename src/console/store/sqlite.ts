@@ -14,6 +14,7 @@
 import Database from 'better-sqlite3';
 import { SessionRecord } from '../../record/record';
 import { BackgroundCheckpointer } from './checkpointer';
+import { SqliteBlocks } from './blocks-sqlite';
 import { MAX_SAMPLES, clampLinksPerSession, clampSamples, compareEdges, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
 import {
@@ -287,6 +288,8 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
+  /** Blocks and their audit list (blocks.ts); absent on a read-only store. */
+  blocks?: SqliteBlocks;
   private cutoff = '0000-00-00';
   private dayStatements = new Map<string, DayStatements>();
   private partCache = new Map<string, PartState>();
@@ -331,6 +334,7 @@ export class SqliteStore implements Store {
       this.db.exec(JOURNEY_SCHEMA);
       // Files from before samples kept the record's user gain the column (older rows: NULL).
       if (!this.samplesHaveUser()) this.db.exec('ALTER TABLE samples ADD COLUMN user TEXT');
+      this.blocks = new SqliteBlocks(this.db);
       const v = this.db.prepare('SELECT value FROM meta WHERE key = ?').get('schema') as { value: string } | undefined;
       if (!v) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
       else if (UPGRADABLE.includes(v.value)) this.db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(SCHEMA_VERSION, 'schema');

@@ -4,6 +4,7 @@
  * the same methods. Every method is async so that such a store fits without changing callers.
  */
 import { Candidate, SessionRecord } from '../../record/record';
+import type { BlockStore } from '../blocks';
 
 /** Filters of the session list; all given ones must hold (AND). */
 export interface PartFilter {
@@ -173,6 +174,9 @@ export interface Store {
   /** The newest `max` sampled records (those with an `inventory`) of an application, oldest
    *  first. Stores that do not keep them leave it out; the API then answers 501. */
   samples?(app: string, max: number): Promise<SampleRow[]>;
+  /** Blocks and their audit list (blocks.ts). Stores that do not keep them leave it out; the
+   *  block API then answers 501. */
+  blocks?: BlockStore;
 }
 
 export class BadCursorError extends Error {}

@@ -467,6 +467,7 @@
     var am = location.pathname.match(/^\/apps\/([^/]+)\/recommendations$/);
     if (m) renderSession(main, m[1].toLowerCase(), m[2]);
     else if (jm) renderJourney(main, jm[1].toLowerCase());
+    else if (location.pathname === '/blocks' && window.apiSessionsBlocks) window.apiSessionsBlocks.render(main);
     else if (am) renderRecommendations(main, (function () { try { return decodeURIComponent(am[1]); } catch (e) { return am[1]; } })());
     else renderList(main);
     api('/api/status').then(function (st) {

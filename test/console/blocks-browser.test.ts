@@ -1,0 +1,79 @@
+/**
+ * The blocks page in a real headless Chromium: block a user whose name is markup, see it listed
+ * as text, extend and lift it, read the audit list.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { chromium, BrowserContext, Page } from 'playwright-core';
+import { startConsole, RunningConsole } from '../../src/console/index';
+import { tempDir } from './helpers';
+
+const CHROMIUM = '/usr/bin/chromium';
+const have = existsSync(CHROMIUM);
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const HOSTILE = '<img src=x onerror="window.__xss=1">';
+
+(have ? describe : describe.skip)(have ? 'blocks page in Chromium' : `blocks page in Chromium: SKIPPED, ${CHROMIUM} is missing`, () => {
+  const tmp = tempDir('api-sessions-blocks-browser-');
+  let c: RunningConsole;
+  let browser: BrowserContext;
+  let page: Page;
+  let profile: string;
+
+  beforeAll(async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, 'b.db'), log: () => undefined });
+    profile = mkdtempSync(join(tmpdir(), 'api-sessions-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await c?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    tmp.cleanup();
+  });
+
+  test('block, list as text, extend, lift, audit', async () => {
+    await page.goto(c.url + 'blocks');
+    await page.waitForSelector('#block-form');
+    await page.selectOption('#block-form select[name=kind]', 'user');
+    await page.fill('#block-form input[name=value]', HOSTILE);
+    await page.fill('#block-form input[name=reason]', '<b>scraping</b>');
+    await page.fill('#block-form input[name=by]', 'ana');
+    await page.click('#block-form button[type=submit]');
+    await page.waitForSelector('#blocks tr.block');
+    const cells = await page.locator('#blocks tr.block td').allTextContents();
+    expect(cells.slice(0, 4)).toEqual(['user', HOSTILE, '<b>scraping</b>', 'ana']);
+    expect(await page.locator('#blocks img, #blocks b').count()).toBe(0);
+    const api = (await (await fetch(c.url + 'api/blocks')).json()) as any;
+    expect(api.items[0].expires_at - api.items[0].created_at).toBe(3600000);
+
+    await page.click('#blocks button.extend');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#block-audit tr.audit').length === 2);
+    const extended = (await (await fetch(c.url + 'api/blocks')).json()) as any;
+    expect(extended.items[0].expires_at - extended.items[0].created_at).toBe(2 * 3600000);
+
+    await page.click('#blocks button.lift');
+    await page.waitForFunction(() => (globalThis as any).document.querySelectorAll('#block-audit tr.audit').length === 3);
+    expect(await page.locator('#blocks tr.block').count()).toBe(0);
+    const audit = await page.locator('#block-audit tr.audit td:nth-child(3)').allTextContents();
+    expect(audit).toEqual(['lift', 'extend', 'block']);
+    expect(await page.locator('#block-audit tr.audit').first().locator('td:nth-child(5)').textContent()).toBe(HOSTILE);
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss ?? null)).toBeNull();
+  });
+
+  test('a refused block shows the error as text', async () => {
+    await page.goto(c.url + 'blocks');
+    await page.waitForSelector('#block-form');
+    await page.fill('#block-form input[name=value]', 'not-a-session');
+    await page.fill('#block-form input[name=reason]', 'x');
+    await page.click('#block-form button[type=submit]');
+    await page.waitForFunction(() => ((globalThis as any).document.getElementById('block-error').textContent || '') !== '');
+    expect(await page.locator('#block-error').textContent()).toContain('32 hex characters');
+  });
+});
