@@ -17,6 +17,7 @@ import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SE
 import { recommend } from './recommend';
 import { preview, MAX_LINE } from './whatif';
 import { MAX_SAMPLES } from './store/journey-rows';
+import { MIN_ID_PREFIX, parseIpBlock } from './store/search';
 
 export interface ServerOptions {
   store: Store;
@@ -33,6 +34,7 @@ export interface ServerOptions {
 
 const COOKIE = 'api_sessions_token';
 const HEX32 = /^[0-9a-f]{32}$/;
+const SESSION_OR_PREFIX = new RegExp(`^[0-9a-f]{${MIN_ID_PREFIX},32}$`);
 const PART = /^\d{4}-\d{2}-\d{2}$/;
 const UI_DIR = join(__dirname, 'ui');
 
@@ -103,15 +105,21 @@ export function filterFromQuery(q: Record<string, unknown>): PartFilter {
   f.from = time(q, 'from');
   f.to = time(q, 'to');
   f.app = str(q, 'app');
+  if (f.from !== undefined && f.to !== undefined && f.from > f.to) throw new HttpError(400, 'from: after to (swap them?)');
   f.session = str(q, 'session', 64);
   if (f.session !== undefined) {
     f.session = f.session.toLowerCase();
-    if (!HEX32.test(f.session)) throw new HttpError(400, 'session: 32 hex characters');
+    if (!SESSION_OR_PREFIX.test(f.session)) throw new HttpError(400, `session: ${MIN_ID_PREFIX} to 32 hex characters (an id or its start)`);
   }
   f.requestId = str(q, 'request_id', 128);
+  if (f.requestId !== undefined && /^[0-9a-f]+$/i.test(f.requestId) && f.requestId.length < MIN_ID_PREFIX) {
+    throw new HttpError(400, `request_id: at least ${MIN_ID_PREFIX} hex characters`);
+  }
+  f.q = str(q, 'q', 200);
   f.user = str(q, 'user');
   f.role = str(q, 'role');
   f.ip = str(q, 'ip', 64);
+  if (f.ip !== undefined && f.ip.includes('/') && !parseIpBlock(f.ip)) throw new HttpError(400, 'ip: an address or a CIDR block (127.0.0.0/8, 2001:db8::/32)');
   f.attack = str(q, 'attack', 100);
   f.status = str(q, 'status', 3);
   if (f.status !== undefined && !/^([1-5]\d\d|[1-5]xx)$/i.test(f.status)) throw new HttpError(400, 'status: a code (404) or a class (4xx)');

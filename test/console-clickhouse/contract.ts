@@ -326,6 +326,62 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await who('   ')).toHaveLength(5);
     });
 
+    test('search: case-insensitive wildcards on user, app and endpoint; CIDR; id prefixes; free text q', async () => {
+      const rs = scenario();
+      rs.push(
+        rec({ s: 'v6', at: D1 + 13 * 3600000, path: '/Items/9', ip: '2001:db8:0:1::7', user: 'Mallory', params: { 'request.query.term': 'NeedleValue' } }),
+        rec({ s: 'v6b', at: D1 + 13 * 3600000 + 5, app: 'Demo-API', path: '/x', ip: '2001:db9::1' }),
+      );
+      await store.ingest(rs);
+      const names: Record<string, string> = {};
+      for (const n of ['alice', 'bob', 'mallory', 'bot', 'v6', 'v6b']) names[sid(n)] = n;
+      const who = async (f: Parameters<Store['listParts']>[0]) =>
+        [...new Set((await store.listParts(f, { limit: 50 })).items.map((p) => names[p.session] ?? '?'))].sort();
+      // user: case-insensitive, * and ?
+      expect(await who({ user: 'ALICE' })).toEqual(['alice']);
+      expect(await who({ user: 'mal*' })).toEqual(['v6']);
+      expect(await who({ user: 'al?ce' })).toEqual(['alice']);
+      expect(await who({ user: 'al' })).toEqual([]);
+      expect(await who({ user: '*' })).toEqual(['alice', 'v6']);
+      expect(await who({ user: 'al%' })).toEqual([]);
+      // app
+      expect(await who({ app: 'SHOP' })).toEqual(['alice', 'bob', 'mallory', 'v6']);
+      expect(await who({ app: 'demo*' })).toEqual(['v6b']);
+      expect(await who({ app: 'b?og' })).toEqual(['bot']);
+      expect(await who({ app: 'demo' })).toEqual([]);
+      // endpoint path
+      expect(await who({ endpoint: '/items/*' })).toEqual(['v6']);
+      expect(await who({ endpoint: 'get /ORDERS/1?' })).toEqual(['alice']);
+      // CIDR, v4 and v6; a plain address stays exact
+      expect(await who({ ip: '203.0.113.0/24' })).toEqual(['alice']);
+      expect(await who({ ip: '192.0.2.0/26' })).toEqual(['bot']);
+      expect(await who({ ip: '192.0.2.64/30' })).toEqual(['mallory']);
+      expect(await who({ ip: '192.0.0.0/8' })).toEqual(['bot', 'mallory']);
+      expect(await who({ ip: '198.48.0.0/12' })).toEqual(['bob']);
+      expect(await who({ ip: '0.0.0.0/0' })).toEqual(['alice', 'bob', 'bot', 'mallory']);
+      expect(await who({ ip: '10.0.0.0/8' })).toEqual([]);
+      expect(await who({ ip: '2001:db8::/32' })).toEqual(['v6']);
+      expect(await who({ ip: '2001:db8::/30' })).toEqual(['v6', 'v6b']);
+      expect(await who({ ip: '2001:db8:0:1::/64' })).toEqual(['v6']);
+      expect(await who({ ip: '2001:db8:0:2::/64' })).toEqual([]);
+      expect(await who({ ip: '::/0' })).toEqual(['v6', 'v6b']);
+      expect(await who({ ip: '192.0.2.6' })).toEqual([]);
+      // session and request id prefixes
+      expect(await who({ session: sid('bob').slice(0, 12) })).toEqual(['bob']);
+      expect(await who({ session: sid('bob').slice(0, 8) })).toEqual(['bob']);
+      expect(await who({ requestId: rs[5].request_id.slice(0, 12) })).toEqual(['bob']);
+      expect(await who({ requestId: rs[5].request_id.slice(0, 12).toUpperCase() })).toEqual(['bob']);
+      // q: user, IP, path, parameters
+      expect(await who({ q: 'MALLORY' })).toEqual(['v6']);
+      expect(await who({ q: '198.51.100' })).toEqual(['bob']);
+      expect(await who({ q: 'feed.XML' })).toEqual(['bot']);
+      expect(await who({ q: 'needlevalue' })).toEqual(['v6']);
+      expect(await who({ q: 'request.query.term' })).toEqual(['v6']);
+      expect(await who({ q: 'nothing-like-it' })).toEqual([]);
+      expect(await who({ q: 'checkout', status: '5xx' })).toEqual(['bob']);
+      expect(await who({ q: '%' })).toEqual([]);
+    });
+
     test('listParts pages by cursor without gaps or repeats; a bad cursor is refused', async () => {
       const rs: SessionRecord[] = [];
       for (let i = 0; i < 23; i++) rs.push(rec({ s: 'many' + i, at: D1 + 3600000 + i * 1000 }));

@@ -110,6 +110,27 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(new URL(page.url()).search).toBe('?user=alice&follow=links');
   });
 
+  test('search from the form: free text, any-case wildcards, CIDR, a session id prefix; a from after to says why', async () => {
+    const one = async () => {
+      await page.waitForSelector('#parts tbody tr, #empty, #result .error');
+      return page.locator('#parts tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')));
+    };
+    await page.goto(c.url);
+    await page.fill('input[name=q]', '/SEARCH');
+    await Promise.all([page.waitForURL(/\?/), page.click('button[type=submit]')]);
+    expect(new URL(page.url()).search).toBe('?q=%2FSEARCH');
+    expect(await one()).toEqual([sid('mallory')]);
+    await page.goto(c.url + '?user=ALI*');
+    expect(await one()).toEqual([sid('alice')]);
+    await page.goto(c.url + '?ip=' + encodeURIComponent('192.0.2.0/24'));
+    expect(await one()).toEqual([sid('mallory')]);
+    await page.goto(c.url + '?session=' + sid('alice').slice(0, 12));
+    expect(await one()).toEqual([sid('alice')]);
+    await page.goto(c.url + '?from=2026-01-02T00:00:00&to=2026-01-01T00:00:00');
+    await page.waitForSelector('#result .error');
+    expect(await page.locator('#result .error').textContent()).toBe('Error: from: after to (swap them?)');
+  });
+
   test('opens a session: statistics, the timeline in order, a request\'s details', async () => {
     await page.goto(c.url + '?user=alice');
     await page.click('a.session-link');

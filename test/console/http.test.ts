@@ -89,6 +89,40 @@ describe('console over HTTP (no token, loopback)', () => {
     expect((await http('/api/parts?limit=100000')).status).toBe(400);
   });
 
+  test('search: any-case wildcards, CIDR, id prefixes, free text q; a from after to is a 400', async () => {
+    const rs: SessionRecord[] = [
+      rec({ s: 'mal', at: TODAY, user: 'mallory', app: 'demo-api', path: '/orders/7', ip: '127.0.0.9', params: { 'request.query.q': 'UNION select' } }),
+      rec({ s: 'ali', at: TODAY + 1000, user: 'alice', app: 'shop', path: '/cart', ip: '2001:db8::5' }),
+    ];
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    const sessions = async (q: string) => {
+      const res = await http('/api/parts?' + q);
+      expect(res.status).toBe(200);
+      return (((await res.json()) as any).items as Array<{ session: string }>).map((p) => p.session);
+    };
+    expect(await sessions('user=Mallory')).toEqual([sid('mal')]);
+    expect(await sessions('user=mal*')).toEqual([sid('mal')]);
+    expect(await sessions('app=demo*')).toEqual([sid('mal')]);
+    expect(await sessions('app=DEMO-API&endpoint=' + encodeURIComponent('/Orders/*'))).toEqual([sid('mal')]);
+    expect(await sessions('ip=' + encodeURIComponent('127.0.0.0/8'))).toEqual([sid('mal')]);
+    expect(await sessions('ip=' + encodeURIComponent('2001:db8::/32'))).toEqual([sid('ali')]);
+    expect(await sessions('session=' + sid('mal').slice(0, 12))).toEqual([sid('mal')]);
+    expect(await sessions('request_id=' + rs[1].request_id.slice(0, 12))).toEqual([sid('ali')]);
+    expect(await sessions('q=mallory')).toEqual([sid('mal')]);
+    expect(await sessions('q=union')).toEqual([sid('mal')]);
+    expect(await sessions('q=2001:db8')).toEqual([sid('ali')]);
+    expect(await sessions('q=nothing')).toEqual([]);
+    const bad = async (q: string) => {
+      const res = await http('/api/parts?' + q);
+      return [res.status, ((await res.json()) as any).error];
+    };
+    expect(await bad(`from=${TODAY + 1000}&to=${TODAY}`)).toEqual([400, 'from: after to (swap them?)']);
+    expect(await bad('session=abc')).toEqual([400, 'session: 8 to 32 hex characters (an id or its start)']);
+    expect(await bad('request_id=abc')).toEqual([400, 'request_id: at least 8 hex characters']);
+    expect(await bad('ip=' + encodeURIComponent('10.0.0.0/33'))).toEqual([400, 'ip: an address or a CIDR block (127.0.0.0/8, 2001:db8::/32)']);
+    expect((await bad('q=' + 'x'.repeat(201)))[0]).toBe(400);
+  });
+
   test('CSV download, with values that look like spreadsheet formulas neutralised', async () => {
     const r = rec({ s: 'csv', at: TODAY, path: '/a,b"c', ua: '=HYPERLINK("http://x")', params: { q: '+1' } });
     await post(JSON.stringify(r));

@@ -36,6 +36,7 @@ import { createClient, ClickHouseClient } from '@clickhouse/client';
 import { SessionRecord } from '../../record/record';
 import { clampLinksPerSession, clampSamples, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
+import { Q_NEWEST_REQUESTS, foldAscii, idRange, ipBlockSql, isIdPrefix, parseIpBlock, textPattern } from './search';
 import {
   BadCursorError,
   Checkpoint,
@@ -584,8 +585,14 @@ export class ClickHouseStore implements Store {
     const where: string[] = ['1'];
     const having: string[] = ['1'];
     const any = (cond: string) => having.push(`countIf(${cond}) > 0`);
-    if (filter.app !== undefined) where.push(`app = ${lit(filter.app)}`);
-    if (filter.session !== undefined) where.push(`session = ${lit(filter.session)}`);
+    const ci = (col: string, pattern: string) => `match(lower(${col}), ${lit(textPattern(pattern).regexp)})`;
+    // The newest Q_NEWEST_REQUESTS requests, as `q` and request-id prefixes search them.
+    const newest = `ts_ms >= (SELECT min(ts_ms) FROM (SELECT ts_ms FROM ${this.table} ORDER BY ts_ms DESC LIMIT ${num(Q_NEWEST_REQUESTS)}))`;
+    if (filter.app !== undefined) where.push(ci('app', filter.app));
+    if (filter.session !== undefined) {
+      const [lo, hi] = idRange(filter.session);
+      where.push(`session >= ${lit(lo)} AND session < ${lit(hi)}`);
+    }
     if (filter.sessions !== undefined) {
       if (filter.sessions.length === 0) return { items: [], next: null };
       where.push(`session IN (${filter.sessions.map(lit).join(',')})`);
@@ -600,10 +607,19 @@ export class ClickHouseStore implements Store {
       where.push(`part <= toDate(${lit(dayOf(filter.to))})`);
       having.push(`min(ts_ms) <= ${num(Math.floor(filter.to))}`);
     }
-    if (filter.requestId !== undefined) any(`request_id = ${lit(filter.requestId)}`);
-    if (filter.user !== undefined) any(`isNotNull(\`user\`) AND assumeNotNull(\`user\`) = ${lit(filter.user)}`);
+    if (filter.requestId !== undefined) {
+      if (isIdPrefix(filter.requestId)) {
+        const [lo, hi] = idRange(filter.requestId.toLowerCase());
+        any(`request_id >= ${lit(lo)} AND request_id < ${lit(hi)} AND ${newest}`);
+      } else any(`request_id = ${lit(filter.requestId)}`);
+    }
+    if (filter.user !== undefined) any(`isNotNull(\`user\`) AND ${ci('assumeNotNull(`user`)', filter.user)}`);
     if (filter.role !== undefined) any(`isNotNull(role) AND assumeNotNull(role) = ${lit(filter.role)}`);
-    if (filter.ip !== undefined) any(`ip = ${lit(filter.ip)}`);
+    if (filter.ip !== undefined) {
+      const block = parseIpBlock(filter.ip);
+      if (block && block.bits < (block.family === 4 ? 32 : 128)) any(ipBlockSql('ip', block));
+      else any(`ip = ${lit(filter.ip)}`);
+    }
     if (filter.attack !== undefined) any(filter.attack === '*' ? 'notEmpty(attack)' : `has(attack, ${lit(filter.attack)})`);
     if (filter.key !== undefined) any(`\`key\` = ${lit(filter.key)}`);
     if (filter.status !== undefined) {
@@ -615,9 +631,16 @@ export class ClickHouseStore implements Store {
       if (pat) {
         const conds: string[] = [];
         if (pat.method !== null) conds.push(`method = ${lit(pat.method)}`);
-        if (pat.glob !== '*') conds.push(`match(path, ${lit('(?s)' + pat.regexp.source)})`);
+        if (pat.path !== '*') conds.push(ci('path', pat.path));
         if (conds.length) any(conds.join(' AND '));
       }
+    }
+    if (filter.q !== undefined) {
+      const t = lit(foldAscii(filter.q));
+      any(
+        `(isNotNull(\`user\`) AND position(lower(assumeNotNull(\`user\`)), ${t}) > 0) OR position(lower(ip), ${t}) > 0 ` +
+          `OR position(lower(path), ${t}) > 0 OR (position(lower(params), ${t}) > 0 AND ${newest})`,
+      );
     }
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);

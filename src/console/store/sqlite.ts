@@ -16,6 +16,7 @@ import { SessionRecord } from '../../record/record';
 import { BackgroundCheckpointer } from './checkpointer';
 import { MAX_SAMPLES, clampLinksPerSession, clampSamples, compareEdges, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
+import { MAX_DISTINCT_SCANNED, Q_NEWEST_REQUESTS, foldAscii, idRange, isIdPrefix, parseIpBlock, substringLike, textPattern } from './search';
 import {
   BadCursorError,
   Checkpoint,
@@ -346,6 +347,9 @@ export class SqliteStore implements Store {
       });
     }
     this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched_endpoints (id INTEGER PRIMARY KEY)');
+    // Facet values matched by a pattern / CIDR, and the parts `q` found (see listParts).
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched_facets (kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID');
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched_parts (id INTEGER PRIMARY KEY)');
     this.st = this.prepare();
     this.ingestTx = this.db.transaction((records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]) =>
       this.ingestSync(records, checkpoint, raws),
@@ -378,10 +382,25 @@ export class SqliteStore implements Store {
       getCheckpoint: db.prepare('SELECT value FROM checkpoints WHERE name = ?').pluck(),
       days: db.prepare('SELECT part FROM days ORDER BY part').pluck(),
       clearMatched: db.prepare('DELETE FROM temp.matched_endpoints'),
-      matchEndpoints: db.prepare('INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path GLOB ?'),
+      matchEndpoints: db.prepare("INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path LIKE ? ESCAPE '\\'"),
       matchEndpointsMethod: db.prepare(
-        'INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path GLOB ? AND method = ?',
+        "INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path LIKE ? ESCAPE '\\' AND method = ?",
       ),
+      clearMatchedFacets: db.prepare('DELETE FROM temp.matched_facets'),
+      addMatchedFacet: db.prepare('INSERT OR IGNORE INTO temp.matched_facets (kind, value) VALUES (?, ?)'),
+      clearMatchedParts: db.prepare('DELETE FROM temp.matched_parts'),
+      // One step of a walk over the distinct values of a facet kind (an index seek each).
+      nextFacetValue: db.prepare('SELECT min(value) FROM facets WHERE kind = ? AND value > ? AND value < ?').pluck(),
+      firstFacetValue: db.prepare('SELECT min(value) FROM facets WHERE kind = ? AND value >= ? AND value < ?').pluck(),
+      nextApp: db.prepare('SELECT min(app) FROM parts WHERE app > ?').pluck(),
+      firstApp: db.prepare('SELECT min(app) FROM parts').pluck(),
+      partsOfFacet: db.prepare(
+        'INSERT OR IGNORE INTO temp.matched_parts (id) SELECT part_id FROM facets WHERE kind = ? AND value = ? LIMIT ?',
+      ),
+      partsOfMatchedEndpoints: db.prepare(
+        'INSERT OR IGNORE INTO temp.matched_parts (id) SELECT part_id FROM part_endpoints WHERE endpoint_id IN (SELECT id FROM temp.matched_endpoints) LIMIT ?',
+      ),
+      countMatchedParts: db.prepare('SELECT count(*) FROM temp.matched_parts').pluck(),
       addDay: db.prepare('INSERT OR IGNORE INTO days (part) VALUES (?)'),
       dropDay: db.prepare('DELETE FROM days WHERE part = ?'),
       sessionParts: db.prepare('SELECT * FROM parts WHERE session = ? ORDER BY part DESC'),
@@ -879,28 +898,63 @@ export class SqliteStore implements Store {
       where.push(sql);
       args.push(value);
     };
-    when('p.app = ?', filter.app);
-    when('p.session = ?', filter.session);
+    /** Parts having any of these values of a facet kind (values matched by a pattern). */
+    const facetAny = (kind: string, values: string[]): boolean => {
+      if (values.length === 0) return false;
+      if (values.length === 1) {
+        facet(kind, values[0]);
+        return true;
+      }
+      for (const v of values) this.st.addMatchedFacet.run(kind, v);
+      const sub = 'SELECT f.part_id FROM facets f JOIN temp.matched_facets m ON m.kind = f.kind AND m.value = f.value WHERE m.kind = ?';
+      if (many(sub, [kind])) {
+        where.push('EXISTS (SELECT 1 FROM facets f JOIN temp.matched_facets m ON m.kind = f.kind AND m.value = f.value WHERE m.kind = ? AND f.part_id = p.id)');
+      } else where.push(`p.id IN (${sub})`);
+      args.push(kind);
+      return true;
+    };
+    const none = { items: [] as PartSummary[], next: null };
+    this.st.clearMatchedFacets.run();
+    if (filter.app !== undefined) {
+      const pat = textPattern(filter.app);
+      const apps = this.distinctApps().filter((a) => pat.test(a));
+      if (apps.length === 0) return none;
+      where.push(`p.app IN (${apps.map(() => '?').join(',')})`);
+      args.push(...apps);
+    }
+    if (filter.session !== undefined) {
+      // An id or a prefix of one (the list shows 12 characters).
+      const [lo, hi] = idRange(filter.session);
+      where.push('p.session >= ? AND p.session < ?');
+      args.push(lo, hi);
+    }
     when('p.last_ts >= ?', filter.from);
     when('p.first_ts <= ?', filter.to);
     if (filter.sessions !== undefined) {
-      if (filter.sessions.length === 0) return { items: [], next: null };
+      if (filter.sessions.length === 0) return none;
       where.push(`p.session IN (${filter.sessions.map(() => '?').join(',')})`);
       args.push(...filter.sessions);
     }
     if (filter.requestId !== undefined) {
-      let pid: number | undefined;
-      for (const part of this.st.days.all() as string[]) {
-        const d = this.day(part, false);
-        pid = d ? this.partOf(d, filter.requestId) : undefined;
-        if (pid !== undefined) break;
-      }
-      where.push('p.id = ?');
-      args.push(pid ?? -1);
+      const ids = isIdPrefix(filter.requestId) ? this.partsOfRequestPrefix(filter.requestId) : this.partOfRequest(filter.requestId);
+      if (ids.length === 0) return none;
+      where.push(`p.id IN (${ids.map(() => '?').join(',')})`);
+      args.push(...ids);
     }
-    if (filter.user !== undefined) facet(F.user, filter.user);
+    if (filter.user !== undefined) {
+      const pat = textPattern(filter.user);
+      if (!facetAny(F.user, this.distinctFacetValues(F.user).filter((v) => pat.test(v)))) return none;
+    }
     if (filter.role !== undefined) facet(F.role, filter.role);
-    if (filter.ip !== undefined) facet(F.ip, filter.ip);
+    if (filter.ip !== undefined) {
+      const block = parseIpBlock(filter.ip);
+      if (block && block.bits < (block.family === 4 ? 32 : 128)) {
+        const ranges = block.textRanges() ?? [['', '\u{10ffff}']];
+        const found: string[] = [];
+        for (const [lo, hi] of ranges) for (const v of this.distinctFacetValues(F.ip, lo, hi)) if (block.contains(v)) found.push(v);
+        if (!facetAny(F.ip, found)) return none;
+      } else facet(F.ip, filter.ip);
+    }
     if (filter.attack !== undefined) facet(F.attack, filter.attack);
     if (filter.key !== undefined) facet(F.key, filter.key);
     if (filter.status !== undefined) {
@@ -909,17 +963,17 @@ export class SqliteStore implements Store {
     }
     if (filter.endpoint !== undefined) {
       const pat = parseEndpointPattern(filter.endpoint);
-      if (pat && !(pat.glob === '*' && pat.method === null)) {
+      if (pat && !(pat.path === '*' && pat.method === null)) {
         // Match the distinct endpoints first, into a temporary table (in memory, this connection
         // only; listParts runs without yielding, so no other query sees it half filled). SQLite
-        // cannot estimate a GLOB that starts with a wildcard and would otherwise walk every
+        // cannot estimate a LIKE that starts with a wildcard and would otherwise walk every
         // part's endpoints.
         this.st.clearMatched.run();
         const found =
           pat.method === null
-            ? this.st.matchEndpoints.run(pat.glob).changes
-            : this.st.matchEndpointsMethod.run(pat.glob, pat.method).changes;
-        if (found === 0) return { items: [], next: null };
+            ? this.st.matchEndpoints.run(pat.text.like).changes
+            : this.st.matchEndpointsMethod.run(pat.text.like, pat.method).changes;
+        if (found === 0) return none;
         if (many('SELECT 1 FROM part_endpoints WHERE endpoint_id IN (SELECT id FROM temp.matched_endpoints)', [])) {
           where.push(
             'EXISTS (SELECT 1 FROM part_endpoints pe JOIN temp.matched_endpoints m ON m.id = pe.endpoint_id WHERE pe.part_id = p.id)',
@@ -928,6 +982,10 @@ export class SqliteStore implements Store {
           where.push('p.id IN (SELECT part_id FROM part_endpoints WHERE endpoint_id IN (SELECT id FROM temp.matched_endpoints))');
         }
       }
+    }
+    if (filter.q !== undefined) {
+      if (this.freeText(filter.q) === 0) return none;
+      where.push('p.id IN (SELECT id FROM temp.matched_parts)');
     }
     if (opts.cursor) {
       const [lt, id] = decodeCursor(opts.cursor, 2);
@@ -944,6 +1002,101 @@ export class SqliteStore implements Store {
     if (more) rows.pop();
     const last = rows[rows.length - 1];
     return { items: rows.map((r) => this.summary(r)), next: more && last ? encodeCursor([last.last_ts, last.id]) : null };
+  }
+
+  /** The distinct values of a facet kind in [lo, hi), walked through the index one seek per
+   *  value, at most MAX_DISTINCT_SCANNED. */
+  private distinctFacetValues(kind: string, lo = '', hi = '\u{10ffff}'): string[] {
+    const out: string[] = [];
+    let v = this.st.firstFacetValue.get(kind, lo, hi) as string | null;
+    while (v !== null && out.length < MAX_DISTINCT_SCANNED) {
+      out.push(v);
+      v = this.st.nextFacetValue.get(kind, v, hi) as string | null;
+    }
+    return out;
+  }
+
+  private distinctApps(): string[] {
+    const out: string[] = [];
+    let v = this.st.firstApp.get() as string | null;
+    while (v !== null && out.length < MAX_DISTINCT_SCANNED) {
+      out.push(v);
+      v = this.st.nextApp.get(v) as string | null;
+    }
+    return out;
+  }
+
+  /** Days newest first. */
+  private daysNewestFirst(): string[] {
+    return (this.st.days.all() as string[]).slice().reverse();
+  }
+
+  private partOfRequest(requestId: string): number[] {
+    for (const part of this.daysNewestFirst()) {
+      const d = this.day(part, false);
+      const pid = d ? this.partOf(d, requestId) : undefined;
+      if (pid !== undefined) return [pid];
+    }
+    return [];
+  }
+
+  /** Runs `sql` (with `?` for the row budget first, then `args`) on the newest
+   *  Q_NEWEST_REQUESTS requests, day table by day table, newest first; `{t}` is the table. */
+  private eachNewestDay(fn: (table: string, budget: number) => number): void {
+    let budget = Q_NEWEST_REQUESTS;
+    for (const part of this.daysNewestFirst()) {
+      if (budget <= 0) break;
+      const t = requestsTable(part);
+      const rows = this.db.prepare(`SELECT count(*) FROM (SELECT 1 FROM ${t} LIMIT ?)`).pluck().get(budget) as number;
+      fn(t, budget);
+      budget -= rows;
+    }
+  }
+
+  /** Parts holding a request whose id starts with `prefix`, among the newest requests. */
+  private partsOfRequestPrefix(prefix: string): number[] {
+    const [lo, hi] = idRange(prefix.toLowerCase());
+    const out = new Set<number>();
+    this.eachNewestDay((t, budget) => {
+      const ids = this.db
+        .prepare(`SELECT DISTINCT part_id FROM (SELECT part_id, request_id FROM ${t} ORDER BY id DESC LIMIT ?) WHERE request_id >= ? AND request_id < ?`)
+        .pluck()
+        .all(budget, lo, hi) as number[];
+      for (const id of ids) out.add(id);
+      return ids.length;
+    });
+    return [...out];
+  }
+
+  /** `q`: fills temp.matched_parts with the parts whose user, an IP or a path contains the term
+   *  (ASCII case folded), or whose requests among the newest Q_NEWEST_REQUESTS have a parameter
+   *  (name or value, as JSON text) containing it; at most MAX_DISTINCT_SCANNED values walked per
+   *  kind and MAX_DISTINCT_SCANNED parts collected. Returns how many parts. */
+  private freeText(term: string): number {
+    const t = foldAscii(term);
+    this.st.clearMatchedParts.run();
+    const budget = () => MAX_DISTINCT_SCANNED - (this.st.countMatchedParts.get() as number);
+    for (const kind of [F.user, F.ip]) {
+      for (const v of this.distinctFacetValues(kind)) {
+        if (!foldAscii(v).includes(t)) continue;
+        const left = budget();
+        if (left <= 0) break;
+        this.st.partsOfFacet.run(kind, v, left);
+      }
+    }
+    this.st.clearMatched.run();
+    if (this.st.matchEndpoints.run(substringLike(term)).changes > 0 && budget() > 0) this.st.partsOfMatchedEndpoints.run(budget());
+    this.eachNewestDay((table, rows) => {
+      const left = budget();
+      if (left <= 0) return 0;
+      return this.db
+        .prepare(
+          `INSERT OR IGNORE INTO temp.matched_parts (id) SELECT DISTINCT part_id FROM (SELECT part_id, record FROM ${table} ORDER BY id DESC LIMIT ?)
+           WHERE instr(lower(json_extract(record, '$.params')), ?) > 0 LIMIT ?`,
+        )
+        .run(rows, t, left).changes;
+    });
+    return this.st.countMatchedParts.get() as number;
   }
 
   async getPart(session: string, part: string): Promise<PartSummary | null> {

@@ -10,14 +10,21 @@ export interface PartFilter {
   /** Time range, ms since the epoch: parts whose [first, last] request overlaps it. */
   from?: number;
   to?: number;
+  /** Application: a case-insensitive pattern with `*` and `?` (search.ts). */
   app?: string;
-  /** All parts of this session. */
+  /** All parts of this session: a lower-case hex id or a prefix of one (8 or more). */
   session?: string;
-  /** The part that holds this request. */
+  /** The part that holds this request; 8 to 31 hex characters: a prefix, looked up among the
+   *  newest Q_NEWEST_REQUESTS requests. */
   requestId?: string;
+  /** A case-insensitive pattern with `*` and `?`. */
   user?: string;
   role?: string;
+  /** An address or a CIDR block (IPv4 or IPv6). */
   ip?: string;
+  /** Free text: a case-insensitive substring of the user, an IP, a path, or a parameter of the
+   *  newest Q_NEWEST_REQUESTS requests (search.ts bounds). */
+  q?: string;
   /** Attack type, e.g. `sqli`; `*` for any attack. */
   attack?: string;
   /** Status code (`404`) or class (`4xx`). */

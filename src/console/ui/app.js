@@ -6,14 +6,15 @@
  */
 (function () {
   var FILTERS = [
+    ['q', 'Search (user, IP, path, params)', 'search'],
     ['from', 'From (UTC)', 'datetime-local'],
     ['to', 'To (UTC)', 'datetime-local'],
-    ['app', 'Application', 'text'],
-    ['session', 'Session id', 'text'],
-    ['request_id', 'Request id', 'text'],
-    ['user', 'User', 'text'],
+    ['app', 'Application (demo*)', 'text'],
+    ['session', 'Session id (or its first 8+)', 'text'],
+    ['request_id', 'Request id (or its first 8+)', 'text'],
+    ['user', 'User (mal*, any case)', 'text'],
     ['role', 'Role', 'text'],
-    ['ip', 'IP', 'text'],
+    ['ip', 'IP or CIDR (10.0.0.0/8)', 'text'],
     ['attack', 'Attack type (* = any)', 'text'],
     ['status', 'Status (404 or 4xx)', 'text'],
     ['key', 'Grouping key', 'text'],
