@@ -10,7 +10,7 @@ import { join } from 'path';
 import { gunzipSync, inflateSync } from 'zlib';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify';
-import { BadCursorError, PartFilter, Store } from './store/types';
+import { BadCursorError, PartFilter, RequestFilter, Store } from './store/types';
 import { Batch, InvalidSink, parseBody } from './ingest/lines';
 import { Metrics } from './metrics';
 import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
@@ -118,6 +118,7 @@ export function filterFromQuery(q: Record<string, unknown>): PartFilter {
   f.q = str(q, 'q', 200);
   f.user = str(q, 'user');
   f.role = str(q, 'role');
+  f.ua = str(q, 'ua', 2000);
   f.ip = str(q, 'ip', 64);
   if (f.ip !== undefined && f.ip.includes('/') && !parseIpBlock(f.ip)) throw new HttpError(400, 'ip: an address or a CIDR block (127.0.0.0/8, 2001:db8::/32)');
   f.attack = str(q, 'attack', 100);
@@ -206,6 +207,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/', page);
   app.get('/session/:session/:part', page);
   app.get('/journey/:session', page);
+  app.get('/attacks', page);
   app.get('/apps/:app/recommendations', page);
   app.get('/ui/app.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(ui.js));
   app.get('/ui/style.css', (_req, reply) => reply.type('text/css; charset=utf-8').send(ui.css));
@@ -342,7 +344,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const { session, part } = sessionParams(req.params);
     const q = req.query as Record<string, unknown>;
     if (!(await store.getPart(session, part))) return reply.code(404).send({ error: 'no such session part' });
-    return store.partRequests(session, part, { limit: limit(q, 500, 2000), cursor: str(q, 'cursor', 200) ?? null });
+    return store.partRequests(session, part, { limit: limit(q, 500, 2000), cursor: str(q, 'cursor', 200) ?? null, filter: requestFilter(q) });
   });
 
   app.get('/api/sessions/:session/parts/:part/requests.csv', async (req, reply) => {
@@ -371,6 +373,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       .header('content-disposition', `attachment; filename="session-${session}-${part}.csv"`)
       .send(csv);
   });
+
+  attackRoutes(app, store);
 
   app.get('/api/status', async () => opts.status());
 
@@ -405,4 +409,47 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   return app;
+}
+
+// --- The analyst's paths (issue 16): attacks first, requests of a session filtered ------------
+
+/** `only` and `endpoint` of a session part's requests. */
+export function requestFilter(q: Record<string, unknown>): RequestFilter {
+  const f: RequestFilter = {};
+  const only = str(q, 'only', 10);
+  if (only !== undefined) {
+    if (only !== 'attacks' && only !== 'failed') throw new HttpError(400, 'only: attacks or failed');
+    f.only = only;
+  }
+  const endpoint = str(q, 'endpoint');
+  if (endpoint !== undefined) f.endpoint = endpoint;
+  return f;
+}
+
+/** Attack requests shown per session part on a page of /api/attacks (the part's page has all). */
+export const ATTACKS_PER_PART = 20;
+
+function attackRoutes(app: FastifyInstance, store: Store): void {
+  // The malicious requests of the parts the list filters select (any attack unless `attack`
+  // names one), newest parts first; each names its session part, so that the UI opens the
+  // session at that request.
+  app.get('/api/attacks', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const filter = filterFromQuery(q);
+    if (filter.attack === undefined) filter.attack = '*';
+    const perPart = limit({ limit: q.per_part }, ATTACKS_PER_PART, 100);
+    const page = await store.listParts(filter, { limit: limit(q, 20, 100), cursor: str(q, 'cursor', 200) ?? null });
+    const items: Array<Record<string, unknown>> = [];
+    // Parts with more attack requests than shown here: the session page has them all.
+    const more: Array<{ session: string; part: string; attacked: number }> = [];
+    for (const p of page.items) {
+      const reqs = await store.partRequests(p.session, p.part, { limit: perPart, filter: { only: 'attacks' } });
+      for (const r of reqs.items) {
+        if (filter.attack !== '*' && !(r.attack ?? []).includes(filter.attack)) continue;
+        items.push({ session: p.session, part: p.part, ...r });
+      }
+      if (reqs.next) more.push({ session: p.session, part: p.part, attacked: p.attacked });
+    }
+    return { filter, items, more, next: page.next };
+  });
 }

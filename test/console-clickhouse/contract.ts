@@ -180,6 +180,7 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(sorted(a.roles)).toEqual(['admin', 'customer']);
       expect(sorted(a.keys)).toEqual(['request.query.token', 'response.body.json.token']);
       expect(a.ips).toEqual({ '203.0.113.7': 3, '203.0.113.8': 1 });
+      expect(a.uas).toEqual({ 'agent/1': 3 });
       expect(a.statuses).toEqual({ '200': 3, '204': 1 });
       expect(a.methods).toEqual({ POST: 1, GET: 2, DELETE: 1 });
       expect(a.attacks).toEqual({});
@@ -190,6 +191,7 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(m.user).toBeNull();
       expect(m.role).toBeNull();
       expect(m.users).toEqual([]);
+      expect(m.uas).toEqual({ 'sqlmap/1.8': 3 });
       const b = (await store.getPart(sid('bob'), dateOf(D1)))!;
       expect(b.errored).toBe(1);
       expect(b.statuses).toEqual({ '200': 1, '404': 1, '502': 1 });
@@ -380,6 +382,30 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await who({ q: 'nothing-like-it' })).toEqual([]);
       expect(await who({ q: 'checkout', status: '5xx' })).toEqual(['bob']);
       expect(await who({ q: '%' })).toEqual([]);
+    });
+
+    test('a User-Agent filter (exact), and the requests of a part filtered: attacks, failed, one endpoint', async () => {
+      await store.ingest(scenario());
+      const who = async (ua: string) => (await store.listParts({ ua }, { limit: 50 })).items.map((p) => p.session);
+      expect(await who('sqlmap/1.8')).toEqual([sid('mallory')]);
+      expect(await who('SQLMAP/1.8')).toEqual([]);
+      const paths = async (s: string, filter: Parameters<Store['partRequests']>[2]['filter'], limit = 50) => {
+        const out: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Awaited<ReturnType<Store['partRequests']>> = await store.partRequests(sid(s), dateOf(D1), { limit, cursor, filter });
+          for (const r of page.items) out.push(r.seq + ' ' + r.method + ' ' + r.path + ' ' + r.status);
+          cursor = page.next;
+        } while (cursor);
+        return out;
+      };
+      expect(await paths('mallory', { only: 'attacks' })).toEqual(['1 GET /products 200', '2 GET /products 403']);
+      expect(await paths('mallory', { only: 'attacks' }, 1)).toEqual(['1 GET /products 200', '2 GET /products 403']);
+      expect(await paths('bob', { only: 'failed' })).toEqual(['1 GET /cart[1] 404', '2 POST /checkout 502']);
+      expect(await paths('alice', { endpoint: '/ORDERS/*' })).toEqual(['1 GET /orders/17 200', '2 DELETE /orders/17 204']);
+      expect(await paths('alice', { endpoint: 'DELETE /orders/*' })).toEqual(['1 DELETE /orders/17 204']);
+      expect(await paths('alice', { only: 'failed', endpoint: '/orders/*' })).toEqual([]);
+      expect(await paths('alice', {})).toHaveLength(4);
     });
 
     test('listParts pages by cursor without gaps or repeats; a bad cursor is refused', async () => {

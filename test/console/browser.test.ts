@@ -293,4 +293,94 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(await page.textContent('#preview-typed ul.errors')).toMatch(/unknown selector "nonsense"/);
     expect(await page.textContent('#preview-typed ul.mixed')).toBe('request.header.x-team: 2 users, 8 requests');
   });
+
+  test('pivots: every value filters by itself (as text); attacks first: the attacks page opens the session at that request; filters and previous / next attack inside a session; #r= followed in the same tab', async () => {
+    // trudy: 9 requests, attacks at the 3rd, 6th and 8th.
+    const trudy: SessionRecord[] = [];
+    for (let i = 0; i < 9; i++) {
+      trudy.push(rec({ s: 'trudy', at: TODAY + 70000 + i * 1000, app: 'tapp', user: 'trudy', role: 'intruder', ip: '198.51.100.77', ua: 'curl/8.0',
+        path: i % 2 ? '/items/' + i : '/search', params: { 'request.query.q': 'needle-' + i }, attack: [2, 5, 7].includes(i) ? ['sqli'] : null, status: i === 4 ? 500 : 200 }));
+    }
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', body: trudy.map((r) => JSON.stringify(r)).join('\n') });
+    expect(((await res.json()) as { inserted: number }).inserted).toBe(trudy.length);
+    const rowsShown = () => page.locator('#parts tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')));
+
+    // The list: user, role, app, IP and grouping key are links that filter by them.
+    await page.goto(c.url + '?app=tapp');
+    await page.waitForSelector('#parts tbody tr');
+    for (const [name, value] of [['user', 'trudy'], ['role', 'intruder'], ['ip', '198.51.100.77'], ['key', 'request.query.token']]) {
+      const a = page.locator(`#parts a.pivot[data-pivot=${name}]`).first();
+      expect(await a.textContent()).toBe(value);
+      expect(new URL(await a.getAttribute('href') as string, c.url).searchParams.get(name)).toBe(value);
+    }
+    await page.goto(c.url);
+    await page.waitForSelector('#parts tbody tr');
+    await Promise.all([page.waitForURL(/user=trudy/), page.click(`#parts tr[data-session="${sid('trudy')}"] a.pivot[data-pivot=user]`)]);
+    await page.waitForSelector('#parts tbody tr');
+    expect(await rowsShown()).toEqual([sid('trudy')]);
+
+    // The session page: a hostile User-Agent is a pivot whose text is the value, never markup.
+    await page.goto(`${c.url}session/${sid('mallory')}/${today}`);
+    await page.waitForSelector('#requests li.attack');
+    await page.click('#requests li.attack');
+    const uaPivot = page.locator('#details a.pivot[data-pivot=ua]');
+    expect(await uaPivot.textContent()).toBe(XSS_UA);
+    expect(await page.locator('[data-stat=user-agent] a.pivot').first().textContent()).toBe(XSS_UA);
+    expect(await page.locator('img[src=x], svg').count()).toBe(0);
+    await Promise.all([page.waitForURL(/\?ua=/), uaPivot.click()]);
+    await page.waitForSelector('#parts tbody tr');
+    expect(await rowsShown()).toEqual([sid('tok-lee-2'), sid('mallory')]); // tok-lee-2 (the journey test) has the same User-Agent
+    expect(await page.inputValue('input[name=ua]')).toBe(XSS_UA);
+    // A parameter's value filters by the free-text search.
+    await page.goto(`${c.url}session/${sid('trudy')}/${today}#r=${trudy[3].request_id}`);
+    await page.waitForSelector('#requests li.selected');
+    const paramPivot = page.locator('#details a.pivot[data-pivot=q]');
+    expect(await paramPivot.textContent()).toBe('needle-3');
+    await Promise.all([page.waitForURL(/\?q=needle-3/), paramPivot.click()]);
+    await page.waitForSelector('#parts tbody tr');
+    expect(await rowsShown()).toEqual([sid('trudy')]);
+
+    // Attacks first: the attacks page lists malicious requests; one opens its session there.
+    await page.click('#nav-attacks');
+    await page.waitForSelector('#attacks tbody tr');
+    const listed = await page.locator('#attacks tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')));
+    expect(listed).toEqual(expect.arrayContaining([trudy[2].request_id, trudy[5].request_id, trudy[7].request_id, records[5].request_id]));
+    await Promise.all([page.waitForURL(/#r=/), page.click(`#attacks tr[data-request-id="${trudy[5].request_id}"] a.open-attack`)]);
+    await page.waitForSelector('#requests li.selected');
+    expect(await page.getAttribute('#requests li.selected', 'data-request-id')).toBe(trudy[5].request_id);
+    expect(await page.textContent('#details h2')).toBe('GET /items/5');
+    const selected = () => page.getAttribute('#requests li.selected', 'data-request-id');
+    await page.click('#next-attack');
+    expect(await selected()).toBe(trudy[7].request_id);
+    await page.click('#next-attack');
+    expect(await selected()).toBe(trudy[7].request_id);
+    expect(await page.textContent('#attack-nav-note')).toBe('No attack after this one.');
+    await page.click('#prev-attack');
+    await page.click('#prev-attack');
+    expect(await selected()).toBe(trudy[2].request_id);
+    expect(page.url()).toContain('#r=' + trudy[2].request_id);
+    // #r= changed in the same tab (an edited URL, a pasted link) selects that request.
+    await page.evaluate((id) => { (globalThis as any).location.hash = '#r=' + id; }, trudy[4].request_id);
+    await page.waitForFunction((id) => (globalThis as any).document.querySelector('#requests li.selected')?.getAttribute('data-request-id') === id, trudy[4].request_id);
+    expect(await page.textContent('#details h2')).toBe('GET /search');
+
+    // Filters inside the session: only attacks, only failed, one endpoint (in the URL).
+    await page.selectOption('#inside select[name=only]', 'attacks');
+    await Promise.all([page.waitForURL(/\?only=attacks/), page.click('#inside button[type=submit]')]);
+    await page.waitForSelector('#requests li[data-request-id]');
+    expect(await page.locator('#requests li[data-request-id]').evaluateAll((l) => l.map((x) => x.getAttribute('data-request-id')))).toEqual(
+      [trudy[2].request_id, trudy[5].request_id, trudy[7].request_id]);
+    await page.goto(`${c.url}session/${sid('trudy')}/${today}?only=failed`);
+    await page.waitForSelector('#requests li[data-request-id]');
+    expect(await page.locator('#requests li .path').allTextContents()).toEqual(['/search']);
+    await page.goto(`${c.url}session/${sid('trudy')}/${today}?endpoint=${encodeURIComponent('/ITEMS/*')}`);
+    await page.waitForSelector('#requests li[data-request-id]');
+    expect(await page.locator('#requests li .path').allTextContents()).toEqual(['/items/1', '/items/3', '/items/5', '/items/7']);
+
+    // A malformed session URL says so instead of showing the list.
+    await page.goto(c.url + 'session/nothex/2026-01-01');
+    await page.waitForSelector('#bad-url');
+    expect(await page.locator('#parts').count()).toBe(0);
+    expect(await xssRan()).toBeNull();
+  });
 });

@@ -123,6 +123,55 @@ describe('console over HTTP (no token, loopback)', () => {
     expect((await bad('q=' + 'x'.repeat(201)))[0]).toBe(400);
   });
 
+  test('attacks first: /api/attacks lists malicious requests with their session part; a part\'s requests filtered; a User-Agent filter', async () => {
+    const rs: SessionRecord[] = [
+      rec({ s: 'eve', at: TODAY, path: '/login', ua: 'sqlmap/1.8' }),
+      rec({ s: 'eve', at: TODAY + 1000, path: '/items/1', attack: ['sqli'], status: 403, ua: 'sqlmap/1.8' }),
+      rec({ s: 'eve', at: TODAY + 2000, path: '/items/2', status: 500, ua: 'sqlmap/1.8' }),
+      rec({ s: 'eve', at: TODAY + 3000, path: '/search', attack: ['xss'], ua: 'sqlmap/1.8' }),
+      rec({ s: 'bob', at: TODAY + 4000, path: '/cart', ua: 'Mozilla/5.0' }),
+      rec({ s: 'zed', at: TODAY + 5000, path: '/admin', attack: ['sqli', 'lfi'], user: 'zed' }),
+    ];
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    const get = async (path: string) => {
+      const res = await http(path);
+      expect(res.status).toBe(200);
+      return (await res.json()) as any;
+    };
+    let body = await get('/api/attacks');
+    expect(body.items.map((r: any) => [r.session, r.part, r.request_id, r.attack])).toEqual([
+      [sid('zed'), today, rs[5].request_id, ['sqli', 'lfi']],
+      [sid('eve'), today, rs[1].request_id, ['sqli']],
+      [sid('eve'), today, rs[3].request_id, ['xss']],
+    ]);
+    expect(body.more).toEqual([]);
+    body = await get('/api/attacks?attack=sqli');
+    expect(body.items.map((r: any) => r.request_id)).toEqual([rs[5].request_id, rs[1].request_id]);
+    body = await get('/api/attacks?per_part=1&limit=1');
+    expect(body.items.map((r: any) => r.request_id)).toEqual([rs[5].request_id]);
+    body = await get('/api/attacks?per_part=1&limit=1&cursor=' + encodeURIComponent(body.next));
+    expect(body.items.map((r: any) => r.request_id)).toEqual([rs[1].request_id]);
+    expect(body.more).toEqual([{ session: sid('eve'), part: today, attacked: 2 }]);
+    body = await get('/api/attacks?user=zed');
+    expect(body.items.map((r: any) => r.request_id)).toEqual([rs[5].request_id]);
+
+    const base = `/api/sessions/${sid('eve')}/parts/${today}/requests`;
+    body = await get(base + '?only=attacks');
+    expect(body.items.map((r: any) => [r.seq, r.path])).toEqual([[1, '/items/1'], [2, '/search']]);
+    body = await get(base + '?only=failed');
+    expect(body.items.map((r: any) => r.path)).toEqual(['/items/1', '/items/2']);
+    body = await get(base + '?endpoint=' + encodeURIComponent('GET /ITEMS/*'));
+    expect(body.items.map((r: any) => r.path)).toEqual(['/items/1', '/items/2']);
+    expect((await http(base + '?only=everything')).status).toBe(400);
+
+    body = await get('/api/parts?ua=' + encodeURIComponent('sqlmap/1.8'));
+    expect(body.items.map((p: any) => p.session)).toEqual([sid('eve')]);
+    expect(body.items[0].uas).toEqual({ 'sqlmap/1.8': 4 });
+    const page = await http('/attacks');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+  });
+
   test('CSV download, with values that look like spreadsheet formulas neutralised', async () => {
     const r = rec({ s: 'csv', at: TODAY, path: '/a,b"c', ua: '=HYPERLINK("http://x")', params: { q: '+1' } });
     await post(JSON.stringify(r));

@@ -47,6 +47,7 @@ import {
   Page,
   PartFilter,
   PartSummary,
+  RequestFilter,
   SampleRow,
   Store,
   StoredRequest,
@@ -518,7 +519,8 @@ export class ClickHouseStore implements Store {
              [('i', ip), ('s', toString(status)), ('m', method), ('k', \`key\`)],
              arrayMap(a -> ('a', a), attack),
              arrayMap(u -> ('u', assumeNotNull(u)), arrayFilter(u -> isNotNull(u), [\`user\`])),
-             arrayMap(r -> ('r', assumeNotNull(r)), arrayFilter(r -> isNotNull(r), [role]))
+             arrayMap(r -> ('r', assumeNotNull(r)), arrayFilter(r -> isNotNull(r), [role])),
+             arrayMap(g -> ('g', assumeNotNull(g)), arrayFilter(g -> isNotNull(g), [ua]))
            )) AS kv
            FROM ${t} FINAL WHERE ${where}
          ) GROUP BY session, part, dim, val`,
@@ -542,6 +544,7 @@ export class ClickHouseStore implements Store {
         roles: [],
         keys: [],
         ips: {},
+        uas: {},
         statuses: {},
         attacks: {},
         methods: {},
@@ -557,6 +560,9 @@ export class ClickHouseStore implements Store {
       switch (c.dim) {
         case 'i':
           add(s.ips);
+          break;
+        case 'g':
+          add(s.uas);
           break;
         case 's':
           add(s.statuses);
@@ -615,6 +621,7 @@ export class ClickHouseStore implements Store {
     }
     if (filter.user !== undefined) any(`isNotNull(\`user\`) AND ${ci('assumeNotNull(`user`)', filter.user)}`);
     if (filter.role !== undefined) any(`isNotNull(role) AND assumeNotNull(role) = ${lit(filter.role)}`);
+    if (filter.ua !== undefined) any(`isNotNull(ua) AND assumeNotNull(ua) = ${lit(filter.ua)}`);
     if (filter.ip !== undefined) {
       const block = parseIpBlock(filter.ip);
       if (block && block.bits < (block.family === 4 ? 32 : 128)) any(ipBlockSql('ip', block));
@@ -678,9 +685,15 @@ export class ClickHouseStore implements Store {
     return [...m.values()].sort((a, b) => (a.part < b.part ? 1 : a.part > b.part ? -1 : 0));
   }
 
-  async partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null }): Promise<Page<StoredRequest>> {
+  async partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null; filter?: RequestFilter }): Promise<Page<StoredRequest>> {
     if (!PART_RE.test(part)) return { items: [], next: null };
     let after = '';
+    const f = opts.filter ?? {};
+    if (f.only === 'attacks') after += ' AND notEmpty(attack)';
+    if (f.only === 'failed') after += ' AND status >= 400';
+    const pat = f.endpoint !== undefined ? parseEndpointPattern(f.endpoint) : null;
+    if (pat && pat.method !== null) after += ` AND method = ${lit(pat.method)}`;
+    if (pat && pat.path !== '*') after += ` AND match(lower(path), ${lit(pat.text.regexp)})`;
     let seq = 0;
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);
@@ -688,7 +701,7 @@ export class ClickHouseStore implements Store {
       if (c.length !== 3 || !Number.isSafeInteger(ts) || typeof id !== 'string' || !Number.isSafeInteger(s)) {
         throw new BadCursorError('bad cursor');
       }
-      after = ` AND (ts_ms > ${num(ts as number)} OR (ts_ms = ${num(ts as number)} AND request_id > ${lit(id)}))`;
+      after += ` AND (ts_ms > ${num(ts as number)} OR (ts_ms = ${num(ts as number)} AND request_id > ${lit(id)}))`;
       seq = s as number;
     }
     const rows = await this.rows<RequestRow>(

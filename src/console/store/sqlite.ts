@@ -28,6 +28,7 @@ import {
   Page,
   PartFilter,
   PartSummary,
+  RequestFilter,
   Store,
   StoredRequest,
   TimelineBucket,
@@ -206,6 +207,7 @@ interface PartStats {
   methods: Counts;
   statuses: Counts;
   ips: Counts;
+  uas: Counts;
   attacks: Counts;
   keys: Counts;
   users: Counts;
@@ -254,7 +256,7 @@ interface RequestRow {
 }
 
 // Facet kinds: short, stable names stored in the database.
-const F = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k', user: 'u', role: 'r' } as const;
+const F = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k', user: 'u', role: 'r', ua: 'ua' } as const;
 
 function inc(c: Counts, k: string): boolean {
   const had = Object.prototype.hasOwnProperty.call(c, k);
@@ -263,7 +265,7 @@ function inc(c: Counts, k: string): boolean {
 }
 
 function emptyStats(): PartStats {
-  return { methods: {}, statuses: {}, ips: {}, attacks: {}, keys: {}, users: {}, roles: {} };
+  return { methods: {}, statuses: {}, ips: {}, uas: {}, attacks: {}, keys: {}, users: {}, roles: {} };
 }
 
 function encodeCursor(parts: Array<number | string>): string {
@@ -755,6 +757,7 @@ export class SqliteStore implements Store {
       if (newClass) this.facet(F.cls, status[0] + 'xx', p.id);
     }
     if (inc(s.ips, r.ip)) this.facet(F.ip, r.ip, p.id);
+    if (r.ua !== null && inc(s.uas, r.ua)) this.facet(F.ua, r.ua, p.id);
     if (inc(s.keys, r.key)) this.facet(F.key, r.key, p.id);
     if (r.user !== null) {
       if (p.user === null) p.user = r.user;
@@ -865,6 +868,7 @@ export class SqliteStore implements Store {
       roles: Object.keys(s.roles),
       keys: Object.keys(s.keys),
       ips: s.ips,
+      uas: s.uas,
       statuses: s.statuses,
       attacks: s.attacks,
       methods: s.methods,
@@ -946,6 +950,7 @@ export class SqliteStore implements Store {
       if (!facetAny(F.user, this.distinctFacetValues(F.user).filter((v) => pat.test(v)))) return none;
     }
     if (filter.role !== undefined) facet(F.role, filter.role);
+    if (filter.ua !== undefined) facet(F.ua, filter.ua);
     if (filter.ip !== undefined) {
       const block = parseIpBlock(filter.ip);
       if (block && block.bits < (block.family === 4 ? 32 : 128)) {
@@ -1137,7 +1142,7 @@ export class SqliteStore implements Store {
   async partRequests(
     session: string,
     part: string,
-    opts: { limit: number; cursor?: string | null },
+    opts: { limit: number; cursor?: string | null; filter?: RequestFilter },
   ): Promise<Page<StoredRequest>> {
     const p = this.st.getPart.get(session, part) as PartRow | undefined;
     if (!p) return { items: [], next: null };
@@ -1145,7 +1150,32 @@ export class SqliteStore implements Store {
     if (opts.cursor) [ts, id, seq] = decodeCursor(opts.cursor, 3);
     const d = this.day(part, false);
     if (!d) return { items: [], next: null };
-    const rows = d.page.all(p.id, ts === -Infinity ? -1e15 : ts, id, opts.limit + 1) as RequestRow[];
+    const f = opts.filter ?? {};
+    const pat = f.endpoint !== undefined ? parseEndpointPattern(f.endpoint) : null;
+    let rows: RequestRow[];
+    if (f.only === undefined && pat === null) rows = d.page.all(p.id, ts === -Infinity ? -1e15 : ts, id, opts.limit + 1) as RequestRow[];
+    else {
+      // Within one part (its index range): the conditions are checked row by row.
+      const conds: string[] = [];
+      const args: unknown[] = [];
+      if (f.only === 'attacks') conds.push('r.attacked = 1');
+      if (f.only === 'failed') conds.push('r.status >= 400');
+      if (pat && pat.method !== null) {
+        conds.push("json_extract(r.record, '$.method') = ?");
+        args.push(pat.method);
+      }
+      if (pat && pat.path !== '*') {
+        conds.push("json_extract(r.record, '$.path') LIKE ? ESCAPE '\\'");
+        args.push(pat.text.like);
+      }
+      rows = this.db
+        .prepare(
+          `SELECT r.id, r.ts, r.record FROM ${requestsTable(part)} r WHERE r.part_id = ? AND (r.ts, r.id) > (?, ?)` +
+            conds.map((c) => ' AND ' + c).join('') +
+            ' ORDER BY r.ts, r.id LIMIT ?',
+        )
+        .all(p.id, ts === -Infinity ? -1e15 : ts, id, ...args, opts.limit + 1) as RequestRow[];
+    }
     const more = rows.length > opts.limit;
     if (more) rows.pop();
     const items = rows.map((r, i) => this.toRequest(r, seq + i + 1, p.app));

@@ -22,6 +22,8 @@ export interface PartFilter {
   role?: string;
   /** An address or a CIDR block (IPv4 or IPv6). */
   ip?: string;
+  /** User-Agent, exact. */
+  ua?: string;
   /** Free text: a case-insensitive substring of the user, an IP, a path, or a parameter of the
    *  newest Q_NEWEST_REQUESTS requests (search.ts bounds). */
   q?: string;
@@ -62,9 +64,19 @@ export interface PartSummary {
   roles: string[];
   keys: string[];
   ips: Counts;
+  /** Requests per User-Agent (parts stored before the console kept them: empty). */
+  uas: Counts;
   statuses: Counts;
   attacks: Counts;
   methods: Counts;
+}
+
+/** Requests of one part that a session page shows (all when empty). */
+export interface RequestFilter {
+  /** Only requests marked malicious, or only those answered with a status of 400 or more. */
+  only?: 'attacks' | 'failed';
+  /** Endpoint pattern (pattern.ts). */
+  endpoint?: string;
 }
 
 /** One request as the API returns it: the record, without repeating session and part. */
@@ -162,7 +174,8 @@ export interface Store {
   /** All parts of a session, newest first. */
   sessionParts(session: string): Promise<PartSummary[]>;
   /** The part's requests in time order. */
-  partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null }): Promise<Page<StoredRequest>>;
+  /** With a filter, `seq` numbers the matching requests (1, 2, ...), not their place in the part. */
+  partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null; filter?: RequestFilter }): Promise<Page<StoredRequest>>;
   /** Every request of a part in time order, for CSV export, without loading them all at once. */
   eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest>;
   timeline(session: string, part: string, buckets: number): Promise<TimelineBucket[]>;
