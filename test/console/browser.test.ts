@@ -383,4 +383,24 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(await page.locator('#parts').count()).toBe(0);
     expect(await xssRan()).toBeNull();
   });
+
+  test('ingest failures shown: a missing --log file in the ingest-health banner, and the empty list says why', async () => {
+    await page.goto(c.url + '?user=nobody-at-all');
+    await page.waitForSelector('#empty');
+    await page.waitForFunction(() => /these filters/.test((globalThis as any).document.querySelector('#empty').textContent));
+    expect(await page.textContent('#empty')).toMatch(/^No sessions match these filters \(\d+ session parts are stored\)\.$/);
+
+    const missing = join(tmp.dir, 'not-there.log');
+    const c2 = await startConsole({ dbPath: join(tmp.dir, 'missing.db'), logFile: missing, pollMs: 20, log: () => undefined });
+    try {
+      await waitFor('the error reported', async () => c2.tailer!.lastError !== null);
+      await page.goto(c2.url);
+      await page.waitForSelector('#ingest-health:not([hidden])');
+      expect(await page.textContent('#ingest-health')).toBe(`Reading the log failed: ${missing} does not exist: nothing is read until it appears (is --log the file nginx writes, and is it readable by this user?)`);
+      await page.waitForSelector('#result p.error#empty');
+      expect(await page.textContent('#empty')).toBe(`No sessions stored yet: the log file cannot be read: ${missing} does not exist: nothing is read until it appears (is --log the file nginx writes, and is it readable by this user?)`);
+    } finally {
+      await c2.close();
+    }
+  });
 });

@@ -4,7 +4,8 @@ import { request as httpRequest } from 'http';
 import { join } from 'path';
 import { startConsole, RunningConsole, cutoffPart } from '../../src/console/index';
 import { SessionRecord } from '../../src/record/record';
-import { DAY, TODAY, YESTERDAY, rec, sid, tempDir } from './helpers';
+import { mkdirSync, writeFileSync } from 'fs';
+import { DAY, TODAY, YESTERDAY, line, rec, sid, tempDir, waitFor } from './helpers';
 
 const tmp = tempDir('api-sessions-http-');
 let n = 0;
@@ -243,5 +244,31 @@ describe('console with a token', () => {
     const base = c.url.replace('0.0.0.0', '127.0.0.1');
     expect((await http('/api/parts', { base })).status).toBe(401);
     expect((await http('/api/parts', { base, headers: { authorization: 'Bearer ' + c.token } })).status).toBe(200);
+  });
+});
+
+describe('ingest failures are not silent', () => {
+  test('--log naming a missing file: logged once, in /api/status tail.error, cleared when the file appears', async () => {
+    const logged: string[] = [];
+    const file = join(tmp.dir, `missing-${++n}.log`);
+    c = await startConsole({ dbPath: join(tmp.dir, `h${n}.db`), logFile: file, pollMs: 20, rotateGraceMs: 100, log: (m) => logged.push(m) });
+    const tail = async () => ((await (await http('/api/status')).json()) as any).tail;
+    await waitFor('the error reported', async () => (await tail()).error !== null);
+    expect((await tail()).error).toBe(`${file} does not exist: nothing is read until it appears (is --log the file nginx writes, and is it readable by this user?)`);
+    await new Promise((r) => setTimeout(r, 300)); // many polls later: still said once
+    expect(logged.filter((m) => m.includes('does not exist'))).toEqual([`tail ${file}: ${(await tail()).error}`]);
+    writeFileSync(file, line(rec({ s: 'late', at: TODAY })));
+    await waitFor('the file read', async () => (await c.store.stats()).requests === 1);
+    expect((await tail()).error).toBeNull();
+    expect(logged).toContain(`tail ${file}: the log file is there now: reading it`);
+  });
+
+  test('--log naming a directory: not a regular file, said at once', async () => {
+    const dir = join(tmp.dir, `dir-${++n}.log`);
+    mkdirSync(dir);
+    const logged: string[] = [];
+    c = await startConsole({ dbPath: join(tmp.dir, `h${n}.db`), logFile: dir, pollMs: 20, log: (m) => logged.push(m) });
+    await waitFor('the error reported', async () => ((await (await http('/api/status')).json()) as any).tail.error !== null);
+    expect(logged).toEqual([`tail ${dir}: ${dir} is not a regular file: nothing is read from it`]);
   });
 });

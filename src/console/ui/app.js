@@ -133,7 +133,9 @@
     api('/api/parts?' + apiQ.toString()).then(function (page) {
       clear(result);
       if (page.items.length === 0) {
-        result.appendChild(el('p', { className: 'muted', id: 'empty' }, 'No sessions match.'));
+        var empty = el('p', { className: 'muted', id: 'empty' }, 'No sessions match.');
+        result.appendChild(empty);
+        explainEmpty(empty, apiQ);
         return;
       }
       var tbody = el('tbody');
@@ -172,6 +174,28 @@
       }
       result.appendChild(pager);
     }).catch(function (err) { clear(result); showError(result, err); });
+  }
+
+  // Why the list is empty: nothing stored at all (and why: the log cannot be read, no log is
+  // followed, or no record came yet), or only nothing matching the filters.
+  function explainEmpty(p, apiQ) {
+    var filtered = false;
+    apiQ.forEach(function (v, k) { if (k !== 'limit' && k !== 'cursor') filtered = true; });
+    statusOnce().then(function (st) {
+      var t = st.tail;
+      var why;
+      if (st.store.parts > 0) why = filtered ? 'No sessions match these filters (' + st.store.parts + ' session parts are stored).' : 'No sessions on this page.';
+      else if (t && t.error) why = 'No sessions stored yet: the log file cannot be read: ' + t.error;
+      else if (t) why = 'No sessions stored yet: waiting for records in ' + t.file + '.';
+      else why = 'No sessions stored yet: no log file is followed (start the console with --log) and nothing was sent to /api/ingest.';
+      p.textContent = why;
+      p.className = t && t.error && st.store.parts === 0 ? 'error' : 'muted';
+    }).catch(function () {});
+  }
+  var statusPromise = null;
+  function statusOnce() {
+    if (!statusPromise) statusPromise = api('/api/status');
+    return statusPromise;
   }
 
   // --- Session page ----------------------------------------------------------------------------
@@ -615,7 +639,7 @@
     else if (jm) renderJourney(main, jm[1].toLowerCase());
     else if (am) renderRecommendations(main, (function () { try { return decodeURIComponent(am[1]); } catch (e) { return am[1]; } })());
     else renderList(main);
-    api('/api/status').then(function (st) {
+    statusOnce().then(function (st) {
       var s = st.store;
       document.getElementById('status').textContent = s.parts + ' session parts, ' + s.requests + ' requests' + (s.oldestPart ? ', ' + s.oldestPart + ' to ' + s.newestPart : '');
       showIngestHealth(st.tail);
