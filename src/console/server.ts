@@ -18,6 +18,7 @@ import { recommend } from './recommend';
 import { preview, MAX_LINE } from './whatif';
 import { MAX_SAMPLES } from './store/journey-rows';
 import { MIN_ID_PREFIX, parseIpBlock } from './store/search';
+import { partStats } from './part-stats';
 
 export interface ServerOptions {
   store: Store;
@@ -430,6 +431,14 @@ export function requestFilter(q: Record<string, unknown>): RequestFilter {
 export const ATTACKS_PER_PART = 20;
 
 function attackRoutes(app: FastifyInstance, store: Store): void {
+  // A part's endpoints as path patterns with counts, and latency percentiles (part-stats.ts).
+  app.get('/api/sessions/:session/parts/:part/stats', async (req, reply) => {
+    const { session, part } = sessionParams(req.params);
+    const summary = await store.getPart(session, part);
+    if (!summary) return reply.code(404).send({ error: 'no such session part' });
+    return partStats(store, session, part, summary.requests);
+  });
+
   // The malicious requests of the parts the list filters select (any attack unless `attack`
   // names one), newest parts first; each names its session part, so that the UI opens the
   // session at that request.

@@ -403,4 +403,32 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
       await c2.close();
     }
   });
+
+  test('session statistics: top endpoints as patterns (a filter inside the session), latency, User-Agents; the histogram has axes and its bars select requests; the attack chip stands apart', async () => {
+    await page.goto(`${c.url}session/${sid('alice')}/${today}`);
+    await page.waitForSelector('#top-endpoints tbody tr');
+    expect(await page.locator('#top-endpoints tbody tr').first().getAttribute('data-endpoint')).toBe('GET /orders/N');
+    expect(await page.locator('#top-endpoints tbody tr').first().locator('td.num').allTextContents()).toEqual(['5', '5', '0', '0', '3 ms', '3 ms']);
+    expect(await page.textContent('#latency')).toBe('Latency: p50 3 ms, p95 3 ms, p99 3 ms, max 3 ms');
+    expect(await page.locator('[data-stat=user-agent] a.pivot').allTextContents()).toEqual(['test-agent']);
+    expect(await page.locator('#y-axis span').allTextContents()).toEqual(['1', '', '0']);
+    expect(await page.locator('#x-axis span').count()).toBe(3);
+    // The third bar with requests is /orders/2's interval.
+    await page.waitForSelector('#requests li[data-request-id]');
+    const bars = page.locator('#histogram .bar[title*="click"]');
+    expect(await bars.count()).toBe(5);
+    await bars.nth(2).click();
+    expect(await page.getAttribute('#requests li.selected', 'data-request-id')).toBe(records[2].request_id);
+    await bars.nth(4).click();
+    expect(await page.getAttribute('#requests li.selected', 'data-request-id')).toBe(records[4].request_id);
+    // The endpoint row filters the session by that pattern.
+    await Promise.all([page.waitForURL(/\?endpoint=/), page.click('#top-endpoints a.endpoint-filter')]);
+    expect(new URL(page.url()).searchParams.get('endpoint')).toBe('GET /orders/*');
+    await page.waitForSelector('#requests li[data-request-id]');
+    expect(await page.locator('#requests li[data-request-id]').count()).toBe(5);
+    // "1 mssqli" no more: the chip has its own margin.
+    await page.goto(`${c.url}session/${sid('mallory')}/${today}`);
+    await page.waitForSelector('#requests li.attack .chip.attack');
+    expect(await page.locator('#requests li.attack .chip.attack').evaluate((e) => (globalThis as any).getComputedStyle(e).marginLeft)).toBe('4px');
+  });
 });

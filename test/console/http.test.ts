@@ -173,6 +173,29 @@ describe('console over HTTP (no token, loopback)', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
   });
 
+  test('a part\'s statistics: endpoints as path patterns with counts, latency percentiles', async () => {
+    const rs: SessionRecord[] = [];
+    for (let i = 0; i < 20; i++) rs.push(rec({ s: 'enum', at: TODAY + i * 100, path: '/items/' + (i + 1), duration_ms: i + 1, status: i === 19 ? 404 : 200 }));
+    rs.push(rec({ s: 'enum', at: TODAY + 3000, path: '/orders/0b2c3d4e-1111-2222-3333-444455556666/lines', duration_ms: 500, attack: ['sqli'] }));
+    rs.push(rec({ s: 'enum', at: TODAY + 3100, method: 'POST', path: '/items/7', duration_ms: 50 }));
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    const res = await http(`/api/sessions/${sid('enum')}/parts/${today}/stats`);
+    expect(res.status).toBe(200);
+    const st = (await res.json()) as any;
+    expect(st.requests).toBe(22);
+    expect(st.truncated).toBe(false);
+    // nearest rank over 1..20, 50, 500
+    expect(st.latency_ms).toEqual({ p50: 11, p95: 50, p99: 500, max: 500 });
+    // by requests, then by pattern
+    expect(st.endpoints).toEqual([
+      { method: 'GET', pattern: '/items/N', requests: 20, paths: 20, failed: 1, attacks: 0, p50_ms: 10, p95_ms: 19 },
+      { method: 'POST', pattern: '/items/N', requests: 1, paths: 1, failed: 0, attacks: 0, p50_ms: 50, p95_ms: 50 },
+      { method: 'GET', pattern: '/orders/UUID/lines', requests: 1, paths: 1, failed: 0, attacks: 1, p50_ms: 500, p95_ms: 500 },
+    ]);
+    expect(st.other_requests).toBe(0);
+    expect((await http(`/api/sessions/${sid('nobody')}/parts/${today}/stats`)).status).toBe(404);
+  });
+
   test('CSV download, with values that look like spreadsheet formulas neutralised', async () => {
     const r = rec({ s: 'csv', at: TODAY, path: '/a,b"c', ua: '=HYPERLINK("http://x")', params: { q: '+1' } });
     await post(JSON.stringify(r));

@@ -287,16 +287,57 @@
       var max = 1;
       d.timeline.forEach(function (b) { if (b.requests > max) max = b.requests; });
       var hist = el('div', { className: 'histogram', id: 'histogram' });
+      var ctl = null;
       d.timeline.forEach(function (b) {
-        var bar = el('div', { className: 'bar' + (b.attacks ? ' attack' : b.failed ? ' failed' : ''), title: fmtTime(b.t) + ': ' + b.requests + ' requests, ' + b.attacks + ' malicious, ' + b.failed + ' failed' });
+        var bar = el('div', { className: 'bar' + (b.attacks ? ' attack' : b.failed ? ' failed' : ''), title: fmtTime(b.t) + ': ' + b.requests + ' requests, ' + b.attacks + ' malicious, ' + b.failed + ' failed' + (b.requests ? ' (click: its first request)' : ''),
+          dataset: { t: b.t } });
         bar.style.height = Math.round((b.requests / max) * 100) + '%';
+        // A bar selects the first request of its interval.
+        if (b.requests) bar.addEventListener('click', function () { if (ctl) ctl.selectAt(Date.parse(b.t)); });
         hist.appendChild(bar);
       });
       head.appendChild(el('h3', null, 'Timeline'));
-      head.appendChild(hist);
-      head.appendChild(el('div', { className: 'axis' }, el('span', null, fmtTime(s.first_ts)), el('span', null, fmtTime(s.last_ts))));
-      loadRequests(main, base, Date.parse(s.first_ts));
+      var first = Date.parse(s.first_ts), last = Date.parse(s.last_ts);
+      head.appendChild(el('div', { className: 'hist-wrap' },
+        el('div', { className: 'y-axis', id: 'y-axis' }, el('span', null, String(max)), el('span', null, max > 1 ? String(Math.round(max / 2)) : ''), el('span', null, '0')),
+        hist));
+      head.appendChild(el('div', { className: 'axis', id: 'x-axis' }, el('span', null, fmtTime(s.first_ts)),
+        el('span', null, fmtTime(new Date(first + (last - first) / 2).toISOString()) + ' UTC'), el('span', null, fmtTime(s.last_ts))));
+      head.appendChild(el('p', { className: 'muted hist-legend' }, 'Requests per ' + fmtDuration((last - first) / Math.max(1, d.timeline.length)) +
+        ' (the height: requests in the interval; red: with an attack; orange: with a failure). Click a bar to select its first request.'));
+      var extra = el('div', { id: 'part-stats' }, el('p', { className: 'muted' }, 'Loading…'));
+      head.appendChild(el('h3', null, 'Endpoints and latency'));
+      head.appendChild(extra);
+      api(base + '/stats').then(function (st) { renderPartStats(extra, st); }).catch(function (err) { clear(extra); showError(extra, err); });
+      ctl = loadRequests(main, base, Date.parse(s.first_ts));
     }).catch(function (err) { clear(head); showError(head, err); });
+  }
+
+  function fmtDuration(ms) {
+    if (ms < 1000) return Math.max(1, Math.round(ms)) + ' ms';
+    if (ms < 120000) return (ms / 1000).toFixed(ms < 10000 ? 1 : 0) + ' s';
+    if (ms < 7200000) return Math.round(ms / 60000) + ' min';
+    return (ms / 3600000).toFixed(1) + ' h';
+  }
+  function ms(v) { return v === null ? '—' : v + ' ms'; }
+  /** The endpoint pattern (ids as N, UUID, HEX) as a filter inside the session. */
+  function patternFilter(e) { return e.method + ' ' + e.pattern.split('/').map(function (x) { return x === 'N' || x === 'UUID' || x === 'HEX' ? '*' : x; }).join('/'); }
+  function renderPartStats(box, st) {
+    clear(box);
+    box.appendChild(el('p', { id: 'latency' }, 'Latency: p50 ' + ms(st.latency_ms.p50) + ', p95 ' + ms(st.latency_ms.p95) + ', p99 ' + ms(st.latency_ms.p99) +
+      ', max ' + ms(st.latency_ms.max) + (st.truncated ? ' (of the first ' + st.requests + ' requests)' : '')));
+    var tbody = el('tbody');
+    st.endpoints.forEach(function (e) {
+      var q = new URLSearchParams(); q.set('endpoint', patternFilter(e));
+      tbody.appendChild(el('tr', { dataset: { endpoint: e.method + ' ' + e.pattern } },
+        el('td', { className: 'mono' }, link(location.pathname + '?' + q.toString(), e.method + ' ' + e.pattern, 'endpoint-filter')),
+        el('td', { className: 'num' }, String(e.requests)), el('td', { className: 'num' }, String(e.paths)),
+        el('td', { className: 'num' }, String(e.failed)), el('td', { className: 'num' }, String(e.attacks)),
+        el('td', { className: 'num' }, ms(e.p50_ms)), el('td', { className: 'num' }, ms(e.p95_ms))));
+    });
+    box.appendChild(el('table', { id: 'top-endpoints' }, el('thead', null, el('tr', null, el('th', null, 'Endpoint (ids as N)'), el('th', { className: 'num' }, 'Requests'),
+      el('th', { className: 'num' }, 'Paths'), el('th', { className: 'num' }, 'Failed'), el('th', { className: 'num' }, 'Attacks'), el('th', { className: 'num' }, 'p50'), el('th', { className: 'num' }, 'p95'))), tbody));
+    if (st.other_requests) box.appendChild(el('p', { className: 'muted' }, st.other_requests + ' requests to other endpoints.'));
   }
 
   function sessionItem(x) {
@@ -563,6 +604,21 @@
     window.addEventListener('hashchange', onHash);
     wanted = hashId();
     page(null);
+    var pendingAt = null;
+    function selectAt(t) {
+      var items = list.querySelectorAll('li[data-request-id]');
+      for (var i = 0; i < items.length; i++) {
+        var x = byId[items[i].dataset.requestId];
+        if (Date.parse(x[1].ts) >= t) { select(x[0], x[1], true); return; }
+      }
+      if (nextCursor && !loading) { pendingAt = t; page(nextCursor); }
+    }
+    var origPage = page;
+    page = function (cursor) {
+      origPage(cursor);
+      if (loading) loading.then(function () { if (pendingAt !== null) { var t = pendingAt; pendingAt = null; selectAt(t); } });
+    };
+    return { selectAt: selectAt };
   }
 
   // --- Attacks page ----------------------------------------------------------------------------
