@@ -10,7 +10,7 @@ import { join } from 'path';
 import { gunzipSync, inflateSync } from 'zlib';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify';
-import { BadCursorError, PartFilter, RequestFilter, Store } from './store/types';
+import { BadCursorError, Page, PartFilter, RequestFilter, Store, StoredRequest } from './store/types';
 import { Batch, InvalidSink, parseBody } from './ingest/lines';
 import { Metrics } from './metrics';
 import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
@@ -350,32 +350,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get('/api/sessions/:session/parts/:part/requests.csv', async (req, reply) => {
     const { session, part } = sessionParams(req.params);
+    const filter = requestFilter(req.query as Record<string, unknown>);
     if (!(await store.getPart(session, part))) return reply.code(404).send({ error: 'no such session part' });
-    const columns = ['seq', 'ts', 'request_id', 'method', 'host', 'path', 'status', 'duration_ms', 'bytes_sent', 'ip', 'ua', 'user', 'role', 'key', 'key_source', 'attack', 'params', 'errors', 'request'];
-    // escape_formulas: a value that starts with = + - @ is prefixed so spreadsheets show it as text.
-    const csv = stringify({ header: true, columns, escape_formulas: true });
-    (async () => {
-      try {
-        for await (const r of store.eachPartRequest(session, part)) {
-          const ok = csv.write([
-            r.seq, r.ts, r.request_id, r.method, r.host, r.path, r.status, r.duration_ms, r.bytes_sent, r.ip, r.ua ?? '',
-            r.user ?? '', r.role ?? '', r.key, r.key_source, r.attack ? r.attack.join(',') : '', JSON.stringify(r.params),
-            r.errors.length ? JSON.stringify(r.errors) : '', r.request ? JSON.stringify(r.request) : '',
-          ]);
-          if (!ok) await new Promise((res) => csv.once('drain', res));
-        }
-        csv.end();
-      } catch (e) {
-        csv.destroy(e as Error);
-      }
-    })();
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="session-${session}-${part}.csv"`)
-      .send(csv);
+    return sendRequestsCsv(reply, `session-${session}-${part}.csv`, partRequestsOf(store, session, part, filter), false);
   });
 
-  attackRoutes(app, store);
+  attackRoutes(app, store, followUser);
 
   app.get('/api/status', async () => opts.status());
 
@@ -430,7 +410,109 @@ export function requestFilter(q: Record<string, unknown>): RequestFilter {
 /** Attack requests shown per session part on a page of /api/attacks (the part's page has all). */
 export const ATTACKS_PER_PART = 20;
 
-function attackRoutes(app: FastifyInstance, store: Store): void {
+const CSV_COLUMNS = ['seq', 'ts', 'request_id', 'method', 'host', 'path', 'status', 'duration_ms', 'bytes_sent', 'ip', 'ua', 'user', 'role', 'key', 'key_source', 'attack', 'params', 'errors', 'request'];
+
+/** Streams requests as CSV (with `session` and `part` first when they come from several). */
+function sendRequestsCsv(reply: FastifyReply, filename: string, rows: AsyncIterable<StoredRequest & { session?: string; part?: string }>, withSession: boolean) {
+  const columns = (withSession ? ['session', 'part'] : []).concat(CSV_COLUMNS);
+  // escape_formulas: a value that starts with = + - @ is prefixed so spreadsheets show it as text.
+  const csv = stringify({ header: true, columns, escape_formulas: true });
+  (async () => {
+    try {
+      for await (const r of rows) {
+        const row: unknown[] = [
+          r.seq, r.ts, r.request_id, r.method, r.host, r.path, r.status, r.duration_ms, r.bytes_sent, r.ip, r.ua ?? '',
+          r.user ?? '', r.role ?? '', r.key, r.key_source, r.attack ? r.attack.join(',') : '', JSON.stringify(r.params),
+          r.errors.length ? JSON.stringify(r.errors) : '', r.request ? JSON.stringify(r.request) : '',
+        ];
+        const ok = csv.write(withSession ? [r.session, r.part, ...row] : row);
+        if (!ok) await new Promise((res) => csv.once('drain', res));
+      }
+      csv.end();
+    } catch (e) {
+      csv.destroy(e as Error);
+    }
+  })();
+  return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(csv);
+}
+
+/** A part's requests (filtered as the session page filters them), a page at a time. */
+async function* partRequestsOf(store: Store, session: string, part: string, filter: RequestFilter): AsyncGenerator<StoredRequest> {
+  if (filter.only === undefined && filter.endpoint === undefined) {
+    yield* store.eachPartRequest(session, part);
+    return;
+  }
+  let cursor: string | null = null;
+  do {
+    const page: Page<StoredRequest> = await store.partRequests(session, part, { limit: 2000, cursor, filter });
+    yield* page.items;
+    cursor = page.next;
+  } while (cursor);
+}
+
+/** Parts exported by /api/parts.csv at most. */
+export const CSV_MAX_PARTS = 10000;
+
+function attackRoutes(app: FastifyInstance, store: Store, followUser: (f: PartFilter) => Promise<string[]>): void {
+  // --- Exports of what is on screen: the filtered list, a journey, a session over its days ---
+  app.get('/api/parts.csv', async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    const filter = filterFromQuery(q);
+    const follow = str(q, 'follow', 10);
+    if (follow !== undefined && follow !== 'links') throw new HttpError(400, 'follow: only "links"');
+    let query = filter;
+    if (follow === 'links') {
+      if (filter.user === undefined) throw new HttpError(400, 'follow=links needs a user filter');
+      query = { ...filter, sessions: await followUser(filter) };
+      delete query.user;
+    }
+    const csv = stringify({
+      header: true,
+      columns: ['session', 'part', 'app', 'first_ts', 'last_ts', 'requests', 'attacked', 'errored', 'users', 'roles', 'keys', 'ips', 'uas', 'statuses', 'attacks', 'methods'],
+      escape_formulas: true,
+    });
+    (async () => {
+      try {
+        let cursor: string | null = null;
+        let n = 0;
+        do {
+          const page = await store.listParts(query, { limit: 500, cursor });
+          for (const p of page.items) {
+            if (n++ >= CSV_MAX_PARTS) break;
+            const ok = csv.write([p.session, p.part, p.app, p.first_ts, p.last_ts, p.requests, p.attacked, p.errored, p.users.join(','), p.roles.join(','),
+              p.keys.join(','), JSON.stringify(p.ips), JSON.stringify(p.uas), JSON.stringify(p.statuses), JSON.stringify(p.attacks), JSON.stringify(p.methods)]);
+            if (!ok) await new Promise((res) => csv.once('drain', res));
+          }
+          cursor = n < CSV_MAX_PARTS ? page.next : null;
+        } while (cursor);
+        csv.end();
+      } catch (e) {
+        csv.destroy(e as Error);
+      }
+    })();
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="sessions.csv"').send(csv);
+  });
+
+  app.get('/api/sessions/:session/requests.csv', async (req, reply) => {
+    const { session } = sessionParams(req.params);
+    const parts = await store.sessionParts(session);
+    if (parts.length === 0) return reply.code(404).send({ error: 'no such session' });
+    async function* all(): AsyncGenerator<StoredRequest & { session: string; part: string }> {
+      for (const p of parts.slice().reverse()) for await (const r of store.eachPartRequest(session, p.part)) yield { ...r, session, part: p.part };
+    }
+    return sendRequestsCsv(reply, `session-${session}.csv`, all(), true);
+  });
+
+  app.get('/api/sessions/:session/journey.csv', async (req, reply) => {
+    const { session } = sessionParams(req.params);
+    const j = await journey(store, session, {});
+    if (!j) return reply.code(404).send({ error: 'no such session' });
+    async function* rows() {
+      yield* j!.requests;
+    }
+    return sendRequestsCsv(reply, `journey-${session}.csv`, rows(), true);
+  });
+
   // A part's endpoints as path patterns with counts, and latency percentiles (part-stats.ts).
   app.get('/api/sessions/:session/parts/:part/stats', async (req, reply) => {
     const { session, part } = sessionParams(req.params);

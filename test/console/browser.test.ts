@@ -200,6 +200,10 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     await page.click('a.journey-link');
     await page.waitForSelector('#journey-requests li');
     expect(await page.locator('#journey-requests li .path').allTextContents()).toEqual(['/catalog', '/login', '/orders/9']);
+    // the journey as CSV, and its user a pivot
+    expect(await page.getAttribute('a.csv-journey', 'href')).toBe(`/api/sessions/${sid('tok-kim')}/journey.csv`);
+    expect(await page.evaluate(async (h) => (await (await fetch(h)).text()).trim().split('\n').length, `/api/sessions/${sid('tok-kim')}/journey.csv`)).toBe(4);
+    expect(await page.getAttribute('#journey-requests a.pivot[data-pivot=user]', 'href')).toBe('/?user=kim');
 
     await page.goto(c.url + '?app=xapp');
     await page.click('a.recommendations-link');
@@ -426,6 +430,14 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(new URL(page.url()).searchParams.get('endpoint')).toBe('GET /orders/*');
     await page.waitForSelector('#requests li[data-request-id]');
     expect(await page.locator('#requests li[data-request-id]').count()).toBe(5);
+    // CSV of what is on screen: the session filtered, all its days; the list with its filters.
+    expect(await page.getAttribute('a.csv', 'href')).toBe(`/api/sessions/${sid('alice')}/parts/${today}/requests.csv?endpoint=GET+%2Forders%2F*`);
+    expect(await page.getAttribute('a.csv-session', 'href')).toBe(`/api/sessions/${sid('alice')}/requests.csv`);
+    await page.goto(c.url + '?user=alice&status=2xx');
+    await page.waitForSelector('a.csv-list');
+    expect(await page.getAttribute('a.csv-list', 'href')).toBe('/api/parts.csv?user=alice&status=2xx');
+    const listed = await page.evaluate(async () => (await (await fetch('/api/parts.csv?user=alice&status=2xx')).text()).trim().split('\n').length);
+    expect(listed).toBe(2);
     // "1 mssqli" no more: the chip has its own margin.
     await page.goto(`${c.url}session/${sid('mallory')}/${today}`);
     await page.waitForSelector('#requests li.attack .chip.attack');

@@ -211,6 +211,40 @@ describe('console over HTTP (no token, loopback)', () => {
     expect(row).not.toMatch(/,=HYPERLINK/);
   });
 
+  test('CSV of what is on screen: the filtered list, a session over its days, a part filtered, a journey', async () => {
+    const rs: SessionRecord[] = [
+      rec({ s: 'anon', at: TODAY, path: '/catalog', ua: '=cmd|calc' }),
+      rec({ s: 'tok', at: TODAY + 1000, method: 'POST', path: '/login', links: [sid('anon')], user: 'kim' }),
+      rec({ s: 'tok', at: TODAY + 2000, path: '/orders/1', user: 'kim', attack: ['sqli'], status: 403 }),
+      rec({ s: 'multi', at: YESTERDAY, path: '/day/1' }),
+      rec({ s: 'multi', at: TODAY + 3000, path: '/day/2' }),
+    ];
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    const csv = async (path: string) => {
+      const res = await http(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+      return { disposition: res.headers.get('content-disposition'), lines: (await res.text()).trim().split('\n') };
+    };
+    let out = await csv('/api/parts.csv?user=KIM');
+    expect(out.disposition).toBe('attachment; filename="sessions.csv"');
+    expect(out.lines[0]).toBe('session,part,app,first_ts,last_ts,requests,attacked,errored,users,roles,keys,ips,uas,statuses,attacks,methods');
+    expect(out.lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual([`${sid('tok')},${today}`]);
+    out = await csv('/api/parts.csv');
+    expect(out.lines).toHaveLength(1 + 4);
+    out = await csv(`/api/sessions/${sid('multi')}/requests.csv`);
+    expect(out.lines[0].startsWith('session,part,seq,ts,request_id,method,host,path')).toBe(true);
+    expect(out.lines.slice(1).map((l) => l.split(',')[7])).toEqual(['/day/1', '/day/2']);
+    out = await csv(`/api/sessions/${sid('tok')}/parts/${today}/requests.csv?only=attacks`);
+    expect(out.lines.slice(1).map((l) => l.split(',')[5])).toEqual(['/orders/1']);
+    out = await csv(`/api/sessions/${sid('tok')}/journey.csv`);
+    expect(out.disposition).toBe(`attachment; filename="journey-${sid('tok')}.csv"`);
+    expect(out.lines.slice(1).map((l) => l.split(',')[0] + ' ' + l.split(',')[7])).toEqual([`${sid('anon')} /catalog`, `${sid('tok')} /login`, `${sid('tok')} /orders/1`]);
+    expect(out.lines[1]).toContain(",'=cmd|calc,"); // a formula neutralised
+    expect((await http(`/api/sessions/${sid('nobody')}/journey.csv`)).status).toBe(404);
+    expect((await http(`/api/sessions/${sid('nobody')}/requests.csv`)).status).toBe(404);
+  });
+
   test('refuses a Host that is not loopback (DNS rebinding) and sends a strict CSP', async () => {
     expect(await statusWithHost('/api/parts', 'evil.example')).toBe(403);
     expect(await statusWithHost('/api/parts', 'localhost:1234')).toBe(200);

@@ -118,7 +118,9 @@
     var q = new URLSearchParams(location.search);
     main.appendChild(filterForm(q, '/'));
     var attacksQ = new URLSearchParams(q); attacksQ.delete('cursor'); attacksQ.delete('follow');
-    main.appendChild(el('p', null, link('/attacks' + (attacksQ.toString() ? '?' + attacksQ.toString() : ''), 'Malicious requests of these sessions', 'attacks-link')));
+    var csvQ = new URLSearchParams(q); csvQ.delete('cursor');
+    main.appendChild(el('p', null, link('/attacks' + (attacksQ.toString() ? '?' + attacksQ.toString() : ''), 'Malicious requests of these sessions', 'attacks-link'),
+      ' · ', link('/api/parts.csv' + (csvQ.toString() ? '?' + csvQ.toString() : ''), 'Download this list as CSV (up to 10,000 session parts)', 'csv-list')));
     if (q.get('app')) {
       main.appendChild(el('p', null, link('/apps/' + encodeURIComponent(q.get('app')) + '/recommendations', 'Grouping key recommendations for this application', 'recommendations-link')));
     }
@@ -271,7 +273,8 @@
         el('div', null, el('span', null, 'Requests'), String(s.requests)),
         el('div', null, el('span', null, 'Malicious'), String(s.attacked)),
         el('div', { className: 'grouped-by' }, el('span', null, 'Grouped by'), pivots('key', s.keys)),
-        el('div', null, link('/?session=' + encodeURIComponent(s.session), 'All parts in the list'), ' · ', link(base + '/requests.csv', 'Download CSV', 'csv'),
+        el('div', null, link('/?session=' + encodeURIComponent(s.session), 'All parts in the list'), ' · ', link(base + '/requests.csv' + location.search, location.search ? 'Download these requests as CSV' : 'Download CSV', 'csv'),
+          ' · ', link('/api/sessions/' + encodeURIComponent(s.session) + '/requests.csv', 'All days as CSV', 'csv-session'),
           ' · ', link('/journey/' + encodeURIComponent(s.session), 'Journey', 'journey-link'))));
       var linked = el('div', { id: 'linked' }, el('p', { className: 'muted' }, 'Loading…'));
       head.appendChild(el('h3', null, 'Linked sessions'));
@@ -377,6 +380,7 @@
         (j.requests.length ? ', ' + fmtTime(j.requests[0].ts) + ' to ' + fmtTime(j.requests[j.requests.length - 1].ts) + ' UTC' : '') +
         (Object.keys(users).length ? ', user ' + Object.keys(users).join(', ') : '') +
         (attacks ? ', ' + attacks + ' malicious' : '') + (j.truncated ? ' (cut at the journey\'s bounds)' : '') + '.'));
+      box.appendChild(el('p', null, link('/api/sessions/' + encodeURIComponent(session) + '/journey.csv', 'Download the journey as CSV', 'csv-journey')));
       box.appendChild(el('h2', { className: 'section' }, 'Sessions'));
       var sessions = el('ol', { className: 'linked journey-sessions', id: 'journey-sessions' });
       j.sessions.forEach(function (x, i) { var li = sessionItem(x); li.insertBefore(el('strong', null, 'Session ' + (i + 1) + ' '), li.firstChild); sessions.appendChild(li); });
