@@ -127,6 +127,9 @@ export function filterFromQuery(q: Record<string, unknown>): PartFilter {
   if (f.status !== undefined && !/^([1-5]\d\d|[1-5]xx)$/i.test(f.status)) throw new HttpError(400, 'status: a code (404) or a class (4xx)');
   f.key = str(q, 'key');
   f.endpoint = str(q, 'endpoint');
+  const fallback = str(q, 'fallback', 10);
+  if (fallback !== undefined && fallback !== 'hide') throw new HttpError(400, 'fallback: only "hide"');
+  if (fallback === 'hide') f.hideFallback = true;
   for (const k of Object.keys(f) as Array<keyof PartFilter>) if (f[k] === undefined) delete f[k];
   return f;
 }
@@ -245,7 +248,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       query = { ...filter, user: undefined, sessions: await followUser(filter) };
       delete query.user;
     }
-    const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null });
+    const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null, count: wantsTotal(q) });
+    if (wantsTotal(q) !== undefined && page.total === undefined) Object.assign(page, { total: 0, total_capped: false });
     return { filter: follow ? { ...filter, follow } : filter, ...page };
   });
 
@@ -448,6 +452,14 @@ async function* partRequestsOf(store: Store, session: string, part: string, filt
     yield* page.items;
     cursor = page.next;
   } while (cursor);
+}
+
+/** Parts counted by /api/parts?total=1 at most. */
+export const TOTAL_MAX = 10000;
+function wantsTotal(q: Record<string, unknown>): number | undefined {
+  const v = str(q, 'total', 1);
+  if (v !== undefined && v !== '1') throw new HttpError(400, 'total: 1');
+  return v === '1' ? TOTAL_MAX : undefined;
 }
 
 /** Parts exported by /api/parts.csv at most. */

@@ -408,6 +408,22 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await paths('alice', {})).toHaveLength(4);
     });
 
+    test('listParts: without the IP + User-Agent fallback parts; the total, counted up to a bound', async () => {
+      await store.ingest(scenario());
+      const names: Record<string, string> = { [sid('alice')]: 'alice', [sid('bob')]: 'bob', [sid('mallory')]: 'mallory', [sid('bot')]: 'bot' };
+      const page = await store.listParts({ hideFallback: true }, { limit: 50, count: 100 });
+      expect(page.items.map((p) => names[p.session])).toEqual(['alice', 'bob', 'alice']);
+      expect([page.total, page.total_capped]).toEqual([3, false]);
+      let p2 = await store.listParts({}, { limit: 2, count: 100 });
+      expect([p2.items.length, p2.total, p2.total_capped]).toEqual([2, 5, false]);
+      p2 = await store.listParts({}, { limit: 2, cursor: p2.next, count: 100 });
+      expect([p2.items.length, p2.total]).toEqual([2, 5]);
+      p2 = await store.listParts({ app: 'shop' }, { limit: 2, count: 3 });
+      expect([p2.total, p2.total_capped]).toEqual([3, true]);
+      expect((await store.listParts({ app: 'shop' }, { limit: 2 })).total).toBeUndefined();
+      expect((await store.listParts({ attack: '*', hideFallback: true }, { limit: 2, count: 10 })).items).toEqual([]);
+    });
+
     test('listParts pages by cursor without gaps or repeats; a bad cursor is refused', async () => {
       const rs: SessionRecord[] = [];
       for (let i = 0; i < 23; i++) rs.push(rec({ s: 'many' + i, at: D1 + 3600000 + i * 1000 }));

@@ -46,6 +46,7 @@ import {
   LinkEdge,
   Page,
   PartFilter,
+  FALLBACK_KEYS,
   PartSummary,
   RequestFilter,
   SampleRow,
@@ -587,7 +588,7 @@ export class ClickHouseStore implements Store {
     return out;
   }
 
-  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>> {
+  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number }): Promise<Page<PartSummary>> {
     const where: string[] = ['1'];
     const having: string[] = ['1'];
     const any = (cond: string) => having.push(`countIf(${cond}) > 0`);
@@ -649,6 +650,15 @@ export class ClickHouseStore implements Store {
           `OR position(lower(path), ${t}) > 0 OR (position(lower(params), ${t}) > 0 AND ${newest})`,
       );
     }
+    if (filter.hideFallback) any(`\`key\` NOT IN (${FALLBACK_KEYS.map(lit).join(',')})`);
+    let total: { total?: number; total_capped?: boolean } = {};
+    if (opts.count !== undefined) {
+      const r = await this.rows<{ n: string | number }>(
+        `SELECT count() AS n FROM (SELECT session, part FROM ${this.table} WHERE ${where.join(' AND ')} GROUP BY session, part HAVING ${having.join(' AND ')} LIMIT ${num(opts.count + 1)})`,
+      );
+      const n = Number(r[0]?.n ?? 0);
+      total = { total: Math.min(n, opts.count), total_capped: n > opts.count };
+    }
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);
       const [lt, session, part] = c;
@@ -667,11 +677,11 @@ export class ClickHouseStore implements Store {
     );
     const more = keys.length > opts.limit;
     if (more) keys.pop();
-    if (keys.length === 0) return { items: [], next: null };
+    if (keys.length === 0) return { items: [], next: null, ...total };
     const sums = await this.summaries(`(session, part) IN (${keys.map((k) => `(${lit(k.session)}, toDate(${lit(k.p)}))`).join(', ')})`);
     const items = keys.map((k) => sums.get(k.session + '/' + k.p)).filter((s): s is PartSummary => s !== undefined);
     const last = keys[keys.length - 1];
-    return { items, next: more ? encodeCursor([Number(last.last_ms), last.session, last.p]) : null };
+    return { items, next: more ? encodeCursor([Number(last.last_ms), last.session, last.p]) : null, ...total };
   }
 
   async getPart(session: string, part: string): Promise<PartSummary | null> {

@@ -27,6 +27,7 @@ import {
   IngestResult,
   Page,
   PartFilter,
+  FALLBACK_KEYS,
   PartSummary,
   RequestFilter,
   Store,
@@ -883,7 +884,7 @@ export class SqliteStore implements Store {
    */
   private static readonly MANY = 3000;
 
-  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>> {
+  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number }): Promise<Page<PartSummary>> {
     const where: string[] = [];
     const args: unknown[] = [];
     const many = (sql: string, a: unknown[]) =>
@@ -992,6 +993,18 @@ export class SqliteStore implements Store {
       if (this.freeText(filter.q) === 0) return none;
       where.push('p.id IN (SELECT id FROM temp.matched_parts)');
     }
+    if (filter.hideFallback) {
+      where.push(`EXISTS (SELECT 1 FROM facets f WHERE f.part_id = p.id AND f.kind = '${F.key}' AND f.value NOT IN (${FALLBACK_KEYS.map(() => '?').join(',')}))`);
+      args.push(...FALLBACK_KEYS);
+    }
+    let total: { total?: number; total_capped?: boolean } = {};
+    if (opts.count !== undefined) {
+      const n = this.db
+        .prepare(`SELECT count(*) FROM (SELECT 1 FROM parts p${where.length ? ' WHERE ' + where.join(' AND ') : ''} LIMIT ?)`)
+        .pluck()
+        .get(...args, opts.count + 1) as number;
+      total = { total: Math.min(n, opts.count), total_capped: n > opts.count };
+    }
     if (opts.cursor) {
       const [lt, id] = decodeCursor(opts.cursor, 2);
       where.push('(p.last_ts, p.id) < (?, ?)');
@@ -1006,7 +1019,7 @@ export class SqliteStore implements Store {
     const more = rows.length > opts.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
-    return { items: rows.map((r) => this.summary(r)), next: more && last ? encodeCursor([last.last_ts, last.id]) : null };
+    return { items: rows.map((r) => this.summary(r)), next: more && last ? encodeCursor([last.last_ts, last.id]) : null, ...total };
   }
 
   /** The distinct values of a facet kind in [lo, hi), walked through the index one seek per

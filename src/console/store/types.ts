@@ -35,6 +35,9 @@ export interface PartFilter {
   key?: string;
   /** Endpoint pattern: optional method, then a path pattern with `*` and `?` wildcards. */
   endpoint?: string;
+  /** Leave out parts grouped only by the IP + User-Agent fallback (keys FALLBACK_KEYS): keep
+   *  those with a request grouped by another key. */
+  hideFallback?: boolean;
   /** Parts of any of these sessions (the list's `follow=links`: a user's sessions and the
    *  sessions linked to them). At most 1000. */
   sessions?: string[];
@@ -107,7 +110,14 @@ export interface Page<T> {
   items: T[];
   /** Opaque cursor for the next page, null on the last one. */
   next: string | null;
+  /** listParts with `count`: how many parts match in all, counted up to `count` (then `count`
+   *  and `total_capped`). */
+  total?: number;
+  total_capped?: boolean;
 }
+
+/** Grouping keys of the IP + User-Agent fallback (the module's identify.ts). */
+export const FALLBACK_KEYS = ['ip+ua', 'ip+ua+fingerprint', 'ip'];
 
 export interface TimelineBucket {
   /** Bucket start, ISO time. */
@@ -169,7 +179,8 @@ export interface Store {
    *  readers). */
   ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): Promise<IngestResult>;
   getCheckpoint(name: string): Promise<string | null>;
-  listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>>;
+  /** With `count`, also the total (see Page.total). */
+  listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number }): Promise<Page<PartSummary>>;
   getPart(session: string, part: string): Promise<PartSummary | null>;
   /** All parts of a session, newest first. */
   sessionParts(session: string): Promise<PartSummary[]>;

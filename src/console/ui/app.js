@@ -101,6 +101,11 @@
     // follow=links: the user's sessions and the sessions linked to them (needs a user).
     var follow = el('input', { name: 'follow', type: 'checkbox', value: 'links', checked: q.get('follow') === 'links' });
     if (action === '/') form.appendChild(el('label', { className: 'follow' }, follow, ' With linked sessions (needs a user)'));
+    // fallback=hide: leave out the sessions grouped only by IP + User-Agent (anonymous traffic).
+    var hideFallback = el('input', { name: 'fallback', type: 'checkbox', value: 'hide', checked: q.get('fallback') === 'hide' });
+    form.appendChild(el('label', { className: 'follow' }, hideFallback, ' Hide IP + User-Agent sessions'));
+    var refresh = el('input', { name: 'refresh', type: 'checkbox', value: '30', checked: q.get('refresh') === '30' });
+    if (action === '/') form.appendChild(el('label', { className: 'follow' }, refresh, ' Refresh every 30 s'));
     form.appendChild(el('div', { className: 'actions' }, el('button', { type: 'submit' }, 'Filter'), link(action, 'Clear', 'button secondary')));
     form.addEventListener('submit', function (ev) {
       // Keep only the filters that are set, so that the URL stays short and copyable.
@@ -108,6 +113,8 @@
       var out = new URLSearchParams();
       FILTERS.forEach(function (f) { var v = form.elements[f[0]].value.trim(); if (v) out.set(f[0], v); });
       if (action === '/' && follow.checked) out.set('follow', 'links');
+      if (hideFallback.checked) out.set('fallback', 'hide');
+      if (action === '/' && refresh.checked) out.set('refresh', '30');
       var s = out.toString();
       location.href = action + (s ? '?' + s : '');
     });
@@ -117,8 +124,8 @@
   function renderList(main) {
     var q = new URLSearchParams(location.search);
     main.appendChild(filterForm(q, '/'));
-    var attacksQ = new URLSearchParams(q); attacksQ.delete('cursor'); attacksQ.delete('follow');
-    var csvQ = new URLSearchParams(q); csvQ.delete('cursor');
+    var attacksQ = new URLSearchParams(q); attacksQ.delete('cursor'); attacksQ.delete('follow'); attacksQ.delete('refresh');
+    var csvQ = new URLSearchParams(q); csvQ.delete('cursor'); csvQ.delete('refresh');
     main.appendChild(el('p', null, link('/attacks' + (attacksQ.toString() ? '?' + attacksQ.toString() : ''), 'Malicious requests of these sessions', 'attacks-link'),
       ' · ', link('/api/parts.csv' + (csvQ.toString() ? '?' + csvQ.toString() : ''), 'Download this list as CSV (up to 10,000 session parts)', 'csv-list')));
     if (q.get('app')) {
@@ -130,8 +137,12 @@
     var apiQ = new URLSearchParams();
     FILTERS.forEach(function (f) { if (q.get(f[0])) apiQ.set(f[0], q.get(f[0])); });
     if (q.get('follow')) apiQ.set('follow', q.get('follow'));
+    if (q.get('fallback')) apiQ.set('fallback', q.get('fallback'));
     if (q.get('cursor')) apiQ.set('cursor', q.get('cursor'));
     apiQ.set('limit', '50');
+    apiQ.set('total', '1');
+    // The first page follows new records when asked to (a later page would shift under the reader).
+    if (q.get('refresh') === '30' && !q.get('cursor')) setTimeout(function () { if (location.pathname === '/') route(); }, 30000);
     api('/api/parts?' + apiQ.toString()).then(function (page) {
       clear(result);
       if (page.items.length === 0) {
@@ -140,6 +151,8 @@
         explainEmpty(empty, apiQ);
         return;
       }
+      result.appendChild(el('p', { className: 'total', id: 'total' }, (page.total_capped ? 'More than ' : '') + page.total + ' session part' + (page.total === 1 ? '' : 's') + ' match' +
+        (page.total === 1 && !page.total_capped ? 'es' : '') + (q.get('refresh') === '30' && !q.get('cursor') ? ' (refreshed every 30 s, last at ' + new Date().toISOString().slice(11, 19) + ' UTC)' : '') + '.'));
       var tbody = el('tbody');
       page.items.forEach(function (p) {
         var ips = sortedCounts(p.ips);
@@ -182,7 +195,7 @@
   // followed, or no record came yet), or only nothing matching the filters.
   function explainEmpty(p, apiQ) {
     var filtered = false;
-    apiQ.forEach(function (v, k) { if (k !== 'limit' && k !== 'cursor') filtered = true; });
+    apiQ.forEach(function (v, k) { if (k !== 'limit' && k !== 'cursor' && k !== 'total') filtered = true; });
     statusOnce().then(function (st) {
       var t = st.tail;
       var why;
@@ -637,6 +650,7 @@
     main.appendChild(result);
     var apiQ = new URLSearchParams();
     FILTERS.forEach(function (f) { if (q.get(f[0])) apiQ.set(f[0], q.get(f[0])); });
+    if (q.get('fallback')) apiQ.set('fallback', q.get('fallback'));
     if (q.get('cursor')) apiQ.set('cursor', q.get('cursor'));
     api('/api/attacks?' + apiQ.toString()).then(function (d) {
       clear(result);
