@@ -166,3 +166,14 @@ export function idRange(prefix: string): [string, string] {
 export function isIdPrefix(id: string): boolean {
   return /^[0-9a-fA-F]+$/.test(id) && id.length >= MIN_ID_PREFIX && id.length < 32;
 }
+
+/** Text ranges [lo, hi) that hold every value a pattern can match, from its first character
+ *  when that is literal (both cases of a letter): a store walks only those values. Null: any. */
+export function patternRanges(input: string): Array<[string, string]> | null {
+  const c = input.charAt(0);
+  if (c === '' || c === '*' || c === '?') return null;
+  const next = (x: string) => String.fromCodePoint(x.codePointAt(0)! + 1);
+  const first = String.fromCodePoint(input.codePointAt(0)!);
+  const variants = /^[a-z]$/i.test(first) ? [first.toUpperCase(), first.toLowerCase()] : [first];
+  return variants.map((v) => [v, next(v)] as [string, string]);
+}

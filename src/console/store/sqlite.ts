@@ -16,7 +16,7 @@ import { SessionRecord } from '../../record/record';
 import { BackgroundCheckpointer } from './checkpointer';
 import { MAX_SAMPLES, clampLinksPerSession, clampSamples, compareEdges, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
-import { MAX_DISTINCT_SCANNED, Q_NEWEST_REQUESTS, foldAscii, idRange, isIdPrefix, parseIpBlock, substringLike, textPattern } from './search';
+import { MAX_DISTINCT_SCANNED, Q_NEWEST_REQUESTS, foldAscii, idRange, isIdPrefix, parseIpBlock, patternRanges, substringLike, textPattern } from './search';
 import {
   BadCursorError,
   Checkpoint,
@@ -948,7 +948,9 @@ export class SqliteStore implements Store {
     }
     if (filter.user !== undefined) {
       const pat = textPattern(filter.user);
-      if (!facetAny(F.user, this.distinctFacetValues(F.user).filter((v) => pat.test(v)))) return none;
+      const found: string[] = [];
+      for (const [lo, hi] of patternRanges(filter.user) ?? [['', '\u{10ffff}']]) for (const v of this.distinctFacetValues(F.user, lo, hi)) if (pat.test(v)) found.push(v);
+      if (!facetAny(F.user, found)) return none;
     }
     if (filter.role !== undefined) facet(F.role, filter.role);
     if (filter.ua !== undefined) facet(F.ua, filter.ua);
