@@ -119,7 +119,7 @@ export function filterFromQuery(q: Record<string, unknown>): PartFilter {
   f.q = str(q, 'q', 200);
   f.user = str(q, 'user');
   f.role = str(q, 'role');
-  f.ua = str(q, 'ua', 2000);
+  f.ua = str(q, 'ua', 8192); // a User-Agent is as long as nginx lets a header be
   f.ip = str(q, 'ip', 64);
   if (f.ip !== undefined && f.ip.includes('/') && !parseIpBlock(f.ip)) throw new HttpError(400, 'ip: an address or a CIDR block (127.0.0.0/8, 2001:db8::/32)');
   f.attack = str(q, 'attack', 100);

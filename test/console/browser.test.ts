@@ -318,6 +318,9 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
       expect(await a.textContent()).toBe(value);
       expect(new URL(await a.getAttribute('href') as string, c.url).searchParams.get(name)).toBe(value);
     }
+    const statusPivots = page.locator('#parts a.pivot[data-pivot=status]');
+    expect(await statusPivots.allTextContents()).toEqual(['200 ×8', '500']);
+    expect(await statusPivots.first().getAttribute('href')).toBe('/?app=tapp&status=200');
     await page.goto(c.url);
     await page.waitForSelector('#parts tbody tr');
     await Promise.all([page.waitForURL(/user=trudy/), page.click(`#parts tr[data-session="${sid('trudy')}"] a.pivot[data-pivot=user]`)]);

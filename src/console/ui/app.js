@@ -160,7 +160,7 @@
         ips.slice(0, 3).forEach(function (x) { ipCell.appendChild(el('div', null, pivot('ip', x[0]))); });
         if (ips.length > 3) ipCell.appendChild(el('div', { className: 'muted' }, '+' + (ips.length - 3) + ' more'));
         var statusCell = el('td');
-        sortedCounts(p.statuses).forEach(function (x) { statusCell.appendChild(statusChip(x[0], x[1])); });
+        sortedCounts(p.statuses).forEach(function (x) { var chip = statusChip(x[0], x[1]); statusCell.appendChild(pivot('status', x[0], chip.textContent, chip.className)); });
         var attackCell = el('td');
         sortedCounts(p.attacks).forEach(function (x) { attackCell.appendChild(pivot('attack', x[0], x[0] + ' ×' + x[1], 'chip attack')); });
         tbody.appendChild(el('tr', { className: 'part-row', dataset: { session: p.session, part: p.part } },
@@ -360,7 +360,7 @@
     var last = x.parts[x.parts.length - 1];
     return el('li', { dataset: { session: x.session } },
       link(sessionHref(x.session, last), x.session.slice(0, 12) + '…', 'mono'), ' ',
-      el('span', { className: 'muted' }, fmtTime(x.first_ts) + ' – ' + fmtTime(x.last_ts) + ', ' + x.requests + ' requests, by ' + x.keys.join(', ')),
+      el('span', { className: 'muted' }, fmtTime(x.first_ts) + ' – ' + fmtTime(x.last_ts) + ', ' + x.requests + ' requests, by ', pivots('key', x.keys)),
       x.users.length ? el('span', null, ' · user ', pivots('user', x.users)) : null,
       x.fallback ? el('span', { className: 'chip', title: 'grouped by IP + User-Agent only: shared by everyone behind that address and browser; journeys do not continue through it' }, 'IP + UA') : null);
   }
