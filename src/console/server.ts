@@ -10,7 +10,7 @@ import { join } from 'path';
 import { gunzipSync, inflateSync } from 'zlib';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify';
-import { BadCursorError, Page, PartFilter, RequestFilter, Store, StoredRequest } from './store/types';
+import { BadCursorError, Page, PART_SORTS, PartFilter, PartSort, RequestFilter, Store, StoredRequest } from './store/types';
 import { Batch, InvalidSink, parseBody } from './ingest/lines';
 import { Metrics } from './metrics';
 import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
@@ -248,7 +248,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       query = { ...filter, user: undefined, sessions: await followUser(filter) };
       delete query.user;
     }
-    const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null, count: wantsTotal(q) });
+    const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null, count: wantsTotal(q), sort: partSort(q) });
     if (wantsTotal(q) !== undefined && page.total === undefined) Object.assign(page, { total: 0, total_capped: false });
     return { filter: follow ? { ...filter, follow } : filter, ...page };
   });
@@ -452,6 +452,12 @@ async function* partRequestsOf(store: Store, session: string, part: string, filt
     yield* page.items;
     cursor = page.next;
   } while (cursor);
+}
+
+function partSort(q: Record<string, unknown>): PartSort | undefined {
+  const v = str(q, 'sort', 10);
+  if (v !== undefined && !PART_SORTS.includes(v as PartSort)) throw new HttpError(400, `sort: ${PART_SORTS.join(', ')}`);
+  return v as PartSort | undefined;
 }
 
 /** Parts counted by /api/parts?total=1 at most. */

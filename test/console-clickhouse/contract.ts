@@ -424,6 +424,29 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect((await store.listParts({ attack: '*', hideFallback: true }, { limit: 2, count: 10 })).items).toEqual([]);
     });
 
+    test('listParts sorted by requests or by malicious requests, paged by cursor; ties by session, then part', async () => {
+      await store.ingest(scenario());
+      const names: Record<string, string> = { [sid('alice')]: 'alice', [sid('bob')]: 'bob', [sid('mallory')]: 'mallory', [sid('bot')]: 'bot' };
+      const all = async (sort: 'requests' | 'attacked', limit: number) => {
+        const out: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Awaited<ReturnType<Store['listParts']>> = await store.listParts({}, { limit, cursor, sort });
+          for (const p of page.items) out.push(`${names[p.session]}@${p.part === dateOf(D1) ? 1 : 2}:${sort === 'requests' ? p.requests : p.attacked}`);
+          cursor = page.next;
+        } while (cursor);
+        return out;
+      };
+      // ties (1 request each: alice@2 and bot@1) by session id, descending
+      const ones = [sid('alice'), sid('bot')].sort().reverse().map((x) => `${names[x]}@${x === sid('alice') ? 2 : 1}:1`);
+      const byRequests = ['alice@1:4', ...[sid('bob'), sid('mallory')].sort().reverse().map((x) => `${names[x]}@1:3`), ...ones];
+      expect(await all('requests', 50)).toEqual(byRequests);
+      expect(await all('requests', 1)).toEqual(byRequests);
+      expect((await all('attacked', 2))[0]).toBe('mallory@1:2');
+      const first = await store.listParts({}, { limit: 1, sort: 'requests' });
+      await expect(store.listParts({}, { limit: 1, sort: 'attacked', cursor: first.next })).rejects.toBeInstanceOf(BadCursorError);
+    });
+
     test('listParts pages by cursor without gaps or repeats; a bad cursor is refused', async () => {
       const rs: SessionRecord[] = [];
       for (let i = 0; i < 23; i++) rs.push(rec({ s: 'many' + i, at: D1 + 3600000 + i * 1000 }));

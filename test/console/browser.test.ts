@@ -402,6 +402,19 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(await page.textContent('#total')).toMatch(/^1 session part matches \(refreshed every 30 s, last at \d\d:\d\d:\d\d UTC\)\.$/);
     expect(await page.isChecked('input[name=refresh]')).toBe(true);
 
+    // Sorting by a column heading (descending; paging keeps the order).
+    await page.goto(c.url);
+    await page.waitForSelector('#parts tbody tr');
+    await Promise.all([page.waitForURL(/sort=requests/), page.click('#parts thead a.sort:has-text("Requests")')]);
+    await page.waitForSelector('#parts tbody tr');
+    expect((await rowsShown())[0]).toBe(sid('trudy'));
+    const counts = await page.locator('#parts tbody tr td.num').allTextContents();
+    expect(counts.map(Number)).toEqual(counts.map(Number).slice().sort((a, b) => b - a));
+    expect(await page.textContent('#parts thead a.sort.current')).toBe('Requests ▼');
+    await Promise.all([page.waitForURL(/sort=attacked/), page.click('#parts thead a.sort:has-text("Attacks")')]);
+    await page.waitForSelector('#parts tbody tr');
+    expect((await rowsShown())[0]).toBe(sid('trudy')); // 3 attacks, more than any other session
+
     // A malformed session URL says so instead of showing the list.
     await page.goto(c.url + 'session/nothex/2026-01-01');
     await page.waitForSelector('#bad-url');

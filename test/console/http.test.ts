@@ -122,6 +122,10 @@ describe('console over HTTP (no token, loopback)', () => {
     expect(await bad('request_id=abc')).toEqual([400, 'request_id: at least 8 hex characters']);
     expect(await bad('ip=' + encodeURIComponent('10.0.0.0/33'))).toEqual([400, 'ip: an address or a CIDR block (127.0.0.0/8, 2001:db8::/32)']);
     expect((await bad('q=' + 'x'.repeat(201)))[0]).toBe(400);
+    expect(await bad('sort=name')).toEqual([400, 'sort: last, requests, attacked']);
+    expect(await bad('fallback=show')).toEqual([400, 'fallback: only "hide"']);
+    const sorted = (await (await http('/api/parts?sort=requests&total=1')).json()) as any;
+    expect([sorted.items.length, sorted.total, sorted.total_capped]).toEqual([2, 2, false]);
   });
 
   test('attacks first: /api/attacks lists malicious requests with their session part; a part\'s requests filtered; a User-Agent filter', async () => {

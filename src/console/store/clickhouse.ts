@@ -47,6 +47,7 @@ import {
   Page,
   PartFilter,
   FALLBACK_KEYS,
+  PartSort,
   PartSummary,
   RequestFilter,
   SampleRow,
@@ -588,7 +589,7 @@ export class ClickHouseStore implements Store {
     return out;
   }
 
-  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number }): Promise<Page<PartSummary>> {
+  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number; sort?: PartSort }): Promise<Page<PartSummary>> {
     const where: string[] = ['1'];
     const having: string[] = ['1'];
     const any = (cond: string) => having.push(`countIf(${cond}) > 0`);
@@ -659,21 +660,25 @@ export class ClickHouseStore implements Store {
       const n = Number(r[0]?.n ?? 0);
       total = { total: Math.min(n, opts.count), total_capped: n > opts.count };
     }
+    // The sort's value of a part: its last request, or its requests / malicious requests counted
+    // once per request id (rows that reached the table twice count once, as in the summaries).
+    const sort = opts.sort ?? 'last';
+    const value = sort === 'requests' ? 'uniqExact(request_id)' : sort === 'attacked' ? 'uniqExactIf(request_id, notEmpty(attack))' : 'max(ts_ms)';
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);
-      const [lt, session, part] = c;
-      if (c.length !== 3 || !Number.isSafeInteger(lt) || typeof session !== 'string' || typeof part !== 'string' || !PART_RE.test(part)) {
+      const [lt, session, part] = sort === 'last' ? c : c.slice(1);
+      if (c.length !== (sort === 'last' ? 3 : 4) || (sort !== 'last' && c[0] !== sort) || !Number.isSafeInteger(lt) || typeof session !== 'string' || typeof part !== 'string' || !PART_RE.test(part)) {
         throw new BadCursorError('bad cursor');
       }
       having.push(
-        `(max(ts_ms) < ${num(lt as number)} OR (max(ts_ms) = ${num(lt as number)} AND (session < ${lit(session)} OR (session = ${lit(session)} AND part < toDate(${lit(part)})))))`,
+        `(${value} < ${num(lt as number)} OR (${value} = ${num(lt as number)} AND (session < ${lit(session)} OR (session = ${lit(session)} AND part < toDate(${lit(part)})))))`,
       );
     }
     // The page's keys first (duplicates change no filter, so no FINAL), then their summaries.
-    const keys = await this.rows<{ session: string; p: string; last_ms: string | number }>(
-      `SELECT session, toString(part) AS p, max(ts_ms) AS last_ms FROM ${this.table}
+    const keys = await this.rows<{ session: string; p: string; v: string | number }>(
+      `SELECT session, toString(part) AS p, ${value} AS v FROM ${this.table}
        WHERE ${where.join(' AND ')} GROUP BY session, part HAVING ${having.join(' AND ')}
-       ORDER BY last_ms DESC, session DESC, p DESC LIMIT ${num(opts.limit + 1)}`,
+       ORDER BY v DESC, session DESC, p DESC LIMIT ${num(opts.limit + 1)}`,
     );
     const more = keys.length > opts.limit;
     if (more) keys.pop();
@@ -681,7 +686,8 @@ export class ClickHouseStore implements Store {
     const sums = await this.summaries(`(session, part) IN (${keys.map((k) => `(${lit(k.session)}, toDate(${lit(k.p)}))`).join(', ')})`);
     const items = keys.map((k) => sums.get(k.session + '/' + k.p)).filter((s): s is PartSummary => s !== undefined);
     const last = keys[keys.length - 1];
-    return { items, next: more ? encodeCursor([Number(last.last_ms), last.session, last.p]) : null, ...total };
+    const cursor = [Number(last.v), last.session, last.p];
+    return { items, next: more ? encodeCursor(sort === 'last' ? cursor : [sort, ...cursor]) : null, ...total };
   }
 
   async getPart(session: string, part: string): Promise<PartSummary | null> {

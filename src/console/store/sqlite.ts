@@ -28,6 +28,7 @@ import {
   Page,
   PartFilter,
   FALLBACK_KEYS,
+  PartSort,
   PartSummary,
   RequestFilter,
   Store,
@@ -276,6 +277,23 @@ function decodeCursor(c: string, n: number): number[] {
   const xs = Buffer.from(c, 'base64url').toString().split(':').map(Number);
   if (xs.length !== n || xs.some((x) => !Number.isSafeInteger(x))) throw new BadCursorError('bad cursor');
   return xs;
+}
+
+/** Cursor of the list in another order than the last request: [value, session, part]. */
+function encodeSortCursor(v: [number, string, string], sort: PartSort): string {
+  return Buffer.from(JSON.stringify([sort, ...v])).toString('base64url');
+}
+function decodeSortCursor(c: string, sort: PartSort): [number, string, string] {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(c, 'base64url').toString());
+  } catch (e) {
+    throw new BadCursorError('bad cursor');
+  }
+  if (!Array.isArray(v) || v.length !== 4 || v[0] !== sort || !Number.isSafeInteger(v[1]) || typeof v[2] !== 'string' || typeof v[3] !== 'string') {
+    throw new BadCursorError('bad cursor');
+  }
+  return [v[1], v[2], v[3]];
 }
 
 export interface SqliteStoreOptions {
@@ -884,7 +902,7 @@ export class SqliteStore implements Store {
    */
   private static readonly MANY = 3000;
 
-  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number }): Promise<Page<PartSummary>> {
+  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number; sort?: PartSort }): Promise<Page<PartSummary>> {
     const where: string[] = [];
     const args: unknown[] = [];
     const many = (sql: string, a: unknown[]) =>
@@ -1007,21 +1025,32 @@ export class SqliteStore implements Store {
         .get(...args, opts.count + 1) as number;
       total = { total: Math.min(n, opts.count), total_capped: n > opts.count };
     }
+    // Keyset paging: by (last_ts, id) as before; the other orders by (column, session, part),
+    // ties broken as the ClickHouse store breaks them.
+    const sort = opts.sort ?? 'last';
+    const col = sort === 'requests' ? 'requests' : 'attacked';
     if (opts.cursor) {
-      const [lt, id] = decodeCursor(opts.cursor, 2);
-      where.push('(p.last_ts, p.id) < (?, ?)');
-      args.push(lt, id);
+      if (sort === 'last') {
+        const [lt, id] = decodeCursor(opts.cursor, 2);
+        where.push('(p.last_ts, p.id) < (?, ?)');
+        args.push(lt, id);
+      } else {
+        const [v, session, part] = decodeSortCursor(opts.cursor, sort);
+        where.push(`(p.${col}, p.session, p.part) < (?, ?, ?)`);
+        args.push(v, session, part);
+      }
     }
     const sql =
       'SELECT p.* FROM parts p' +
       (where.length ? ' WHERE ' + where.join(' AND ') : '') +
-      ' ORDER BY p.last_ts DESC, p.id DESC LIMIT ?';
+      (sort === 'last' ? ' ORDER BY p.last_ts DESC, p.id DESC LIMIT ?' : ` ORDER BY p.${col} DESC, p.session DESC, p.part DESC LIMIT ?`);
     args.push(opts.limit + 1);
     const rows = this.db.prepare(sql).all(...args) as PartRow[];
     const more = rows.length > opts.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
-    return { items: rows.map((r) => this.summary(r)), next: more && last ? encodeCursor([last.last_ts, last.id]) : null, ...total };
+    const key = (r: PartRow) => (sort === 'last' ? encodeCursor([r.last_ts, r.id]) : encodeSortCursor([r[col], r.session, r.part], sort));
+    return { items: rows.map((r) => this.summary(r)), next: more && last ? key(last) : null, ...total };
   }
 
   /** The distinct values of a facet kind in [lo, hi), walked through the index one seek per

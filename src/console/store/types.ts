@@ -116,6 +116,11 @@ export interface Page<T> {
   total_capped?: boolean;
 }
 
+/** Orders of the session list, all descending: by the last request, by requests, by malicious
+ *  requests. */
+export type PartSort = 'last' | 'requests' | 'attacked';
+export const PART_SORTS: PartSort[] = ['last', 'requests', 'attacked'];
+
 /** Grouping keys of the IP + User-Agent fallback (the module's identify.ts). */
 export const FALLBACK_KEYS = ['ip+ua', 'ip+ua+fingerprint', 'ip'];
 
@@ -179,8 +184,9 @@ export interface Store {
    *  readers). */
   ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): Promise<IngestResult>;
   getCheckpoint(name: string): Promise<string | null>;
-  /** With `count`, also the total (see Page.total). */
-  listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number }): Promise<Page<PartSummary>>;
+  /** With `count`, also the total (see Page.total). Ordered by `sort` (default `last`: the last
+   *  request), descending, ties by the newest part. */
+  listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number; sort?: PartSort }): Promise<Page<PartSummary>>;
   getPart(session: string, part: string): Promise<PartSummary | null>;
   /** All parts of a session, newest first. */
   sessionParts(session: string): Promise<PartSummary[]>;

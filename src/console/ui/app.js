@@ -115,10 +115,19 @@
       if (action === '/' && follow.checked) out.set('follow', 'links');
       if (hideFallback.checked) out.set('fallback', 'hide');
       if (action === '/' && refresh.checked) out.set('refresh', '30');
+      if (action === '/' && q.get('sort')) out.set('sort', q.get('sort'));
       var s = out.toString();
       location.href = action + (s ? '?' + s : '');
     });
     return form;
+  }
+
+  /** A column heading that orders the list by it (descending); the current order is marked. */
+  function sortLink(q, sort, text) {
+    var cur = q.get('sort') || 'last';
+    var nq = new URLSearchParams(q); nq.delete('cursor');
+    if (sort === 'last') nq.delete('sort'); else nq.set('sort', sort);
+    return link('/' + (nq.toString() ? '?' + nq.toString() : ''), text + (cur === sort ? ' ▼' : ''), 'sort' + (cur === sort ? ' current' : ''));
   }
 
   function renderList(main) {
@@ -138,6 +147,7 @@
     FILTERS.forEach(function (f) { if (q.get(f[0])) apiQ.set(f[0], q.get(f[0])); });
     if (q.get('follow')) apiQ.set('follow', q.get('follow'));
     if (q.get('fallback')) apiQ.set('fallback', q.get('fallback'));
+    if (q.get('sort')) apiQ.set('sort', q.get('sort'));
     if (q.get('cursor')) apiQ.set('cursor', q.get('cursor'));
     apiQ.set('limit', '50');
     apiQ.set('total', '1');
@@ -174,9 +184,9 @@
           el('td', { className: 'mono muted key' }, pivots('key', p.keys, 3))));
       });
       result.appendChild(el('table', { id: 'parts' },
-        el('thead', null, el('tr', null, el('th', null, 'First / last request'), el('th', null, 'Session / part'), el('th', null, 'Application'),
-          el('th', null, 'User / role'), el('th', { className: 'num' }, 'Requests'), el('th', null, 'IPs'), el('th', null, 'Statuses'),
-          el('th', null, 'Attacks'), el('th', null, 'Grouped by'))),
+        el('thead', null, el('tr', null, el('th', null, sortLink(q, 'last', 'First / last request')), el('th', null, 'Session / part'), el('th', null, 'Application'),
+          el('th', null, 'User / role'), el('th', { className: 'num' }, sortLink(q, 'requests', 'Requests')), el('th', null, 'IPs'), el('th', null, 'Statuses'),
+          el('th', null, sortLink(q, 'attacked', 'Attacks')), el('th', null, 'Grouped by'))),
         tbody));
       var pager = el('div', { className: 'pager' });
       if (q.get('cursor')) {
