@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { SqliteStore } from '../src/console/store/sqlite';
-import { PartFilter } from '../src/console/store/types';
+import { PartFilter, PartSort } from '../src/console/store/types';
 import { generateRecords } from '../src/console/record/generate';
 import { SessionRecord } from '../src/record/record';
 
@@ -31,7 +31,10 @@ async function main(): Promise<void> {
     const st = await store.stats();
     console.log(`${count} records, ${st.parts} session parts`);
     const user = sample!.user!;
-    const searches: Array<[string, PartFilter]> = [
+    const searches: Array<[string, PartFilter, PartSort?]> = [
+      ['list by last request', {}],
+      ['list by requests', {}, 'requests'],
+      ['list by attacks', {}, 'attacked'],
       ['user exact', { user }],
       ['user other case', { user: user.toUpperCase() }],
       ['user prefix*', { user: user.slice(0, 3) + '*' }],
@@ -46,12 +49,12 @@ async function main(): Promise<void> {
       ['q nothing', { q: 'no-such-text-anywhere' }],
       ['endpoint any case', { endpoint: 'GET /API/*' }],
     ];
-    for (const [name, f] of searches) {
+    for (const [name, f, sort] of searches) {
       const times: number[] = [];
       let n = 0;
       for (let i = 0; i < 5; i++) {
         const t0 = process.hrtime.bigint();
-        n = (await store.listParts(f, { limit: 50 })).items.length;
+        n = (await store.listParts(f, { limit: 50, sort })).items.length;
         times.push(Number(process.hrtime.bigint() - t0) / 1e6);
       }
       times.sort((a, b) => a - b);
