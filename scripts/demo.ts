@@ -116,7 +116,21 @@ function printSessions(records: any[]): void {
   }
 }
 
+/** What the demo needs from the machine (nginx and its js module), checked as the tests check it
+ *  (test/helpers/engine-list.cjs): one line naming what is missing and the command that installs
+ *  it, instead of a stack trace from spawning a binary that is not there. */
+function checkMachine(): void {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { currentEngine } = require('../test/helpers/engine-list.cjs') as { currentEngine(): { name: string; why: string | null } };
+  const e = currentEngine();
+  if (e.why !== null) {
+    console.error(`npm run demo: ${e.why}`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
+  checkMachine();
   // --engine debian12|trixie|sid|sid-qjs (scripts/engines.sh); default: the host's nginx
   engineFromArgs(process.argv.slice(2));
   const once = process.argv.includes('--once');

@@ -9,7 +9,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify';
-import { BadCursorError, PartFilter, Store } from './store/types';
+import { BadCursorError, Page, PART_SORTS, PartFilter, PartSort, RequestFilter, Store, StoredRequest } from './store/types';
 import { Batch, InvalidSink } from './ingest/lines';
 import { crossSite, registerIngest } from './ingest/http';
 import { signIn } from './signin';
@@ -19,6 +19,8 @@ import { recommend } from './recommend';
 import { preview, MAX_LINE } from './whatif';
 import { MAX_SAMPLES } from './store/journey-rows';
 import { registerBlockRoutes, BLOCK_LIST_PATHS } from './blocks';
+import { MIN_ID_PREFIX, parseIpBlock } from './store/search';
+import { partStats } from './part-stats';
 
 export interface ServerOptions {
   store: Store;
@@ -42,6 +44,7 @@ export interface ServerOptions {
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;
+const SESSION_OR_PREFIX = new RegExp(`^[0-9a-f]{${MIN_ID_PREFIX},32}$`);
 const PART = /^\d{4}-\d{2}-\d{2}$/;
 const UI_DIR = join(__dirname, 'ui');
 
@@ -114,21 +117,31 @@ export function filterFromQuery(q: Record<string, unknown>): PartFilter {
   f.from = time(q, 'from');
   f.to = time(q, 'to');
   f.app = str(q, 'app');
+  if (f.from !== undefined && f.to !== undefined && f.from > f.to) throw new HttpError(400, 'from: after to (swap them?)');
   f.session = str(q, 'session', 64);
   if (f.session !== undefined) {
     f.session = f.session.toLowerCase();
-    if (!HEX32.test(f.session)) throw new HttpError(400, 'session: 32 hex characters');
+    if (!SESSION_OR_PREFIX.test(f.session)) throw new HttpError(400, `session: ${MIN_ID_PREFIX} to 32 hex characters (an id or its start)`);
   }
   f.requestId = str(q, 'request_id', 128);
+  if (f.requestId !== undefined && /^[0-9a-f]+$/i.test(f.requestId) && f.requestId.length < MIN_ID_PREFIX) {
+    throw new HttpError(400, `request_id: at least ${MIN_ID_PREFIX} hex characters`);
+  }
+  f.q = str(q, 'q', 200);
   f.user = str(q, 'user');
   f.role = str(q, 'role');
+  f.ua = str(q, 'ua', 8192); // a User-Agent is as long as nginx lets a header be
   f.ip = str(q, 'ip', 64);
+  if (f.ip !== undefined && f.ip.includes('/') && !parseIpBlock(f.ip)) throw new HttpError(400, 'ip: an address or a CIDR block (127.0.0.0/8, 2001:db8::/32)');
   f.attack = str(q, 'attack', 100);
   f.status = str(q, 'status', 3);
   if (f.status !== undefined && !/^([1-5]\d\d|[1-5]xx)$/i.test(f.status)) throw new HttpError(400, 'status: a code (404) or a class (4xx)');
   f.key = str(q, 'key');
   f.endpoint = str(q, 'endpoint', MAX_ENDPOINT_LENGTH);
   if (f.endpoint !== undefined) checkEndpointPattern(f.endpoint);
+  const fallback = str(q, 'fallback', 10);
+  if (fallback !== undefined && fallback !== 'hide') throw new HttpError(400, 'fallback: only "hide"');
+  if (fallback === 'hide') f.hideFallback = true;
   for (const k of Object.keys(f) as Array<keyof PartFilter>) if (f[k] === undefined) delete f[k];
   return f;
 }
@@ -216,6 +229,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/', page);
   app.get('/session/:session/:part', page);
   app.get('/journey/:session', page);
+  app.get('/attacks', page);
   app.get('/apps/:app/recommendations', page);
   app.get('/ui/app.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(ui.js));
   app.get('/ui/style.css', (_req, reply) => reply.type('text/css; charset=utf-8').send(ui.css));
@@ -242,7 +256,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       query = { ...filter, user: undefined, sessions: await followUser(filter) };
       delete query.user;
     }
-    const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null });
+    const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null, count: wantsTotal(q), sort: partSort(q) });
+    if (wantsTotal(q) !== undefined && page.total === undefined) Object.assign(page, { total: 0, total_capped: false });
     return { filter: follow ? { ...filter, follow } : filter, ...page };
   });
 
@@ -342,35 +357,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const { session, part } = sessionParams(req.params);
     const q = req.query as Record<string, unknown>;
     if (!(await store.getPart(session, part))) return reply.code(404).send({ error: 'no such session part' });
-    return store.partRequests(session, part, { limit: limit(q, 500, 2000), cursor: str(q, 'cursor', 200) ?? null });
+    return store.partRequests(session, part, { limit: limit(q, 500, 2000), cursor: str(q, 'cursor', 200) ?? null, filter: requestFilter(q) });
   });
 
   app.get('/api/sessions/:session/parts/:part/requests.csv', async (req, reply) => {
     const { session, part } = sessionParams(req.params);
+    const filter = requestFilter(req.query as Record<string, unknown>);
     if (!(await store.getPart(session, part))) return reply.code(404).send({ error: 'no such session part' });
-    const columns = ['seq', 'ts', 'request_id', 'method', 'host', 'path', 'status', 'duration_ms', 'bytes_sent', 'ip', 'ua', 'user', 'role', 'key', 'key_source', 'attack', 'params', 'errors', 'request'];
-    // escape_formulas: a value that starts with = + - @ is prefixed so spreadsheets show it as text.
-    const csv = stringify({ header: true, columns, escape_formulas: true });
-    (async () => {
-      try {
-        for await (const r of store.eachPartRequest(session, part)) {
-          const ok = csv.write([
-            r.seq, r.ts, r.request_id, r.method, r.host, r.path, r.status, r.duration_ms, r.bytes_sent, r.ip, r.ua ?? '',
-            r.user ?? '', r.role ?? '', r.key, r.key_source, r.attack ? r.attack.join(',') : '', JSON.stringify(r.params),
-            r.errors.length ? JSON.stringify(r.errors) : '', r.request ? JSON.stringify(r.request) : '',
-          ]);
-          if (!ok) await new Promise((res) => csv.once('drain', res));
-        }
-        csv.end();
-      } catch (e) {
-        csv.destroy(e as Error);
-      }
-    })();
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="session-${session}-${part}.csv"`)
-      .send(csv);
+    return sendRequestsCsv(reply, `session-${session}-${part}.csv`, partRequestsOf(store, session, part, filter), false);
   });
+
+  attackRoutes(app, store, followUser);
 
   app.get('/api/status', async () => opts.status());
 
@@ -443,4 +440,174 @@ function queryGate(app: FastifyInstance, opts: ServerOptions): void {
   };
   app.addHook('onResponse', done);
   app.addHook('onRequestAbort', done);
+}
+
+// --- The analyst's paths (issue 16): attacks first, requests of a session filtered ------------
+
+/** `only` and `endpoint` of a session part's requests. */
+export function requestFilter(q: Record<string, unknown>): RequestFilter {
+  const f: RequestFilter = {};
+  const only = str(q, 'only', 10);
+  if (only !== undefined) {
+    if (only !== 'attacks' && only !== 'failed') throw new HttpError(400, 'only: attacks or failed');
+    f.only = only;
+  }
+  const endpoint = str(q, 'endpoint', MAX_ENDPOINT_LENGTH);
+  if (endpoint !== undefined) {
+    checkEndpointPattern(endpoint);
+    f.endpoint = endpoint;
+  }
+  return f;
+}
+
+/** Attack requests shown per session part on a page of /api/attacks (the part's page has all). */
+export const ATTACKS_PER_PART = 20;
+
+const CSV_COLUMNS = ['seq', 'ts', 'request_id', 'method', 'host', 'path', 'status', 'duration_ms', 'bytes_sent', 'ip', 'ua', 'user', 'role', 'key', 'key_source', 'attack', 'params', 'errors', 'request'];
+
+/** Streams requests as CSV (with `session` and `part` first when they come from several). */
+function sendRequestsCsv(reply: FastifyReply, filename: string, rows: AsyncIterable<StoredRequest & { session?: string; part?: string }>, withSession: boolean) {
+  const columns = (withSession ? ['session', 'part'] : []).concat(CSV_COLUMNS);
+  // escape_formulas: a value that starts with = + - @ is prefixed so spreadsheets show it as text.
+  const csv = stringify({ header: true, columns, escape_formulas: true });
+  (async () => {
+    try {
+      for await (const r of rows) {
+        const row: unknown[] = [
+          r.seq, r.ts, r.request_id, r.method, r.host, r.path, r.status, r.duration_ms, r.bytes_sent, r.ip, r.ua ?? '',
+          r.user ?? '', r.role ?? '', r.key, r.key_source, r.attack ? r.attack.join(',') : '', JSON.stringify(r.params),
+          r.errors.length ? JSON.stringify(r.errors) : '', r.request ? JSON.stringify(r.request) : '',
+        ];
+        const ok = csv.write(withSession ? [r.session, r.part, ...row] : row);
+        if (!ok) await new Promise((res) => csv.once('drain', res));
+      }
+      csv.end();
+    } catch (e) {
+      csv.destroy(e as Error);
+    }
+  })();
+  return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(csv);
+}
+
+/** A part's requests (filtered as the session page filters them), a page at a time. */
+async function* partRequestsOf(store: Store, session: string, part: string, filter: RequestFilter): AsyncGenerator<StoredRequest> {
+  if (filter.only === undefined && filter.endpoint === undefined) {
+    yield* store.eachPartRequest(session, part);
+    return;
+  }
+  let cursor: string | null = null;
+  do {
+    const page: Page<StoredRequest> = await store.partRequests(session, part, { limit: 2000, cursor, filter });
+    yield* page.items;
+    cursor = page.next;
+  } while (cursor);
+}
+
+function partSort(q: Record<string, unknown>): PartSort | undefined {
+  const v = str(q, 'sort', 10);
+  if (v !== undefined && !PART_SORTS.includes(v as PartSort)) throw new HttpError(400, `sort: ${PART_SORTS.join(', ')}`);
+  return v as PartSort | undefined;
+}
+
+/** Parts counted by /api/parts?total=1 at most. */
+export const TOTAL_MAX = 10000;
+function wantsTotal(q: Record<string, unknown>): number | undefined {
+  const v = str(q, 'total', 1);
+  if (v !== undefined && v !== '1') throw new HttpError(400, 'total: 1');
+  return v === '1' ? TOTAL_MAX : undefined;
+}
+
+/** Parts exported by /api/parts.csv at most. */
+export const CSV_MAX_PARTS = 10000;
+
+function attackRoutes(app: FastifyInstance, store: Store, followUser: (f: PartFilter) => Promise<string[]>): void {
+  // --- Exports of what is on screen: the filtered list, a journey, a session over its days ---
+  app.get('/api/parts.csv', async (req, reply) => {
+    const q = req.query as Record<string, unknown>;
+    const filter = filterFromQuery(q);
+    const follow = str(q, 'follow', 10);
+    if (follow !== undefined && follow !== 'links') throw new HttpError(400, 'follow: only "links"');
+    let query = filter;
+    if (follow === 'links') {
+      if (filter.user === undefined) throw new HttpError(400, 'follow=links needs a user filter');
+      query = { ...filter, sessions: await followUser(filter) };
+      delete query.user;
+    }
+    const csv = stringify({
+      header: true,
+      columns: ['session', 'part', 'app', 'first_ts', 'last_ts', 'requests', 'attacked', 'errored', 'users', 'roles', 'keys', 'ips', 'uas', 'statuses', 'attacks', 'methods'],
+      escape_formulas: true,
+    });
+    (async () => {
+      try {
+        let cursor: string | null = null;
+        let n = 0;
+        do {
+          const page = await store.listParts(query, { limit: 500, cursor });
+          for (const p of page.items) {
+            if (n++ >= CSV_MAX_PARTS) break;
+            const ok = csv.write([p.session, p.part, p.app, p.first_ts, p.last_ts, p.requests, p.attacked, p.errored, p.users.join(','), p.roles.join(','),
+              p.keys.join(','), JSON.stringify(p.ips), JSON.stringify(p.uas), JSON.stringify(p.statuses), JSON.stringify(p.attacks), JSON.stringify(p.methods)]);
+            if (!ok) await new Promise((res) => csv.once('drain', res));
+          }
+          cursor = n < CSV_MAX_PARTS ? page.next : null;
+        } while (cursor);
+        csv.end();
+      } catch (e) {
+        csv.destroy(e as Error);
+      }
+    })();
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="sessions.csv"').send(csv);
+  });
+
+  app.get('/api/sessions/:session/requests.csv', async (req, reply) => {
+    const { session } = sessionParams(req.params);
+    const parts = await store.sessionParts(session);
+    if (parts.length === 0) return reply.code(404).send({ error: 'no such session' });
+    async function* all(): AsyncGenerator<StoredRequest & { session: string; part: string }> {
+      for (const p of parts.slice().reverse()) for await (const r of store.eachPartRequest(session, p.part)) yield { ...r, session, part: p.part };
+    }
+    return sendRequestsCsv(reply, `session-${session}.csv`, all(), true);
+  });
+
+  app.get('/api/sessions/:session/journey.csv', async (req, reply) => {
+    const { session } = sessionParams(req.params);
+    const j = await journey(store, session, {});
+    if (!j) return reply.code(404).send({ error: 'no such session' });
+    async function* rows() {
+      yield* j!.requests;
+    }
+    return sendRequestsCsv(reply, `journey-${session}.csv`, rows(), true);
+  });
+
+  // A part's endpoints as path patterns with counts, and latency percentiles (part-stats.ts).
+  app.get('/api/sessions/:session/parts/:part/stats', async (req, reply) => {
+    const { session, part } = sessionParams(req.params);
+    const summary = await store.getPart(session, part);
+    if (!summary) return reply.code(404).send({ error: 'no such session part' });
+    return partStats(store, session, part, summary.requests);
+  });
+
+  // The malicious requests of the parts the list filters select (any attack unless `attack`
+  // names one), newest parts first; each names its session part, so that the UI opens the
+  // session at that request.
+  app.get('/api/attacks', async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const filter = filterFromQuery(q);
+    if (filter.attack === undefined) filter.attack = '*';
+    const perPart = limit({ limit: q.per_part }, ATTACKS_PER_PART, 100);
+    const page = await store.listParts(filter, { limit: limit(q, 20, 100), cursor: str(q, 'cursor', 200) ?? null });
+    const items: Array<Record<string, unknown>> = [];
+    // Parts with more attack requests than shown here: the session page has them all.
+    const more: Array<{ session: string; part: string; attacked: number }> = [];
+    for (const p of page.items) {
+      const reqs = await store.partRequests(p.session, p.part, { limit: perPart, filter: { only: 'attacks' } });
+      for (const r of reqs.items) {
+        if (filter.attack !== '*' && !(r.attack ?? []).includes(filter.attack)) continue;
+        items.push({ session: p.session, part: p.part, ...r });
+      }
+      if (reqs.next) more.push({ session: p.session, part: p.part, attacked: p.attacked });
+    }
+    return { filter, items, more, next: page.next };
+  });
 }

@@ -180,6 +180,7 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(sorted(a.roles)).toEqual(['admin', 'customer']);
       expect(sorted(a.keys)).toEqual(['request.query.token', 'response.body.json.token']);
       expect(a.ips).toEqual({ '203.0.113.7': 3, '203.0.113.8': 1 });
+      expect(a.uas).toEqual({ 'agent/1': 3 });
       expect(a.statuses).toEqual({ '200': 3, '204': 1 });
       expect(a.methods).toEqual({ POST: 1, GET: 2, DELETE: 1 });
       expect(a.attacks).toEqual({});
@@ -190,6 +191,7 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(m.user).toBeNull();
       expect(m.role).toBeNull();
       expect(m.users).toEqual([]);
+      expect(m.uas).toEqual({ 'sqlmap/1.8': 3 });
       const b = (await store.getPart(sid('bob'), dateOf(D1)))!;
       expect(b.errored).toBe(1);
       expect(b.statuses).toEqual({ '200': 1, '404': 1, '502': 1 });
@@ -324,6 +326,125 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await who('/feedxxml')).toEqual([]);
       expect(await who('*')).toHaveLength(5);
       expect(await who('   ')).toHaveLength(5);
+    });
+
+    test('search: case-insensitive wildcards on user, app and endpoint; CIDR; id prefixes; free text q', async () => {
+      const rs = scenario();
+      rs.push(
+        rec({ s: 'v6', at: D1 + 13 * 3600000, path: '/Items/9', ip: '2001:db8:0:1::7', user: 'Mallory', params: { 'request.query.term': 'NeedleValue' } }),
+        rec({ s: 'v6b', at: D1 + 13 * 3600000 + 5, app: 'Demo-API', path: '/x', ip: '2001:db9::1' }),
+      );
+      await store.ingest(rs);
+      const names: Record<string, string> = {};
+      for (const n of ['alice', 'bob', 'mallory', 'bot', 'v6', 'v6b']) names[sid(n)] = n;
+      const who = async (f: Parameters<Store['listParts']>[0]) =>
+        [...new Set((await store.listParts(f, { limit: 50 })).items.map((p) => names[p.session] ?? '?'))].sort();
+      // user: case-insensitive, * and ?
+      expect(await who({ user: 'ALICE' })).toEqual(['alice']);
+      expect(await who({ user: 'mal*' })).toEqual(['v6']);
+      expect(await who({ user: 'al?ce' })).toEqual(['alice']);
+      expect(await who({ user: 'al' })).toEqual([]);
+      expect(await who({ user: '*' })).toEqual(['alice', 'v6']);
+      expect(await who({ user: 'al%' })).toEqual([]);
+      // app
+      expect(await who({ app: 'SHOP' })).toEqual(['alice', 'bob', 'mallory', 'v6']);
+      expect(await who({ app: 'demo*' })).toEqual(['v6b']);
+      expect(await who({ app: 'b?og' })).toEqual(['bot']);
+      expect(await who({ app: 'demo' })).toEqual([]);
+      // endpoint path
+      expect(await who({ endpoint: '/items/*' })).toEqual(['v6']);
+      expect(await who({ endpoint: 'get /ORDERS/1?' })).toEqual(['alice']);
+      // CIDR, v4 and v6; a plain address stays exact
+      expect(await who({ ip: '203.0.113.0/24' })).toEqual(['alice']);
+      expect(await who({ ip: '192.0.2.0/26' })).toEqual(['bot']);
+      expect(await who({ ip: '192.0.2.64/30' })).toEqual(['mallory']);
+      expect(await who({ ip: '192.0.0.0/8' })).toEqual(['bot', 'mallory']);
+      expect(await who({ ip: '198.48.0.0/12' })).toEqual(['bob']);
+      expect(await who({ ip: '0.0.0.0/0' })).toEqual(['alice', 'bob', 'bot', 'mallory']);
+      expect(await who({ ip: '10.0.0.0/8' })).toEqual([]);
+      expect(await who({ ip: '2001:db8::/32' })).toEqual(['v6']);
+      expect(await who({ ip: '2001:db8::/30' })).toEqual(['v6', 'v6b']);
+      expect(await who({ ip: '2001:db8:0:1::/64' })).toEqual(['v6']);
+      expect(await who({ ip: '2001:db8:0:2::/64' })).toEqual([]);
+      expect(await who({ ip: '::/0' })).toEqual(['v6', 'v6b']);
+      expect(await who({ ip: '192.0.2.6' })).toEqual([]);
+      // session and request id prefixes
+      expect(await who({ session: sid('bob').slice(0, 12) })).toEqual(['bob']);
+      expect(await who({ session: sid('bob').slice(0, 8) })).toEqual(['bob']);
+      expect(await who({ requestId: rs[5].request_id.slice(0, 12) })).toEqual(['bob']);
+      expect(await who({ requestId: rs[5].request_id.slice(0, 12).toUpperCase() })).toEqual(['bob']);
+      // q: user, IP, path, parameters
+      expect(await who({ q: 'MALLORY' })).toEqual(['v6']);
+      expect(await who({ q: '198.51.100' })).toEqual(['bob']);
+      expect(await who({ q: 'feed.XML' })).toEqual(['bot']);
+      expect(await who({ q: 'needlevalue' })).toEqual(['v6']);
+      expect(await who({ q: 'request.query.term' })).toEqual(['v6']);
+      expect(await who({ q: 'nothing-like-it' })).toEqual([]);
+      expect(await who({ q: 'checkout', status: '5xx' })).toEqual(['bob']);
+      expect(await who({ q: '%' })).toEqual([]);
+    });
+
+    test('a User-Agent filter (exact), and the requests of a part filtered: attacks, failed, one endpoint', async () => {
+      await store.ingest(scenario());
+      const who = async (ua: string) => (await store.listParts({ ua }, { limit: 50 })).items.map((p) => p.session);
+      expect(await who('sqlmap/1.8')).toEqual([sid('mallory')]);
+      expect(await who('SQLMAP/1.8')).toEqual([]);
+      const paths = async (s: string, filter: Parameters<Store['partRequests']>[2]['filter'], limit = 50) => {
+        const out: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Awaited<ReturnType<Store['partRequests']>> = await store.partRequests(sid(s), dateOf(D1), { limit, cursor, filter });
+          for (const r of page.items) out.push(r.seq + ' ' + r.method + ' ' + r.path + ' ' + r.status);
+          cursor = page.next;
+        } while (cursor);
+        return out;
+      };
+      expect(await paths('mallory', { only: 'attacks' })).toEqual(['1 GET /products 200', '2 GET /products 403']);
+      expect(await paths('mallory', { only: 'attacks' }, 1)).toEqual(['1 GET /products 200', '2 GET /products 403']);
+      expect(await paths('bob', { only: 'failed' })).toEqual(['1 GET /cart[1] 404', '2 POST /checkout 502']);
+      expect(await paths('alice', { endpoint: '/ORDERS/*' })).toEqual(['1 GET /orders/17 200', '2 DELETE /orders/17 204']);
+      expect(await paths('alice', { endpoint: 'DELETE /orders/*' })).toEqual(['1 DELETE /orders/17 204']);
+      expect(await paths('alice', { only: 'failed', endpoint: '/orders/*' })).toEqual([]);
+      expect(await paths('alice', {})).toHaveLength(4);
+    });
+
+    test('listParts: without the IP + User-Agent fallback parts; the total, counted up to a bound', async () => {
+      await store.ingest(scenario());
+      const names: Record<string, string> = { [sid('alice')]: 'alice', [sid('bob')]: 'bob', [sid('mallory')]: 'mallory', [sid('bot')]: 'bot' };
+      const page = await store.listParts({ hideFallback: true }, { limit: 50, count: 100 });
+      expect(page.items.map((p) => names[p.session])).toEqual(['alice', 'bob', 'alice']);
+      expect([page.total, page.total_capped]).toEqual([3, false]);
+      let p2 = await store.listParts({}, { limit: 2, count: 100 });
+      expect([p2.items.length, p2.total, p2.total_capped]).toEqual([2, 5, false]);
+      p2 = await store.listParts({}, { limit: 2, cursor: p2.next, count: 100 });
+      expect([p2.items.length, p2.total]).toEqual([2, 5]);
+      p2 = await store.listParts({ app: 'shop' }, { limit: 2, count: 3 });
+      expect([p2.total, p2.total_capped]).toEqual([3, true]);
+      expect((await store.listParts({ app: 'shop' }, { limit: 2 })).total).toBeUndefined();
+      expect((await store.listParts({ attack: '*', hideFallback: true }, { limit: 2, count: 10 })).items).toEqual([]);
+    });
+
+    test('listParts sorted by requests or by malicious requests, paged by cursor; ties by session, then part', async () => {
+      await store.ingest(scenario());
+      const names: Record<string, string> = { [sid('alice')]: 'alice', [sid('bob')]: 'bob', [sid('mallory')]: 'mallory', [sid('bot')]: 'bot' };
+      const all = async (sort: 'requests' | 'attacked', limit: number) => {
+        const out: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page: Awaited<ReturnType<Store['listParts']>> = await store.listParts({}, { limit, cursor, sort });
+          for (const p of page.items) out.push(`${names[p.session]}@${p.part === dateOf(D1) ? 1 : 2}:${sort === 'requests' ? p.requests : p.attacked}`);
+          cursor = page.next;
+        } while (cursor);
+        return out;
+      };
+      // ties (1 request each: alice@2 and bot@1) by session id, descending
+      const ones = [sid('alice'), sid('bot')].sort().reverse().map((x) => `${names[x]}@${x === sid('alice') ? 2 : 1}:1`);
+      const byRequests = ['alice@1:4', ...[sid('bob'), sid('mallory')].sort().reverse().map((x) => `${names[x]}@1:3`), ...ones];
+      expect(await all('requests', 50)).toEqual(byRequests);
+      expect(await all('requests', 1)).toEqual(byRequests);
+      expect((await all('attacked', 2))[0]).toBe('mallory@1:2');
+      const first = await store.listParts({}, { limit: 1, sort: 'requests' });
+      await expect(store.listParts({}, { limit: 1, sort: 'attacked', cursor: first.next })).rejects.toBeInstanceOf(BadCursorError);
     });
 
     test('listParts pages by cursor without gaps or repeats; a bad cursor is refused', async () => {

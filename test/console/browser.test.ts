@@ -110,6 +110,27 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(new URL(page.url()).search).toBe('?user=alice&follow=links');
   });
 
+  test('search from the form: free text, any-case wildcards, CIDR, a session id prefix; a from after to says why', async () => {
+    const one = async () => {
+      await page.waitForSelector('#parts tbody tr, #empty, #result .error');
+      return page.locator('#parts tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')));
+    };
+    await page.goto(c.url);
+    await page.fill('input[name=q]', '/SEARCH');
+    await Promise.all([page.waitForURL(/\?/), page.click('button[type=submit]')]);
+    expect(new URL(page.url()).search).toBe('?q=%2FSEARCH');
+    expect(await one()).toEqual([sid('mallory')]);
+    await page.goto(c.url + '?user=ALI*');
+    expect(await one()).toEqual([sid('alice')]);
+    await page.goto(c.url + '?ip=' + encodeURIComponent('192.0.2.0/24'));
+    expect(await one()).toEqual([sid('mallory')]);
+    await page.goto(c.url + '?session=' + sid('alice').slice(0, 12));
+    expect(await one()).toEqual([sid('alice')]);
+    await page.goto(c.url + '?from=2026-01-02T00:00:00&to=2026-01-01T00:00:00');
+    await page.waitForSelector('#result .error');
+    expect(await page.locator('#result .error').textContent()).toBe('Error: from: after to (swap them?)');
+  });
+
   test('opens a session: statistics, the timeline in order, a request\'s details', async () => {
     await page.goto(c.url + '?user=alice');
     await page.click('a.session-link');
@@ -179,6 +200,10 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     await page.click('a.journey-link');
     await page.waitForSelector('#journey-requests li');
     expect(await page.locator('#journey-requests li .path').allTextContents()).toEqual(['/catalog', '/login', '/orders/9']);
+    // the journey as CSV, and its user a pivot
+    expect(await page.getAttribute('a.csv-journey', 'href')).toBe(`/api/sessions/${sid('tok-kim')}/journey.csv`);
+    expect(await page.evaluate(async (h) => (await (await fetch(h)).text()).trim().split('\n').length, `/api/sessions/${sid('tok-kim')}/journey.csv`)).toBe(4);
+    expect(await page.getAttribute('#journey-requests a.pivot[data-pivot=user]', 'href')).toBe('/?user=kim');
 
     await page.goto(c.url + '?app=xapp');
     await page.click('a.recommendations-link');
@@ -271,5 +296,185 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     expect(await page.getAttribute('#preview-typed tr[data-figure=mixed_sessions]', 'class')).toBe('warn');
     expect(await page.textContent('#preview-typed ul.errors')).toMatch(/unknown selector "nonsense"/);
     expect(await page.textContent('#preview-typed ul.mixed')).toBe('request.header.x-team: 2 users, 8 requests');
+  });
+
+  test('pivots: every value filters by itself (as text); attacks first: the attacks page opens the session at that request; filters and previous / next attack inside a session; #r= followed in the same tab', async () => {
+    // trudy: 9 requests, attacks at the 3rd, 6th and 8th.
+    const trudy: SessionRecord[] = [];
+    for (let i = 0; i < 9; i++) {
+      trudy.push(rec({ s: 'trudy', at: TODAY + 70000 + i * 1000, app: 'tapp', user: 'trudy', role: 'intruder', ip: '198.51.100.77', ua: 'curl/8.0',
+        path: i % 2 ? '/items/' + i : '/search', params: { 'request.query.q': 'needle-' + i }, attack: [2, 5, 7].includes(i) ? ['sqli'] : null, status: i === 4 ? 500 : 200 }));
+    }
+    const fb = rec({ s: 'fb-trudy', at: TODAY + 69000, app: 'tapp2', key: 'ip+ua', key_source: 'fallback' });
+    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: trudy.concat([fb]).map((r) => JSON.stringify(r)).join('\n') });
+    expect(((await res.json()) as { inserted: number }).inserted).toBe(trudy.length + 1);
+    const rowsShown = () => page.locator('#parts tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')));
+
+    // The list: user, role, app, IP and grouping key are links that filter by them.
+    await page.goto(c.url + '?app=tapp');
+    await page.waitForSelector('#parts tbody tr');
+    for (const [name, value] of [['user', 'trudy'], ['role', 'intruder'], ['ip', '198.51.100.77'], ['key', 'request.query.token']]) {
+      const a = page.locator(`#parts a.pivot[data-pivot=${name}]`).first();
+      expect(await a.textContent()).toBe(value);
+      expect(new URL(await a.getAttribute('href') as string, c.url).searchParams.get(name)).toBe(value);
+    }
+    const statusPivots = page.locator('#parts a.pivot[data-pivot=status]');
+    expect(await statusPivots.allTextContents()).toEqual(['200 ×8', '500']);
+    expect(await statusPivots.first().getAttribute('href')).toBe('/?app=tapp&status=200');
+    await page.goto(c.url);
+    await page.waitForSelector('#parts tbody tr');
+    await Promise.all([page.waitForURL(/user=trudy/), page.click(`#parts tr[data-session="${sid('trudy')}"] a.pivot[data-pivot=user]`)]);
+    await page.waitForSelector('#parts tbody tr');
+    expect(await rowsShown()).toEqual([sid('trudy')]);
+
+    // The session page: a hostile User-Agent is a pivot whose text is the value, never markup.
+    await page.goto(`${c.url}session/${sid('mallory')}/${today}`);
+    await page.waitForSelector('#requests li.attack');
+    await page.click('#requests li.attack');
+    const uaPivot = page.locator('#details a.pivot[data-pivot=ua]');
+    expect(await uaPivot.textContent()).toBe(XSS_UA);
+    expect(await page.locator('[data-stat=user-agent] a.pivot').first().textContent()).toBe(XSS_UA);
+    expect(await page.locator('img[src=x], svg').count()).toBe(0);
+    await Promise.all([page.waitForURL(/\?ua=/), uaPivot.click()]);
+    await page.waitForSelector('#parts tbody tr');
+    expect(await rowsShown()).toContain(sid('mallory')); // (and tok-lee-2 of the journey test, with the same User-Agent)
+    expect(await rowsShown()).not.toContain(sid('alice'));
+    expect(await page.inputValue('input[name=ua]')).toBe(XSS_UA);
+    // A parameter's value filters by the free-text search.
+    await page.goto(`${c.url}session/${sid('trudy')}/${today}#r=${trudy[3].request_id}`);
+    await page.waitForSelector('#requests li.selected');
+    const paramPivot = page.locator('#details a.pivot[data-pivot=q]');
+    expect(await paramPivot.textContent()).toBe('needle-3');
+    await Promise.all([page.waitForURL(/\?q=needle-3/), paramPivot.click()]);
+    await page.waitForSelector('#parts tbody tr');
+    expect(await rowsShown()).toEqual([sid('trudy')]);
+
+    // Attacks first: the attacks page lists malicious requests; one opens its session there.
+    await page.click('#nav-attacks');
+    await page.waitForSelector('#attacks tbody tr');
+    const listed = await page.locator('#attacks tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')));
+    expect(listed).toEqual(expect.arrayContaining([trudy[2].request_id, trudy[5].request_id, trudy[7].request_id, records[5].request_id]));
+    await Promise.all([page.waitForURL(/#r=/), page.click(`#attacks tr[data-request-id="${trudy[5].request_id}"] a.open-attack`)]);
+    await page.waitForSelector('#requests li.selected');
+    expect(await page.getAttribute('#requests li.selected', 'data-request-id')).toBe(trudy[5].request_id);
+    expect(await page.textContent('#details h2')).toBe('GET /items/5');
+    const selected = () => page.getAttribute('#requests li.selected', 'data-request-id');
+    await page.click('#next-attack');
+    expect(await selected()).toBe(trudy[7].request_id);
+    await page.click('#next-attack');
+    expect(await selected()).toBe(trudy[7].request_id);
+    expect(await page.textContent('#attack-nav-note')).toBe('No attack after this one.');
+    await page.click('#prev-attack');
+    await page.click('#prev-attack');
+    expect(await selected()).toBe(trudy[2].request_id);
+    expect(page.url()).toContain('#r=' + trudy[2].request_id);
+    // #r= changed in the same tab (an edited URL, a pasted link) selects that request.
+    await page.evaluate((id) => { (globalThis as any).location.hash = '#r=' + id; }, trudy[4].request_id);
+    await page.waitForFunction((id) => (globalThis as any).document.querySelector('#requests li.selected')?.getAttribute('data-request-id') === id, trudy[4].request_id);
+    expect(await page.textContent('#details h2')).toBe('GET /search');
+
+    // Filters inside the session: only attacks, only failed, one endpoint (in the URL).
+    await page.selectOption('#inside select[name=only]', 'attacks');
+    await Promise.all([page.waitForURL(/\?only=attacks/), page.click('#inside button[type=submit]')]);
+    await page.waitForSelector('#requests li[data-request-id]');
+    expect(await page.locator('#requests li[data-request-id]').evaluateAll((l) => l.map((x) => x.getAttribute('data-request-id')))).toEqual(
+      [trudy[2].request_id, trudy[5].request_id, trudy[7].request_id]);
+    await page.goto(`${c.url}session/${sid('trudy')}/${today}?only=failed`);
+    await page.waitForSelector('#requests li[data-request-id]');
+    expect(await page.locator('#requests li .path').allTextContents()).toEqual(['/search']);
+    await page.goto(`${c.url}session/${sid('trudy')}/${today}?endpoint=${encodeURIComponent('/ITEMS/*')}`);
+    await page.waitForSelector('#requests li[data-request-id]');
+    expect(await page.locator('#requests li .path').allTextContents()).toEqual(['/items/1', '/items/3', '/items/5', '/items/7']);
+
+    // The list's total; IP + User-Agent sessions hidden on request; the first page refreshing.
+    await page.goto(c.url + '?app=tapp');
+    await page.waitForSelector('#total');
+    expect(await page.textContent('#total')).toBe('1 session part matches.');
+    await page.goto(c.url + '?key=ip%2Bua');
+    await page.waitForSelector('#parts tbody tr');
+    expect(await rowsShown()).toContain(sid('fb-trudy'));
+    await page.check('input[name=fallback]');
+    await Promise.all([page.waitForURL(/fallback=hide/), page.click('#filters button[type=submit]')]);
+    await page.waitForSelector('#empty');
+    expect(new URL(page.url()).search).toBe('?key=ip%2Bua&fallback=hide');
+    await page.goto(c.url + '?refresh=30&app=tapp');
+    await page.waitForSelector('#total');
+    expect(await page.textContent('#total')).toMatch(/^1 session part matches \(refreshed every 30 s, last at \d\d:\d\d:\d\d UTC\)\.$/);
+    expect(await page.isChecked('input[name=refresh]')).toBe(true);
+
+    // Sorting by a column heading (descending; paging keeps the order).
+    await page.goto(c.url);
+    await page.waitForSelector('#parts tbody tr');
+    await Promise.all([page.waitForURL(/sort=requests/), page.click('#parts thead a.sort:has-text("Requests")')]);
+    await page.waitForSelector('#parts tbody tr');
+    expect((await rowsShown())[0]).toBe(sid('trudy'));
+    const counts = await page.locator('#parts tbody tr td.num').allTextContents();
+    expect(counts.map(Number)).toEqual(counts.map(Number).slice().sort((a, b) => b - a));
+    expect(await page.textContent('#parts thead a.sort.current')).toBe('Requests ▼');
+    await Promise.all([page.waitForURL(/sort=attacked/), page.click('#parts thead a.sort:has-text("Attacks")')]);
+    await page.waitForSelector('#parts tbody tr');
+    expect((await rowsShown())[0]).toBe(sid('trudy')); // 3 attacks, more than any other session
+
+    // A malformed session URL says so instead of showing the list.
+    await page.goto(c.url + 'session/nothex/2026-01-01');
+    await page.waitForSelector('#bad-url');
+    expect(await page.locator('#parts').count()).toBe(0);
+    expect(await xssRan()).toBeNull();
+  });
+
+  test('ingest failures shown: a missing --log file in the ingest-health banner, and the empty list says why', async () => {
+    await page.goto(c.url + '?user=nobody-at-all');
+    await page.waitForSelector('#empty');
+    await page.waitForFunction(() => /these filters/.test((globalThis as any).document.querySelector('#empty').textContent));
+    expect(await page.textContent('#empty')).toMatch(/^No sessions match these filters \(\d+ session parts are stored\)\.$/);
+
+    const missing = join(tmp.dir, 'not-there.log');
+    const c2 = await startConsole({ dbPath: join(tmp.dir, 'missing.db'), logFile: missing, pollMs: 20, log: () => undefined });
+    try {
+      await waitFor('the error reported', async () => c2.tailer!.lastError !== null);
+      await page.goto(c2.url);
+      await page.waitForSelector('#ingest-health:not([hidden])');
+      expect(await page.textContent('#ingest-health')).toBe(`Reading the log failed: ${missing} does not exist: nothing is read until it appears (is --log the file nginx writes, and is it readable by this user?)`);
+      await page.waitForSelector('#result p.error#empty');
+      expect(await page.textContent('#empty')).toBe(`No sessions stored yet: the log file cannot be read: ${missing} does not exist: nothing is read until it appears (is --log the file nginx writes, and is it readable by this user?)`);
+    } finally {
+      await c2.close();
+    }
+  });
+
+  test('session statistics: top endpoints as patterns (a filter inside the session), latency, User-Agents; the histogram has axes and its bars select requests; the attack chip stands apart', async () => {
+    await page.goto(`${c.url}session/${sid('alice')}/${today}`);
+    await page.waitForSelector('#top-endpoints tbody tr');
+    expect(await page.locator('#top-endpoints tbody tr').first().getAttribute('data-endpoint')).toBe('GET /orders/N');
+    expect(await page.locator('#top-endpoints tbody tr').first().locator('td.num').allTextContents()).toEqual(['5', '5', '0', '0', '3 ms', '3 ms']);
+    expect(await page.textContent('#latency')).toBe('Latency: p50 3 ms, p95 3 ms, p99 3 ms, max 3 ms');
+    expect(await page.locator('[data-stat=user-agent] a.pivot').allTextContents()).toEqual(['test-agent']);
+    expect(await page.locator('#y-axis span').allTextContents()).toEqual(['1', '', '0']);
+    expect(await page.locator('#x-axis span').count()).toBe(3);
+    // The third bar with requests is /orders/2's interval.
+    await page.waitForSelector('#requests li[data-request-id]');
+    const bars = page.locator('#histogram .bar[title*="click"]');
+    expect(await bars.count()).toBe(5);
+    await bars.nth(2).click();
+    expect(await page.getAttribute('#requests li.selected', 'data-request-id')).toBe(records[2].request_id);
+    await bars.nth(4).click();
+    expect(await page.getAttribute('#requests li.selected', 'data-request-id')).toBe(records[4].request_id);
+    // The endpoint row filters the session by that pattern.
+    await Promise.all([page.waitForURL(/\?endpoint=/), page.click('#top-endpoints a.endpoint-filter')]);
+    expect(new URL(page.url()).searchParams.get('endpoint')).toBe('GET /orders/*');
+    await page.waitForSelector('#requests li[data-request-id]');
+    expect(await page.locator('#requests li[data-request-id]').count()).toBe(5);
+    // CSV of what is on screen: the session filtered, all its days; the list with its filters.
+    expect(await page.getAttribute('a.csv', 'href')).toBe(`/api/sessions/${sid('alice')}/parts/${today}/requests.csv?endpoint=GET+%2Forders%2F*`);
+    expect(await page.getAttribute('a.csv-session', 'href')).toBe(`/api/sessions/${sid('alice')}/requests.csv`);
+    await page.goto(c.url + '?user=alice&status=2xx');
+    await page.waitForSelector('a.csv-list');
+    expect(await page.getAttribute('a.csv-list', 'href')).toBe('/api/parts.csv?user=alice&status=2xx');
+    const listed = await page.evaluate(async () => (await (await fetch('/api/parts.csv?user=alice&status=2xx')).text()).trim().split('\n').length);
+    expect(listed).toBe(2);
+    // "1 mssqli" no more: the chip has its own margin.
+    await page.goto(`${c.url}session/${sid('mallory')}/${today}`);
+    await page.waitForSelector('#requests li.attack .chip.attack');
+    expect(await page.locator('#requests li.attack .chip.attack').evaluate((e) => (globalThis as any).getComputedStyle(e).marginLeft)).toBe('4px');
   });
 });

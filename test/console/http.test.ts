@@ -4,7 +4,8 @@ import { request as httpRequest } from 'http';
 import { join } from 'path';
 import { startConsole, RunningConsole, cutoffPart } from '../../src/console/index';
 import { SessionRecord } from '../../src/record/record';
-import { DAY, TODAY, YESTERDAY, rec, sid, tempDir } from './helpers';
+import { mkdirSync, writeFileSync } from 'fs';
+import { DAY, TODAY, YESTERDAY, line, rec, sid, tempDir, waitFor } from './helpers';
 
 const tmp = tempDir('api-sessions-http-');
 let n = 0;
@@ -92,6 +93,116 @@ describe('console over HTTP (no token, loopback)', () => {
     expect((await http('/api/parts?limit=100000')).status).toBe(400);
   });
 
+  test('search: any-case wildcards, CIDR, id prefixes, free text q; a from after to is a 400', async () => {
+    const rs: SessionRecord[] = [
+      rec({ s: 'mal', at: TODAY, user: 'mallory', app: 'demo-api', path: '/orders/7', ip: '127.0.0.9', params: { 'request.query.q': 'UNION select' } }),
+      rec({ s: 'ali', at: TODAY + 1000, user: 'alice', app: 'shop', path: '/cart', ip: '2001:db8::5' }),
+    ];
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    const sessions = async (q: string) => {
+      const res = await http('/api/parts?' + q);
+      expect(res.status).toBe(200);
+      return (((await res.json()) as any).items as Array<{ session: string }>).map((p) => p.session);
+    };
+    expect(await sessions('user=Mallory')).toEqual([sid('mal')]);
+    expect(await sessions('user=mal*')).toEqual([sid('mal')]);
+    expect(await sessions('app=demo*')).toEqual([sid('mal')]);
+    expect(await sessions('app=DEMO-API&endpoint=' + encodeURIComponent('/Orders/*'))).toEqual([sid('mal')]);
+    expect(await sessions('ip=' + encodeURIComponent('127.0.0.0/8'))).toEqual([sid('mal')]);
+    expect(await sessions('ip=' + encodeURIComponent('2001:db8::/32'))).toEqual([sid('ali')]);
+    expect(await sessions('session=' + sid('mal').slice(0, 12))).toEqual([sid('mal')]);
+    expect(await sessions('request_id=' + rs[1].request_id.slice(0, 12))).toEqual([sid('ali')]);
+    expect(await sessions('q=mallory')).toEqual([sid('mal')]);
+    expect(await sessions('q=union')).toEqual([sid('mal')]);
+    expect(await sessions('q=2001:db8')).toEqual([sid('ali')]);
+    expect(await sessions('q=nothing')).toEqual([]);
+    const bad = async (q: string) => {
+      const res = await http('/api/parts?' + q);
+      return [res.status, ((await res.json()) as any).error];
+    };
+    expect(await bad(`from=${TODAY + 1000}&to=${TODAY}`)).toEqual([400, 'from: after to (swap them?)']);
+    expect(await bad('session=abc')).toEqual([400, 'session: 8 to 32 hex characters (an id or its start)']);
+    expect(await bad('request_id=abc')).toEqual([400, 'request_id: at least 8 hex characters']);
+    expect(await bad('ip=' + encodeURIComponent('10.0.0.0/33'))).toEqual([400, 'ip: an address or a CIDR block (127.0.0.0/8, 2001:db8::/32)']);
+    expect((await bad('q=' + 'x'.repeat(201)))[0]).toBe(400);
+    expect(await bad('sort=name')).toEqual([400, 'sort: last, requests, attacked']);
+    expect(await bad('fallback=show')).toEqual([400, 'fallback: only "hide"']);
+    const sorted = (await (await http('/api/parts?sort=requests&total=1')).json()) as any;
+    expect([sorted.items.length, sorted.total, sorted.total_capped]).toEqual([2, 2, false]);
+  });
+
+  test('attacks first: /api/attacks lists malicious requests with their session part; a part\'s requests filtered; a User-Agent filter', async () => {
+    const rs: SessionRecord[] = [
+      rec({ s: 'eve', at: TODAY, path: '/login', ua: 'sqlmap/1.8' }),
+      rec({ s: 'eve', at: TODAY + 1000, path: '/items/1', attack: ['sqli'], status: 403, ua: 'sqlmap/1.8' }),
+      rec({ s: 'eve', at: TODAY + 2000, path: '/items/2', status: 500, ua: 'sqlmap/1.8' }),
+      rec({ s: 'eve', at: TODAY + 3000, path: '/search', attack: ['xss'], ua: 'sqlmap/1.8' }),
+      rec({ s: 'bob', at: TODAY + 4000, path: '/cart', ua: 'Mozilla/5.0' }),
+      rec({ s: 'zed', at: TODAY + 5000, path: '/admin', attack: ['sqli', 'lfi'], user: 'zed' }),
+    ];
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    const get = async (path: string) => {
+      const res = await http(path);
+      expect(res.status).toBe(200);
+      return (await res.json()) as any;
+    };
+    let body = await get('/api/attacks');
+    expect(body.items.map((r: any) => [r.session, r.part, r.request_id, r.attack])).toEqual([
+      [sid('zed'), today, rs[5].request_id, ['sqli', 'lfi']],
+      [sid('eve'), today, rs[1].request_id, ['sqli']],
+      [sid('eve'), today, rs[3].request_id, ['xss']],
+    ]);
+    expect(body.more).toEqual([]);
+    body = await get('/api/attacks?attack=sqli');
+    expect(body.items.map((r: any) => r.request_id)).toEqual([rs[5].request_id, rs[1].request_id]);
+    body = await get('/api/attacks?per_part=1&limit=1');
+    expect(body.items.map((r: any) => r.request_id)).toEqual([rs[5].request_id]);
+    body = await get('/api/attacks?per_part=1&limit=1&cursor=' + encodeURIComponent(body.next));
+    expect(body.items.map((r: any) => r.request_id)).toEqual([rs[1].request_id]);
+    expect(body.more).toEqual([{ session: sid('eve'), part: today, attacked: 2 }]);
+    body = await get('/api/attacks?user=zed');
+    expect(body.items.map((r: any) => r.request_id)).toEqual([rs[5].request_id]);
+
+    const base = `/api/sessions/${sid('eve')}/parts/${today}/requests`;
+    body = await get(base + '?only=attacks');
+    expect(body.items.map((r: any) => [r.seq, r.path])).toEqual([[1, '/items/1'], [2, '/search']]);
+    body = await get(base + '?only=failed');
+    expect(body.items.map((r: any) => r.path)).toEqual(['/items/1', '/items/2']);
+    body = await get(base + '?endpoint=' + encodeURIComponent('GET /ITEMS/*'));
+    expect(body.items.map((r: any) => r.path)).toEqual(['/items/1', '/items/2']);
+    expect((await http(base + '?only=everything')).status).toBe(400);
+
+    body = await get('/api/parts?ua=' + encodeURIComponent('sqlmap/1.8'));
+    expect(body.items.map((p: any) => p.session)).toEqual([sid('eve')]);
+    expect(body.items[0].uas).toEqual({ 'sqlmap/1.8': 4 });
+    const page = await http('/attacks');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+  });
+
+  test('a part\'s statistics: endpoints as path patterns with counts, latency percentiles', async () => {
+    const rs: SessionRecord[] = [];
+    for (let i = 0; i < 20; i++) rs.push(rec({ s: 'enum', at: TODAY + i * 100, path: '/items/' + (i + 1), duration_ms: i + 1, status: i === 19 ? 404 : 200 }));
+    rs.push(rec({ s: 'enum', at: TODAY + 3000, path: '/orders/0b2c3d4e-1111-2222-3333-444455556666/lines', duration_ms: 500, attack: ['sqli'] }));
+    rs.push(rec({ s: 'enum', at: TODAY + 3100, method: 'POST', path: '/items/7', duration_ms: 50 }));
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    const res = await http(`/api/sessions/${sid('enum')}/parts/${today}/stats`);
+    expect(res.status).toBe(200);
+    const st = (await res.json()) as any;
+    expect(st.requests).toBe(22);
+    expect(st.truncated).toBe(false);
+    // nearest rank over 1..20, 50, 500
+    expect(st.latency_ms).toEqual({ p50: 11, p95: 50, p99: 500, max: 500 });
+    // by requests, then by pattern
+    expect(st.endpoints).toEqual([
+      { method: 'GET', pattern: '/items/N', requests: 20, paths: 20, failed: 1, attacks: 0, p50_ms: 10, p95_ms: 19 },
+      { method: 'POST', pattern: '/items/N', requests: 1, paths: 1, failed: 0, attacks: 0, p50_ms: 50, p95_ms: 50 },
+      { method: 'GET', pattern: '/orders/UUID/lines', requests: 1, paths: 1, failed: 0, attacks: 1, p50_ms: 500, p95_ms: 500 },
+    ]);
+    expect(st.other_requests).toBe(0);
+    expect((await http(`/api/sessions/${sid('nobody')}/parts/${today}/stats`)).status).toBe(404);
+  });
+
   test('CSV download, with values that look like spreadsheet formulas neutralised', async () => {
     const r = rec({ s: 'csv', at: TODAY, path: '/a,b"c', ua: '=HYPERLINK("http://x")', params: { q: '+1' } });
     await post(JSON.stringify(r));
@@ -105,6 +216,40 @@ describe('console over HTTP (no token, loopback)', () => {
     expect(row).toContain('"/a,b""c"');
     expect(row).toContain(`"'=HYPERLINK(""http://x"")"`);
     expect(row).not.toMatch(/,=HYPERLINK/);
+  });
+
+  test('CSV of what is on screen: the filtered list, a session over its days, a part filtered, a journey', async () => {
+    const rs: SessionRecord[] = [
+      rec({ s: 'anon', at: TODAY, path: '/catalog', ua: '=cmd|calc' }),
+      rec({ s: 'tok', at: TODAY + 1000, method: 'POST', path: '/login', links: [sid('anon')], user: 'kim' }),
+      rec({ s: 'tok', at: TODAY + 2000, path: '/orders/1', user: 'kim', attack: ['sqli'], status: 403 }),
+      rec({ s: 'multi', at: YESTERDAY, path: '/day/1' }),
+      rec({ s: 'multi', at: TODAY + 3000, path: '/day/2' }),
+    ];
+    await post(rs.map((r) => JSON.stringify(r)).join('\n'));
+    const csv = async (path: string) => {
+      const res = await http(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+      return { disposition: res.headers.get('content-disposition'), lines: (await res.text()).trim().split('\n') };
+    };
+    let out = await csv('/api/parts.csv?user=KIM');
+    expect(out.disposition).toBe('attachment; filename="sessions.csv"');
+    expect(out.lines[0]).toBe('session,part,app,first_ts,last_ts,requests,attacked,errored,users,roles,keys,ips,uas,statuses,attacks,methods');
+    expect(out.lines.slice(1).map((l) => l.split(',').slice(0, 2).join(','))).toEqual([`${sid('tok')},${today}`]);
+    out = await csv('/api/parts.csv');
+    expect(out.lines).toHaveLength(1 + 4);
+    out = await csv(`/api/sessions/${sid('multi')}/requests.csv`);
+    expect(out.lines[0].startsWith('session,part,seq,ts,request_id,method,host,path')).toBe(true);
+    expect(out.lines.slice(1).map((l) => l.split(',')[7])).toEqual(['/day/1', '/day/2']);
+    out = await csv(`/api/sessions/${sid('tok')}/parts/${today}/requests.csv?only=attacks`);
+    expect(out.lines.slice(1).map((l) => l.split(',')[5])).toEqual(['/orders/1']);
+    out = await csv(`/api/sessions/${sid('tok')}/journey.csv`);
+    expect(out.disposition).toBe(`attachment; filename="journey-${sid('tok')}.csv"`);
+    expect(out.lines.slice(1).map((l) => l.split(',')[0] + ' ' + l.split(',')[7])).toEqual([`${sid('anon')} /catalog`, `${sid('tok')} /login`, `${sid('tok')} /orders/1`]);
+    expect(out.lines[1]).toContain(",'=cmd|calc,"); // a formula neutralised
+    expect((await http(`/api/sessions/${sid('nobody')}/journey.csv`)).status).toBe(404);
+    expect((await http(`/api/sessions/${sid('nobody')}/requests.csv`)).status).toBe(404);
   });
 
   test('refuses a Host that is not loopback (DNS rebinding) and sends a strict CSP', async () => {
@@ -163,5 +308,31 @@ describe('console with a token', () => {
     const base = c.url.replace('0.0.0.0', '127.0.0.1');
     expect((await http('/api/parts', { base })).status).toBe(401);
     expect((await http('/api/parts', { base, headers: { authorization: 'Bearer ' + c.token } })).status).toBe(200);
+  });
+});
+
+describe('ingest failures are not silent', () => {
+  test('--log naming a missing file: logged once, in /api/status tail.error, cleared when the file appears', async () => {
+    const logged: string[] = [];
+    const file = join(tmp.dir, `missing-${++n}.log`);
+    c = await startConsole({ dbPath: join(tmp.dir, `h${n}.db`), logFile: file, pollMs: 20, rotateGraceMs: 100, log: (m) => logged.push(m) });
+    const tail = async () => ((await (await http('/api/status')).json()) as any).tail;
+    await waitFor('the error reported', async () => (await tail()).error !== null);
+    expect((await tail()).error).toBe(`${file} does not exist: nothing is read until it appears (is --log the file nginx writes, and is it readable by this user?)`);
+    await new Promise((r) => setTimeout(r, 300)); // many polls later: still said once
+    expect(logged.filter((m) => m.includes('does not exist'))).toEqual([`tail ${file}: ${(await tail()).error}`]);
+    writeFileSync(file, line(rec({ s: 'late', at: TODAY })));
+    await waitFor('the file read', async () => (await c.store.stats()).requests === 1);
+    expect((await tail()).error).toBeNull();
+    expect(logged).toContain(`tail ${file}: the log file is there now: reading it`);
+  });
+
+  test('--log naming a directory: not a regular file, said at once', async () => {
+    const dir = join(tmp.dir, `dir-${++n}.log`);
+    mkdirSync(dir);
+    const logged: string[] = [];
+    c = await startConsole({ dbPath: join(tmp.dir, `h${n}.db`), logFile: dir, pollMs: 20, log: (m) => logged.push(m) });
+    await waitFor('the error reported', async () => ((await (await http('/api/status')).json()) as any).tail.error !== null);
+    expect(logged).toEqual([`tail ${dir}: ${dir} is not a regular file: nothing is read from it`]);
   });
 });

@@ -68,14 +68,17 @@ describe('endpoint pattern', () => {
     ['*invoices*', '/api/v1/invoices/3', true],
     ['/a[b]', '/a[b]', true],
     ['/a.b', '/aXb', false],
+    ['/Orders/*', '/orders/7', true],
+    ['/orders/%', '/orders/7', false],
+    ['/orders/_', '/orders/7', false],
   ])('%s against %s', (pattern, path, match) => {
     expect(parseEndpointPattern(pattern)!.regexp.test(path)).toBe(match);
   });
 
   test('a method before the path', () => {
-    expect(parseEndpointPattern('post /login')).toMatchObject({ method: 'POST', glob: '/login' });
-    expect(parseEndpointPattern('DELETE')).toMatchObject({ method: 'DELETE', glob: '*' });
-    expect(parseEndpointPattern('/a[1]')!.glob).toBe('/a[[]1]');
+    expect(parseEndpointPattern('post /login')).toMatchObject({ method: 'POST', path: '/login' });
+    expect(parseEndpointPattern('DELETE')).toMatchObject({ method: 'DELETE', path: '*' });
+    expect(parseEndpointPattern('/a_1%')!.text.like).toBe('/a\\_1\\%');
   });
 });
 

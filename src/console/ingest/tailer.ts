@@ -164,6 +164,11 @@ export class Tailer {
   /** Bytes known to be in the followed files and not read yet (as of the last poll or batch). */
   lagBytes = 0;
   lastError: string | null = null;
+  /** Why the log path gives nothing to read (missing, not a regular file), once that has lasted
+   *  the rotation grace (or from the first look); null while it is there. Shown as lastError. */
+  private pathProblem: string | null = null;
+  private pathProblemSince: number | null = null;
+  private looked = false;
   /** Loss events since start, and the bytes known lost in them. */
   lossCount = 0;
   lostBytes = 0;
@@ -217,7 +222,7 @@ export class Tailer {
       let progressed = false;
       try {
         progressed = await this.step();
-        this.lastError = null;
+        this.lastError = this.pathProblem;
       } catch (e) {
         const msg = (e as Error).message;
         if (msg !== this.lastError) this.log('error: ' + msg);
@@ -322,6 +327,7 @@ export class Tailer {
       }
       if (st.isFile()) found.push({ path: p, st, main: n === this.base, fp: null });
     }
+    this.checkPath(names.includes(this.base), found.some((f) => f.main), now);
     // The newest maxFiles (the log path always), identified oldest first.
     found.sort((a, b) => (a.main ? -1 : b.main ? 1 : b.st.mtimeMs - a.st.mtimeMs));
     found = found.slice(0, this.maxFiles).reverse();
@@ -524,6 +530,25 @@ export class Tailer {
     const fh = s.fh;
     s.fh = null;
     if (fh) await fh.close().catch(() => undefined);
+  }
+
+  /** A log path that is missing, or is not a file, is said once (logged and in lastError): at the
+   *  first look, or after the rotation grace (a rotation leaves it missing for a moment). */
+  private checkPath(listed: boolean, isFile: boolean, now: number): void {
+    const first = !this.looked;
+    this.looked = true;
+    if (isFile) {
+      if (this.pathProblem !== null) this.log('the log file is there now: reading it');
+      this.pathProblem = null;
+      this.pathProblemSince = null;
+      return;
+    }
+    if (this.pathProblemSince === null) this.pathProblemSince = now;
+    if (this.pathProblem !== null || (!first && now - this.pathProblemSince < this.graceMs)) return;
+    this.pathProblem = listed
+      ? `${this.path} is not a regular file: nothing is read from it`
+      : `${this.path} does not exist${this.files.size === 0 ? '' : ' any more'}: nothing is read until it appears (is --log the file nginx writes, and is it readable by this user?)`;
+    this.log(this.pathProblem);
   }
 
   /** A handle on the file, checked to hold its fingerprint; null when it does not (any more). */

@@ -36,6 +36,7 @@ import { createClient, ClickHouseClient } from '@clickhouse/client';
 import { SessionRecord } from '../../record/record';
 import { clampLinksPerSession, clampSamples, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
+import { Q_NEWEST_REQUESTS, foldAscii, idRange, ipBlockSql, isIdPrefix, parseIpBlock, textPattern } from './search';
 import {
   BadCursorError,
   Checkpoint,
@@ -45,7 +46,10 @@ import {
   LinkEdge,
   Page,
   PartFilter,
+  FALLBACK_KEYS,
+  PartSort,
   PartSummary,
+  RequestFilter,
   SampleRow,
   Store,
   StoredRequest,
@@ -517,7 +521,8 @@ export class ClickHouseStore implements Store {
              [('i', ip), ('s', toString(status)), ('m', method), ('k', \`key\`)],
              arrayMap(a -> ('a', a), attack),
              arrayMap(u -> ('u', assumeNotNull(u)), arrayFilter(u -> isNotNull(u), [\`user\`])),
-             arrayMap(r -> ('r', assumeNotNull(r)), arrayFilter(r -> isNotNull(r), [role]))
+             arrayMap(r -> ('r', assumeNotNull(r)), arrayFilter(r -> isNotNull(r), [role])),
+             arrayMap(g -> ('g', assumeNotNull(g)), arrayFilter(g -> isNotNull(g), [ua]))
            )) AS kv
            FROM ${t} FINAL WHERE ${where}
          ) GROUP BY session, part, dim, val`,
@@ -541,6 +546,7 @@ export class ClickHouseStore implements Store {
         roles: [],
         keys: [],
         ips: {},
+        uas: {},
         statuses: {},
         attacks: {},
         methods: {},
@@ -556,6 +562,9 @@ export class ClickHouseStore implements Store {
       switch (c.dim) {
         case 'i':
           add(s.ips);
+          break;
+        case 'g':
+          add(s.uas);
           break;
         case 's':
           add(s.statuses);
@@ -580,12 +589,18 @@ export class ClickHouseStore implements Store {
     return out;
   }
 
-  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>> {
+  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number; sort?: PartSort }): Promise<Page<PartSummary>> {
     const where: string[] = ['1'];
     const having: string[] = ['1'];
     const any = (cond: string) => having.push(`countIf(${cond}) > 0`);
-    if (filter.app !== undefined) where.push(`app = ${lit(filter.app)}`);
-    if (filter.session !== undefined) where.push(`session = ${lit(filter.session)}`);
+    const ci = (col: string, pattern: string) => `match(lower(${col}), ${lit(textPattern(pattern).regexp)})`;
+    // The newest Q_NEWEST_REQUESTS requests, as `q` and request-id prefixes search them.
+    const newest = `ts_ms >= (SELECT min(ts_ms) FROM (SELECT ts_ms FROM ${this.table} ORDER BY ts_ms DESC LIMIT ${num(Q_NEWEST_REQUESTS)}))`;
+    if (filter.app !== undefined) where.push(ci('app', filter.app));
+    if (filter.session !== undefined) {
+      const [lo, hi] = idRange(filter.session);
+      where.push(`session >= ${lit(lo)} AND session < ${lit(hi)}`);
+    }
     if (filter.sessions !== undefined) {
       if (filter.sessions.length === 0) return { items: [], next: null };
       where.push(`session IN (${filter.sessions.map(lit).join(',')})`);
@@ -600,10 +615,20 @@ export class ClickHouseStore implements Store {
       where.push(`part <= toDate(${lit(dayOf(filter.to))})`);
       having.push(`min(ts_ms) <= ${num(Math.floor(filter.to))}`);
     }
-    if (filter.requestId !== undefined) any(`request_id = ${lit(filter.requestId)}`);
-    if (filter.user !== undefined) any(`isNotNull(\`user\`) AND assumeNotNull(\`user\`) = ${lit(filter.user)}`);
+    if (filter.requestId !== undefined) {
+      if (isIdPrefix(filter.requestId)) {
+        const [lo, hi] = idRange(filter.requestId.toLowerCase());
+        any(`request_id >= ${lit(lo)} AND request_id < ${lit(hi)} AND ${newest}`);
+      } else any(`request_id = ${lit(filter.requestId)}`);
+    }
+    if (filter.user !== undefined) any(`isNotNull(\`user\`) AND ${ci('assumeNotNull(`user`)', filter.user)}`);
     if (filter.role !== undefined) any(`isNotNull(role) AND assumeNotNull(role) = ${lit(filter.role)}`);
-    if (filter.ip !== undefined) any(`ip = ${lit(filter.ip)}`);
+    if (filter.ua !== undefined) any(`isNotNull(ua) AND assumeNotNull(ua) = ${lit(filter.ua)}`);
+    if (filter.ip !== undefined) {
+      const block = parseIpBlock(filter.ip);
+      if (block && block.bits < (block.family === 4 ? 32 : 128)) any(ipBlockSql('ip', block));
+      else any(`ip = ${lit(filter.ip)}`);
+    }
     if (filter.attack !== undefined) any(filter.attack === '*' ? 'notEmpty(attack)' : `has(attack, ${lit(filter.attack)})`);
     if (filter.key !== undefined) any(`\`key\` = ${lit(filter.key)}`);
     if (filter.status !== undefined) {
@@ -615,33 +640,54 @@ export class ClickHouseStore implements Store {
       if (pat) {
         const conds: string[] = [];
         if (pat.method !== null) conds.push(`method = ${lit(pat.method)}`);
-        if (pat.glob !== '*') conds.push(`match(path, ${lit('(?s)' + pat.regexp.source)})`);
+        if (pat.path !== '*') conds.push(ci('path', pat.path));
         if (conds.length) any(conds.join(' AND '));
       }
     }
+    if (filter.q !== undefined) {
+      const t = lit(foldAscii(filter.q));
+      any(
+        `(isNotNull(\`user\`) AND position(lower(assumeNotNull(\`user\`)), ${t}) > 0) OR position(lower(ip), ${t}) > 0 ` +
+          `OR position(lower(path), ${t}) > 0 OR (position(lower(params), ${t}) > 0 AND ${newest})`,
+      );
+    }
+    if (filter.hideFallback) any(`\`key\` NOT IN (${FALLBACK_KEYS.map(lit).join(',')})`);
+    let total: { total?: number; total_capped?: boolean } = {};
+    if (opts.count !== undefined) {
+      const r = await this.rows<{ n: string | number }>(
+        `SELECT count() AS n FROM (SELECT session, part FROM ${this.table} WHERE ${where.join(' AND ')} GROUP BY session, part HAVING ${having.join(' AND ')} LIMIT ${num(opts.count + 1)})`,
+      );
+      const n = Number(r[0]?.n ?? 0);
+      total = { total: Math.min(n, opts.count), total_capped: n > opts.count };
+    }
+    // The sort's value of a part: its last request, or its requests / malicious requests counted
+    // once per request id (rows that reached the table twice count once, as in the summaries).
+    const sort = opts.sort ?? 'last';
+    const value = sort === 'requests' ? 'uniqExact(request_id)' : sort === 'attacked' ? 'uniqExactIf(request_id, notEmpty(attack))' : 'max(ts_ms)';
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);
-      const [lt, session, part] = c;
-      if (c.length !== 3 || !Number.isSafeInteger(lt) || typeof session !== 'string' || typeof part !== 'string' || !PART_RE.test(part)) {
+      const [lt, session, part] = sort === 'last' ? c : c.slice(1);
+      if (c.length !== (sort === 'last' ? 3 : 4) || (sort !== 'last' && c[0] !== sort) || !Number.isSafeInteger(lt) || typeof session !== 'string' || typeof part !== 'string' || !PART_RE.test(part)) {
         throw new BadCursorError('bad cursor');
       }
       having.push(
-        `(max(ts_ms) < ${num(lt as number)} OR (max(ts_ms) = ${num(lt as number)} AND (session < ${lit(session)} OR (session = ${lit(session)} AND part < toDate(${lit(part)})))))`,
+        `(${value} < ${num(lt as number)} OR (${value} = ${num(lt as number)} AND (session < ${lit(session)} OR (session = ${lit(session)} AND part < toDate(${lit(part)})))))`,
       );
     }
     // The page's keys first (duplicates change no filter, so no FINAL), then their summaries.
-    const keys = await this.rows<{ session: string; p: string; last_ms: string | number }>(
-      `SELECT session, toString(part) AS p, max(ts_ms) AS last_ms FROM ${this.table}
+    const keys = await this.rows<{ session: string; p: string; v: string | number }>(
+      `SELECT session, toString(part) AS p, ${value} AS v FROM ${this.table}
        WHERE ${where.join(' AND ')} GROUP BY session, part HAVING ${having.join(' AND ')}
-       ORDER BY last_ms DESC, session DESC, p DESC LIMIT ${num(opts.limit + 1)}`,
+       ORDER BY v DESC, session DESC, p DESC LIMIT ${num(opts.limit + 1)}`,
     );
     const more = keys.length > opts.limit;
     if (more) keys.pop();
-    if (keys.length === 0) return { items: [], next: null };
+    if (keys.length === 0) return { items: [], next: null, ...total };
     const sums = await this.summaries(`(session, part) IN (${keys.map((k) => `(${lit(k.session)}, toDate(${lit(k.p)}))`).join(', ')})`);
     const items = keys.map((k) => sums.get(k.session + '/' + k.p)).filter((s): s is PartSummary => s !== undefined);
     const last = keys[keys.length - 1];
-    return { items, next: more ? encodeCursor([Number(last.last_ms), last.session, last.p]) : null };
+    const cursor = [Number(last.v), last.session, last.p];
+    return { items, next: more ? encodeCursor(sort === 'last' ? cursor : [sort, ...cursor]) : null, ...total };
   }
 
   async getPart(session: string, part: string): Promise<PartSummary | null> {
@@ -655,9 +701,15 @@ export class ClickHouseStore implements Store {
     return [...m.values()].sort((a, b) => (a.part < b.part ? 1 : a.part > b.part ? -1 : 0));
   }
 
-  async partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null }): Promise<Page<StoredRequest>> {
+  async partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null; filter?: RequestFilter }): Promise<Page<StoredRequest>> {
     if (!PART_RE.test(part)) return { items: [], next: null };
     let after = '';
+    const f = opts.filter ?? {};
+    if (f.only === 'attacks') after += ' AND notEmpty(attack)';
+    if (f.only === 'failed') after += ' AND status >= 400';
+    const pat = f.endpoint !== undefined ? parseEndpointPattern(f.endpoint) : null;
+    if (pat && pat.method !== null) after += ` AND method = ${lit(pat.method)}`;
+    if (pat && pat.path !== '*') after += ` AND match(lower(path), ${lit(pat.text.regexp)})`;
     let seq = 0;
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);
@@ -665,7 +717,7 @@ export class ClickHouseStore implements Store {
       if (c.length !== 3 || !Number.isSafeInteger(ts) || typeof id !== 'string' || !Number.isSafeInteger(s)) {
         throw new BadCursorError('bad cursor');
       }
-      after = ` AND (ts_ms > ${num(ts as number)} OR (ts_ms = ${num(ts as number)} AND request_id > ${lit(id)}))`;
+      after += ` AND (ts_ms > ${num(ts as number)} OR (ts_ms = ${num(ts as number)} AND request_id > ${lit(id)}))`;
       seq = s as number;
     }
     const rows = await this.rows<RequestRow>(

@@ -1,14 +1,18 @@
 /**
  * The endpoint search: an optional method, then a path pattern where `*` matches any run of
  * characters (slashes included) and `?` exactly one. The pattern is anchored at both ends and
- * case-sensitive, like a shell glob: `/orders/*` matches `/orders/7`, not `/orders`. Every other
- * character is literal (SQLite GLOB's `[` class syntax is escaped).
+ * case-insensitive (ASCII letters, as every search of the list): `/orders/*` matches `/Orders/7`,
+ * not `/orders`. Every other character is literal.
  */
+import { TextPattern, textPattern } from './search';
+
 export interface EndpointPattern {
   method: string | null;
-  /** The path pattern in SQLite GLOB syntax. */
-  glob: string;
-  /** The same pattern as a RegExp, for stores without GLOB and for tests. */
+  /** The path pattern ('*' alone: every path). */
+  path: string;
+  /** The path pattern for each store (search.ts). */
+  text: TextPattern;
+  /** The same pattern as a RegExp, for tests. */
   regexp: RegExp;
 }
 
@@ -28,8 +32,7 @@ export function parseEndpointPattern(input: string): EndpointPattern | null {
     method = s;
     path = '*';
   }
-  path = path.replace(/\*+/g, '*'); // `**` means `*`, and costs GLOB more
-  const glob = path.replace(/\[/g, '[[]');
-  const re = '^' + path.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$';
-  return { method, glob, regexp: new RegExp(re, 's') };
+  path = path.replace(/\*+/g, '*'); // `**` means `*`, and costs every matcher more
+  const text = textPattern(path);
+  return { method, path, text, regexp: { test: (v: string) => text.test(v) } as RegExp };
 }

@@ -17,6 +17,7 @@ import { BackgroundCheckpointer } from './checkpointer';
 import { SqliteBlocks } from './blocks-sqlite';
 import { MAX_SAMPLES, clampLinksPerSession, clampSamples, compareEdges, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
+import { MAX_DISTINCT_SCANNED, Q_NEWEST_REQUESTS, foldAscii, idRange, isIdPrefix, parseIpBlock, patternRanges, substringLike, textPattern } from './search';
 import {
   BadCursorError,
   Checkpoint,
@@ -27,7 +28,10 @@ import {
   IngestResult,
   Page,
   PartFilter,
+  FALLBACK_KEYS,
+  PartSort,
   PartSummary,
+  RequestFilter,
   Store,
   StoredRequest,
   TimelineBucket,
@@ -206,6 +210,7 @@ interface PartStats {
   methods: Counts;
   statuses: Counts;
   ips: Counts;
+  uas: Counts;
   attacks: Counts;
   keys: Counts;
   users: Counts;
@@ -254,7 +259,7 @@ interface RequestRow {
 }
 
 // Facet kinds: short, stable names stored in the database.
-const F = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k', user: 'u', role: 'r' } as const;
+const F = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k', user: 'u', role: 'r', ua: 'ua' } as const;
 
 function inc(c: Counts, k: string): boolean {
   const had = Object.prototype.hasOwnProperty.call(c, k);
@@ -263,7 +268,7 @@ function inc(c: Counts, k: string): boolean {
 }
 
 function emptyStats(): PartStats {
-  return { methods: {}, statuses: {}, ips: {}, attacks: {}, keys: {}, users: {}, roles: {} };
+  return { methods: {}, statuses: {}, ips: {}, uas: {}, attacks: {}, keys: {}, users: {}, roles: {} };
 }
 
 function encodeCursor(parts: Array<number | string>): string {
@@ -273,6 +278,23 @@ function decodeCursor(c: string, n: number): number[] {
   const xs = Buffer.from(c, 'base64url').toString().split(':').map(Number);
   if (xs.length !== n || xs.some((x) => !Number.isSafeInteger(x))) throw new BadCursorError('bad cursor');
   return xs;
+}
+
+/** Cursor of the list in another order than the last request: [value, session, part]. */
+function encodeSortCursor(v: [number, string, string], sort: PartSort): string {
+  return Buffer.from(JSON.stringify([sort, ...v])).toString('base64url');
+}
+function decodeSortCursor(c: string, sort: PartSort): [number, string, string] {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(c, 'base64url').toString());
+  } catch (e) {
+    throw new BadCursorError('bad cursor');
+  }
+  if (!Array.isArray(v) || v.length !== 4 || v[0] !== sort || !Number.isSafeInteger(v[1]) || typeof v[2] !== 'string' || typeof v[3] !== 'string') {
+    throw new BadCursorError('bad cursor');
+  }
+  return [v[1], v[2], v[3]];
 }
 
 export interface SqliteStoreOptions {
@@ -350,6 +372,9 @@ export class SqliteStore implements Store {
       });
     }
     this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched_endpoints (id INTEGER PRIMARY KEY)');
+    // Facet values matched by a pattern / CIDR, and the parts `q` found (see listParts).
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched_facets (kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID');
+    this.db.exec('CREATE TEMP TABLE IF NOT EXISTS matched_parts (id INTEGER PRIMARY KEY)');
     this.st = this.prepare();
     this.ingestTx = this.db.transaction((records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]) =>
       this.ingestSync(records, checkpoint, raws),
@@ -382,10 +407,25 @@ export class SqliteStore implements Store {
       getCheckpoint: db.prepare('SELECT value FROM checkpoints WHERE name = ?').pluck(),
       days: db.prepare('SELECT part FROM days ORDER BY part').pluck(),
       clearMatched: db.prepare('DELETE FROM temp.matched_endpoints'),
-      matchEndpoints: db.prepare('INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path GLOB ?'),
+      matchEndpoints: db.prepare("INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path LIKE ? ESCAPE '\\'"),
       matchEndpointsMethod: db.prepare(
-        'INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path GLOB ? AND method = ?',
+        "INSERT INTO temp.matched_endpoints (id) SELECT id FROM endpoints WHERE path LIKE ? ESCAPE '\\' AND method = ?",
       ),
+      clearMatchedFacets: db.prepare('DELETE FROM temp.matched_facets'),
+      addMatchedFacet: db.prepare('INSERT OR IGNORE INTO temp.matched_facets (kind, value) VALUES (?, ?)'),
+      clearMatchedParts: db.prepare('DELETE FROM temp.matched_parts'),
+      // One step of a walk over the distinct values of a facet kind (an index seek each).
+      nextFacetValue: db.prepare('SELECT min(value) FROM facets WHERE kind = ? AND value > ? AND value < ?').pluck(),
+      firstFacetValue: db.prepare('SELECT min(value) FROM facets WHERE kind = ? AND value >= ? AND value < ?').pluck(),
+      nextApp: db.prepare('SELECT min(app) FROM parts WHERE app > ?').pluck(),
+      firstApp: db.prepare('SELECT min(app) FROM parts').pluck(),
+      partsOfFacet: db.prepare(
+        'INSERT OR IGNORE INTO temp.matched_parts (id) SELECT part_id FROM facets WHERE kind = ? AND value = ? LIMIT ?',
+      ),
+      partsOfMatchedEndpoints: db.prepare(
+        'INSERT OR IGNORE INTO temp.matched_parts (id) SELECT part_id FROM part_endpoints WHERE endpoint_id IN (SELECT id FROM temp.matched_endpoints) LIMIT ?',
+      ),
+      countMatchedParts: db.prepare('SELECT count(*) FROM temp.matched_parts').pluck(),
       addDay: db.prepare('INSERT OR IGNORE INTO days (part) VALUES (?)'),
       dropDay: db.prepare('DELETE FROM days WHERE part = ?'),
       sessionParts: db.prepare('SELECT * FROM parts WHERE session = ? ORDER BY part DESC'),
@@ -740,6 +780,7 @@ export class SqliteStore implements Store {
       if (newClass) this.facet(F.cls, status[0] + 'xx', p.id);
     }
     if (inc(s.ips, r.ip)) this.facet(F.ip, r.ip, p.id);
+    if (r.ua !== null && inc(s.uas, r.ua)) this.facet(F.ua, r.ua, p.id);
     if (inc(s.keys, r.key)) this.facet(F.key, r.key, p.id);
     if (r.user !== null) {
       if (p.user === null) p.user = r.user;
@@ -850,6 +891,7 @@ export class SqliteStore implements Store {
       roles: Object.keys(s.roles),
       keys: Object.keys(s.keys),
       ips: s.ips,
+      uas: s.uas,
       statuses: s.statuses,
       attacks: s.attacks,
       methods: s.methods,
@@ -864,7 +906,7 @@ export class SqliteStore implements Store {
    */
   private static readonly MANY = 3000;
 
-  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>> {
+  async listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number; sort?: PartSort }): Promise<Page<PartSummary>> {
     const where: string[] = [];
     const args: unknown[] = [];
     const many = (sql: string, a: unknown[]) =>
@@ -883,28 +925,66 @@ export class SqliteStore implements Store {
       where.push(sql);
       args.push(value);
     };
-    when('p.app = ?', filter.app);
-    when('p.session = ?', filter.session);
+    /** Parts having any of these values of a facet kind (values matched by a pattern). */
+    const facetAny = (kind: string, values: string[]): boolean => {
+      if (values.length === 0) return false;
+      if (values.length === 1) {
+        facet(kind, values[0]);
+        return true;
+      }
+      for (const v of values) this.st.addMatchedFacet.run(kind, v);
+      const sub = 'SELECT f.part_id FROM facets f JOIN temp.matched_facets m ON m.kind = f.kind AND m.value = f.value WHERE m.kind = ?';
+      if (many(sub, [kind])) {
+        where.push('EXISTS (SELECT 1 FROM facets f JOIN temp.matched_facets m ON m.kind = f.kind AND m.value = f.value WHERE m.kind = ? AND f.part_id = p.id)');
+      } else where.push(`p.id IN (${sub})`);
+      args.push(kind);
+      return true;
+    };
+    const none = { items: [] as PartSummary[], next: null };
+    this.st.clearMatchedFacets.run();
+    if (filter.app !== undefined) {
+      const pat = textPattern(filter.app);
+      const apps = this.distinctApps().filter((a) => pat.test(a));
+      if (apps.length === 0) return none;
+      where.push(`p.app IN (${apps.map(() => '?').join(',')})`);
+      args.push(...apps);
+    }
+    if (filter.session !== undefined) {
+      // An id or a prefix of one (the list shows 12 characters).
+      const [lo, hi] = idRange(filter.session);
+      where.push('p.session >= ? AND p.session < ?');
+      args.push(lo, hi);
+    }
     when('p.last_ts >= ?', filter.from);
     when('p.first_ts <= ?', filter.to);
     if (filter.sessions !== undefined) {
-      if (filter.sessions.length === 0) return { items: [], next: null };
+      if (filter.sessions.length === 0) return none;
       where.push(`p.session IN (${filter.sessions.map(() => '?').join(',')})`);
       args.push(...filter.sessions);
     }
     if (filter.requestId !== undefined) {
-      let pid: number | undefined;
-      for (const part of this.st.days.all() as string[]) {
-        const d = this.day(part, false);
-        pid = d ? this.partOf(d, filter.requestId) : undefined;
-        if (pid !== undefined) break;
-      }
-      where.push('p.id = ?');
-      args.push(pid ?? -1);
+      const ids = isIdPrefix(filter.requestId) ? this.partsOfRequestPrefix(filter.requestId) : this.partOfRequest(filter.requestId);
+      if (ids.length === 0) return none;
+      where.push(`p.id IN (${ids.map(() => '?').join(',')})`);
+      args.push(...ids);
     }
-    if (filter.user !== undefined) facet(F.user, filter.user);
+    if (filter.user !== undefined) {
+      const pat = textPattern(filter.user);
+      const found: string[] = [];
+      for (const [lo, hi] of patternRanges(filter.user) ?? [['', '\u{10ffff}']]) for (const v of this.distinctFacetValues(F.user, lo, hi)) if (pat.test(v)) found.push(v);
+      if (!facetAny(F.user, found)) return none;
+    }
     if (filter.role !== undefined) facet(F.role, filter.role);
-    if (filter.ip !== undefined) facet(F.ip, filter.ip);
+    if (filter.ua !== undefined) facet(F.ua, filter.ua);
+    if (filter.ip !== undefined) {
+      const block = parseIpBlock(filter.ip);
+      if (block && block.bits < (block.family === 4 ? 32 : 128)) {
+        const ranges = block.textRanges() ?? [['', '\u{10ffff}']];
+        const found: string[] = [];
+        for (const [lo, hi] of ranges) for (const v of this.distinctFacetValues(F.ip, lo, hi)) if (block.contains(v)) found.push(v);
+        if (!facetAny(F.ip, found)) return none;
+      } else facet(F.ip, filter.ip);
+    }
     if (filter.attack !== undefined) facet(F.attack, filter.attack);
     if (filter.key !== undefined) facet(F.key, filter.key);
     if (filter.status !== undefined) {
@@ -913,17 +993,17 @@ export class SqliteStore implements Store {
     }
     if (filter.endpoint !== undefined) {
       const pat = parseEndpointPattern(filter.endpoint);
-      if (pat && !(pat.glob === '*' && pat.method === null)) {
+      if (pat && !(pat.path === '*' && pat.method === null)) {
         // Match the distinct endpoints first, into a temporary table (in memory, this connection
         // only; listParts runs without yielding, so no other query sees it half filled). SQLite
-        // cannot estimate a GLOB that starts with a wildcard and would otherwise walk every
+        // cannot estimate a LIKE that starts with a wildcard and would otherwise walk every
         // part's endpoints.
         this.st.clearMatched.run();
         const found =
           pat.method === null
-            ? this.st.matchEndpoints.run(pat.glob).changes
-            : this.st.matchEndpointsMethod.run(pat.glob, pat.method).changes;
-        if (found === 0) return { items: [], next: null };
+            ? this.st.matchEndpoints.run(pat.text.like).changes
+            : this.st.matchEndpointsMethod.run(pat.text.like, pat.method).changes;
+        if (found === 0) return none;
         if (many('SELECT 1 FROM part_endpoints WHERE endpoint_id IN (SELECT id FROM temp.matched_endpoints)', [])) {
           where.push(
             'EXISTS (SELECT 1 FROM part_endpoints pe JOIN temp.matched_endpoints m ON m.id = pe.endpoint_id WHERE pe.part_id = p.id)',
@@ -933,21 +1013,143 @@ export class SqliteStore implements Store {
         }
       }
     }
+    if (filter.q !== undefined) {
+      if (this.freeText(filter.q) === 0) return none;
+      where.push('p.id IN (SELECT id FROM temp.matched_parts)');
+    }
+    if (filter.hideFallback) {
+      where.push(`EXISTS (SELECT 1 FROM facets f WHERE f.part_id = p.id AND f.kind = '${F.key}' AND f.value NOT IN (${FALLBACK_KEYS.map(() => '?').join(',')}))`);
+      args.push(...FALLBACK_KEYS);
+    }
+    let total: { total?: number; total_capped?: boolean } = {};
+    if (opts.count !== undefined) {
+      const n = this.db
+        .prepare(`SELECT count(*) FROM (SELECT 1 FROM parts p${where.length ? ' WHERE ' + where.join(' AND ') : ''} LIMIT ?)`)
+        .pluck()
+        .get(...args, opts.count + 1) as number;
+      total = { total: Math.min(n, opts.count), total_capped: n > opts.count };
+    }
+    // Keyset paging: by (last_ts, id) as before; the other orders by (column, session, part),
+    // ties broken as the ClickHouse store breaks them.
+    const sort = opts.sort ?? 'last';
+    const col = sort === 'requests' ? 'requests' : 'attacked';
     if (opts.cursor) {
-      const [lt, id] = decodeCursor(opts.cursor, 2);
-      where.push('(p.last_ts, p.id) < (?, ?)');
-      args.push(lt, id);
+      if (sort === 'last') {
+        const [lt, id] = decodeCursor(opts.cursor, 2);
+        where.push('(p.last_ts, p.id) < (?, ?)');
+        args.push(lt, id);
+      } else {
+        const [v, session, part] = decodeSortCursor(opts.cursor, sort);
+        where.push(`(p.${col}, p.session, p.part) < (?, ?, ?)`);
+        args.push(v, session, part);
+      }
     }
     const sql =
       'SELECT p.* FROM parts p' +
       (where.length ? ' WHERE ' + where.join(' AND ') : '') +
-      ' ORDER BY p.last_ts DESC, p.id DESC LIMIT ?';
+      (sort === 'last' ? ' ORDER BY p.last_ts DESC, p.id DESC LIMIT ?' : ` ORDER BY p.${col} DESC, p.session DESC, p.part DESC LIMIT ?`);
     args.push(opts.limit + 1);
     const rows = this.db.prepare(sql).all(...args) as PartRow[];
     const more = rows.length > opts.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
-    return { items: rows.map((r) => this.summary(r)), next: more && last ? encodeCursor([last.last_ts, last.id]) : null };
+    const key = (r: PartRow) => (sort === 'last' ? encodeCursor([r.last_ts, r.id]) : encodeSortCursor([r[col], r.session, r.part], sort));
+    return { items: rows.map((r) => this.summary(r)), next: more && last ? key(last) : null, ...total };
+  }
+
+  /** The distinct values of a facet kind in [lo, hi), walked through the index one seek per
+   *  value, at most MAX_DISTINCT_SCANNED. */
+  private distinctFacetValues(kind: string, lo = '', hi = '\u{10ffff}'): string[] {
+    const out: string[] = [];
+    let v = this.st.firstFacetValue.get(kind, lo, hi) as string | null;
+    while (v !== null && out.length < MAX_DISTINCT_SCANNED) {
+      out.push(v);
+      v = this.st.nextFacetValue.get(kind, v, hi) as string | null;
+    }
+    return out;
+  }
+
+  private distinctApps(): string[] {
+    const out: string[] = [];
+    let v = this.st.firstApp.get() as string | null;
+    while (v !== null && out.length < MAX_DISTINCT_SCANNED) {
+      out.push(v);
+      v = this.st.nextApp.get(v) as string | null;
+    }
+    return out;
+  }
+
+  /** Days newest first. */
+  private daysNewestFirst(): string[] {
+    return (this.st.days.all() as string[]).slice().reverse();
+  }
+
+  private partOfRequest(requestId: string): number[] {
+    for (const part of this.daysNewestFirst()) {
+      const d = this.day(part, false);
+      const pid = d ? this.partOf(d, requestId) : undefined;
+      if (pid !== undefined) return [pid];
+    }
+    return [];
+  }
+
+  /** Runs `sql` (with `?` for the row budget first, then `args`) on the newest
+   *  Q_NEWEST_REQUESTS requests, day table by day table, newest first; `{t}` is the table. */
+  private eachNewestDay(fn: (table: string, budget: number) => number): void {
+    let budget = Q_NEWEST_REQUESTS;
+    for (const part of this.daysNewestFirst()) {
+      if (budget <= 0) break;
+      const t = requestsTable(part);
+      const rows = this.db.prepare(`SELECT count(*) FROM (SELECT 1 FROM ${t} LIMIT ?)`).pluck().get(budget) as number;
+      fn(t, budget);
+      budget -= rows;
+    }
+  }
+
+  /** Parts holding a request whose id starts with `prefix`, among the newest requests. */
+  private partsOfRequestPrefix(prefix: string): number[] {
+    const [lo, hi] = idRange(prefix.toLowerCase());
+    const out = new Set<number>();
+    this.eachNewestDay((t, budget) => {
+      const ids = this.db
+        .prepare(`SELECT DISTINCT part_id FROM (SELECT part_id, request_id FROM ${t} ORDER BY id DESC LIMIT ?) WHERE request_id >= ? AND request_id < ?`)
+        .pluck()
+        .all(budget, lo, hi) as number[];
+      for (const id of ids) out.add(id);
+      return ids.length;
+    });
+    return [...out];
+  }
+
+  /** `q`: fills temp.matched_parts with the parts whose user, an IP or a path contains the term
+   *  (ASCII case folded), or whose requests among the newest Q_NEWEST_REQUESTS have a parameter
+   *  (name or value, as JSON text) containing it; at most MAX_DISTINCT_SCANNED values walked per
+   *  kind and MAX_DISTINCT_SCANNED parts collected. Returns how many parts. */
+  private freeText(term: string): number {
+    const t = foldAscii(term);
+    this.st.clearMatchedParts.run();
+    const budget = () => MAX_DISTINCT_SCANNED - (this.st.countMatchedParts.get() as number);
+    for (const kind of [F.user, F.ip]) {
+      for (const v of this.distinctFacetValues(kind)) {
+        if (!foldAscii(v).includes(t)) continue;
+        const left = budget();
+        if (left <= 0) break;
+        this.st.partsOfFacet.run(kind, v, left);
+      }
+    }
+    this.st.clearMatched.run();
+    if (this.st.matchEndpoints.run(substringLike(term)).changes > 0 && budget() > 0) this.st.partsOfMatchedEndpoints.run(budget());
+    this.eachNewestDay((table, rows) => {
+      const left = budget();
+      if (left <= 0) return 0;
+      return this.db
+        .prepare(
+          `INSERT OR IGNORE INTO temp.matched_parts (id) SELECT DISTINCT part_id FROM (SELECT part_id, record FROM ${table} ORDER BY id DESC LIMIT ?)
+           WHERE instr(lower(json_extract(record, '$.params')), ?) > 0 LIMIT ?`,
+        )
+        .run(rows, t, left).changes;
+    });
+    return this.st.countMatchedParts.get() as number;
   }
 
   async getPart(session: string, part: string): Promise<PartSummary | null> {
@@ -988,7 +1190,7 @@ export class SqliteStore implements Store {
   async partRequests(
     session: string,
     part: string,
-    opts: { limit: number; cursor?: string | null },
+    opts: { limit: number; cursor?: string | null; filter?: RequestFilter },
   ): Promise<Page<StoredRequest>> {
     const p = this.st.getPart.get(session, part) as PartRow | undefined;
     if (!p) return { items: [], next: null };
@@ -996,7 +1198,32 @@ export class SqliteStore implements Store {
     if (opts.cursor) [ts, id, seq] = decodeCursor(opts.cursor, 3);
     const d = this.day(part, false);
     if (!d) return { items: [], next: null };
-    const rows = d.page.all(p.id, ts === -Infinity ? -1e15 : ts, id, opts.limit + 1) as RequestRow[];
+    const f = opts.filter ?? {};
+    const pat = f.endpoint !== undefined ? parseEndpointPattern(f.endpoint) : null;
+    let rows: RequestRow[];
+    if (f.only === undefined && pat === null) rows = d.page.all(p.id, ts === -Infinity ? -1e15 : ts, id, opts.limit + 1) as RequestRow[];
+    else {
+      // Within one part (its index range): the conditions are checked row by row.
+      const conds: string[] = [];
+      const args: unknown[] = [];
+      if (f.only === 'attacks') conds.push('r.attacked = 1');
+      if (f.only === 'failed') conds.push('r.status >= 400');
+      if (pat && pat.method !== null) {
+        conds.push("json_extract(r.record, '$.method') = ?");
+        args.push(pat.method);
+      }
+      if (pat && pat.path !== '*') {
+        conds.push("json_extract(r.record, '$.path') LIKE ? ESCAPE '\\'");
+        args.push(pat.text.like);
+      }
+      rows = this.db
+        .prepare(
+          `SELECT r.id, r.ts, r.record FROM ${requestsTable(part)} r WHERE r.part_id = ? AND (r.ts, r.id) > (?, ?)` +
+            conds.map((c) => ' AND ' + c).join('') +
+            ' ORDER BY r.ts, r.id LIMIT ?',
+        )
+        .all(p.id, ts === -Infinity ? -1e15 : ts, id, ...args, opts.limit + 1) as RequestRow[];
+    }
     const more = rows.length > opts.limit;
     if (more) rows.pop();
     const items = rows.map((r, i) => this.toRequest(r, seq + i + 1, p.app));

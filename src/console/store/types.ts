@@ -11,14 +11,23 @@ export interface PartFilter {
   /** Time range, ms since the epoch: parts whose [first, last] request overlaps it. */
   from?: number;
   to?: number;
+  /** Application: a case-insensitive pattern with `*` and `?` (search.ts). */
   app?: string;
-  /** All parts of this session. */
+  /** All parts of this session: a lower-case hex id or a prefix of one (8 or more). */
   session?: string;
-  /** The part that holds this request. */
+  /** The part that holds this request; 8 to 31 hex characters: a prefix, looked up among the
+   *  newest Q_NEWEST_REQUESTS requests. */
   requestId?: string;
+  /** A case-insensitive pattern with `*` and `?`. */
   user?: string;
   role?: string;
+  /** An address or a CIDR block (IPv4 or IPv6). */
   ip?: string;
+  /** User-Agent, exact. */
+  ua?: string;
+  /** Free text: a case-insensitive substring of the user, an IP, a path, or a parameter of the
+   *  newest Q_NEWEST_REQUESTS requests (search.ts bounds). */
+  q?: string;
   /** Attack type, e.g. `sqli`; `*` for any attack. */
   attack?: string;
   /** Status code (`404`) or class (`4xx`). */
@@ -27,6 +36,9 @@ export interface PartFilter {
   key?: string;
   /** Endpoint pattern: optional method, then a path pattern with `*` and `?` wildcards. */
   endpoint?: string;
+  /** Leave out parts grouped only by the IP + User-Agent fallback (keys FALLBACK_KEYS): keep
+   *  those with a request grouped by another key. */
+  hideFallback?: boolean;
   /** Parts of any of these sessions (the list's `follow=links`: a user's sessions and the
    *  sessions linked to them). At most 1000. */
   sessions?: string[];
@@ -56,9 +68,19 @@ export interface PartSummary {
   roles: string[];
   keys: string[];
   ips: Counts;
+  /** Requests per User-Agent (parts stored before the console kept them: empty). */
+  uas: Counts;
   statuses: Counts;
   attacks: Counts;
   methods: Counts;
+}
+
+/** Requests of one part that a session page shows (all when empty). */
+export interface RequestFilter {
+  /** Only requests marked malicious, or only those answered with a status of 400 or more. */
+  only?: 'attacks' | 'failed';
+  /** Endpoint pattern (pattern.ts). */
+  endpoint?: string;
 }
 
 /** One request as the API returns it: the record, without repeating session and part. */
@@ -89,7 +111,19 @@ export interface Page<T> {
   items: T[];
   /** Opaque cursor for the next page, null on the last one. */
   next: string | null;
+  /** listParts with `count`: how many parts match in all, counted up to `count` (then `count`
+   *  and `total_capped`). */
+  total?: number;
+  total_capped?: boolean;
 }
+
+/** Orders of the session list, all descending: by the last request, by requests, by malicious
+ *  requests. */
+export type PartSort = 'last' | 'requests' | 'attacked';
+export const PART_SORTS: PartSort[] = ['last', 'requests', 'attacked'];
+
+/** Grouping keys of the IP + User-Agent fallback (the module's identify.ts). */
+export const FALLBACK_KEYS = ['ip+ua', 'ip+ua+fingerprint', 'ip'];
 
 export interface TimelineBucket {
   /** Bucket start, ISO time. */
@@ -151,12 +185,15 @@ export interface Store {
    *  readers). */
   ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): Promise<IngestResult>;
   getCheckpoint(name: string): Promise<string | null>;
-  listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null }): Promise<Page<PartSummary>>;
+  /** With `count`, also the total (see Page.total). Ordered by `sort` (default `last`: the last
+   *  request), descending, ties by the newest part. */
+  listParts(filter: PartFilter, opts: { limit: number; cursor?: string | null; count?: number; sort?: PartSort }): Promise<Page<PartSummary>>;
   getPart(session: string, part: string): Promise<PartSummary | null>;
   /** All parts of a session, newest first. */
   sessionParts(session: string): Promise<PartSummary[]>;
   /** The part's requests in time order. */
-  partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null }): Promise<Page<StoredRequest>>;
+  /** With a filter, `seq` numbers the matching requests (1, 2, ...), not their place in the part. */
+  partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null; filter?: RequestFilter }): Promise<Page<StoredRequest>>;
   /** Every request of a part in time order, for CSV export, without loading them all at once. */
   eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest>;
   timeline(session: string, part: string, buckets: number): Promise<TimelineBucket[]>;
