@@ -36,6 +36,7 @@ import { SampleRow } from './store/types';
 import { MAX_PARAMS, Param, parseParams } from '../njs/config';
 import { CandidateKind, classify, jwtClaimOf, lastName, sampleUsers, userPreference } from './classify';
 import { preview, Preview } from './whatif';
+import { UnionFind } from './union-find';
 
 export const MIN_COVERAGE = 0.1;
 /** ... unless its clients send it in at least this share of their requests: a token of the few
@@ -221,21 +222,6 @@ const pct = (x: number) => Math.round(x * 100) + '%';
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const plural = (n: number, one: string, many = one + 's') => `${n} ${n === 1 ? one : many}`;
 
-class UnionFind {
-  private parent = new Map<string, string>();
-  find(x: string): string {
-    let r = x;
-    for (let p = this.parent.get(r); p !== undefined && p !== r; p = this.parent.get(r)) r = p;
-    return r;
-  }
-  union(a: string, b: string): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    // The smaller id becomes the root: the same links in any order give the same clients.
-    if (ra < rb) this.parent.set(rb, ra);
-    else if (rb < ra) this.parent.set(ra, rb);
-  }
-}
 
 const NUMERIC_KINDS = new Set(['number', 'time']);
 

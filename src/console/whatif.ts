@@ -14,6 +14,7 @@
 import { MAX_PARAMS, Param, parseParams } from '../njs/config';
 import { builtinCookies, builtinRequestHeaders, builtinResponseHeaders } from '../njs/identify';
 import { sampleUsers } from './classify';
+import { UnionFind } from './union-find';
 import { SampleRow } from './store/types';
 
 /** Longest line the API takes (the module's own limit is 20 entries). */
@@ -69,20 +70,6 @@ export function paramsOfLine(line: string): string {
   return d ? d[2] : line.trim();
 }
 
-class Joiner {
-  private parent = new Map<string, string>();
-  find(x: string): string {
-    let r = x;
-    for (let p = this.parent.get(r); p !== undefined && p !== r; p = this.parent.get(r)) r = p;
-    return r;
-  }
-  union(a: string, b: string): void {
-    const ra = this.find(a);
-    const rb = this.find(b);
-    if (ra < rb) this.parent.set(rb, ra);
-    else if (rb < ra) this.parent.set(ra, rb);
-  }
-}
 
 export function preview(rows: SampleRow[], line: string, users: Array<string | null> = sampleUsers(rows)): Preview {
   const text = paramsOfLine(line);
@@ -100,7 +87,7 @@ export function preview(rows: SampleRow[], line: string, users: Array<string | n
 
   const sessionOf: string[] = [];
   const keyOf: string[] = [];
-  const joiner = new Joiner();
+  const joiner = new UnionFind();
   for (const r of rows) {
     const inv = new Map<string, string>();
     for (const c of r.inventory) if (c && typeof c.s === 'string' && !inv.has(c.s)) inv.set(c.s, c.h);
