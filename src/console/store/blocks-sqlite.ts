@@ -31,17 +31,8 @@ CREATE TABLE IF NOT EXISTS block_audit (
 );
 `;
 
-interface Row {
-  id: number;
-  kind: BlockKind;
-  value: string;
-  reason: string;
-  created_by: string;
-  created_at: number;
-  expires_at: number;
-  lifted_at: number | null;
-  lifted_by: string | null;
-}
+/** A row of the blocks table: its columns are a Block's fields. */
+type Row = Block;
 
 function toBlock(r: Row): Block {
   return { ...r };
