@@ -11,12 +11,12 @@
  * TAIL_RATE=requests/s (default 1500).
  */
 import { ChildProcess, spawn } from 'child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'fs';
+import { copyFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'fs';
 import http from 'http';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { startNginx, Nginx, ROOT } from '../test/helpers/nginx';
-import { SqliteStore } from '../src/console/store/sqlite';
+import { writtenIds, storedIds } from '../test/helpers/log-ids';
 
 const RATE = Number(process.env.TAIL_RATE ?? 1500);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -84,28 +84,6 @@ class Console {
   }
   signal(sig: NodeJS.Signals): void {
     process.kill(this.child.pid!, sig);
-  }
-}
-
-function writtenIds(log: string): string[] {
-  const dir = join(log, '..');
-  const ids: string[] = [];
-  for (const f of readdirSync(dir)) {
-    if (!f.startsWith('api_sessions.log')) continue;
-    for (const l of readFileSync(join(dir, f), 'utf8').split('\n')) if (l !== '') ids.push(JSON.parse(l).request_id);
-  }
-  return ids;
-}
-
-function storedIds(db: string): string[] {
-  const s = new SqliteStore(db, { readonly: true });
-  try {
-    const days = s.db.prepare('SELECT part FROM days').pluck().all() as string[];
-    const ids: string[] = [];
-    for (const d of days) ids.push(...(s.db.prepare(`SELECT request_id FROM requests_${d.replace(/-/g, '')}`).pluck().all() as string[]));
-    return ids;
-  } finally {
-    s.db.close();
   }
 }
 

@@ -7,11 +7,11 @@
  */
 import { execFileSync } from 'child_process';
 import http from 'http';
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { startNginx, Nginx } from '../helpers/nginx';
 import { startConsole, RunningConsole } from '../../src/console/index';
-import { SqliteStore } from '../../src/console/store/sqlite';
+import { writtenIds, storedIds } from '../helpers/log-ids';
 import { tempDir } from '../console/helpers';
 
 const tmp = tempDir('api-sessions-rotation-');
@@ -94,29 +94,6 @@ async function tailingConsole(db: string, log: string): Promise<RunningConsole> 
     },
   });
   return con;
-}
-
-/** Every request id nginx wrote, from the log and all its rotated files. */
-function writtenIds(log: string): string[] {
-  const dir = join(log, '..');
-  const ids: string[] = [];
-  for (const f of readdirSync(dir)) {
-    if (!f.startsWith('api_sessions.log')) continue;
-    for (const l of readFileSync(join(dir, f), 'utf8').split('\n')) if (l !== '') ids.push(JSON.parse(l).request_id);
-  }
-  return ids;
-}
-
-function storedIds(db: string): string[] {
-  const s = new SqliteStore(db, { readonly: true });
-  try {
-    const days = s.db.prepare('SELECT part FROM days').pluck().all() as string[];
-    const ids: string[] = [];
-    for (const d of days) ids.push(...(s.db.prepare(`SELECT request_id FROM requests_${d.replace(/-/g, '')}`).pluck().all() as string[]));
-    return ids;
-  } finally {
-    s.db.close();
-  }
 }
 
 async function stored(c: RunningConsole): Promise<number> {
