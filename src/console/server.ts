@@ -247,15 +247,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // --- Query API ------------------------------------------------------------------------------
   app.get('/api/parts', async (req) => {
     const q = req.query as Record<string, unknown>;
-    const filter = filterFromQuery(q);
-    const follow = str(q, 'follow', 10);
-    if (follow !== undefined && follow !== 'links') throw new HttpError(400, 'follow: only "links"');
-    let query = filter;
-    if (follow === 'links') {
-      if (filter.user === undefined) throw new HttpError(400, 'follow=links needs a user filter');
-      query = { ...filter, user: undefined, sessions: await followUser(filter) };
-      delete query.user;
-    }
+    const { filter, follow, query } = await listQuery(q, followUser);
     const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null, count: wantsTotal(q), sort: partSort(q) });
     if (wantsTotal(q) !== undefined && page.total === undefined) Object.assign(page, { total: 0, total_capped: false });
     return { filter: follow ? { ...filter, follow } : filter, ...page };
@@ -520,19 +512,28 @@ function wantsTotal(q: Record<string, unknown>): number | undefined {
 /** Parts exported by /api/parts.csv at most. */
 export const CSV_MAX_PARTS = 10000;
 
+/** The session list's filters as the list and its CSV read them: with `follow=links`, the user
+ *  filter becomes the sessions of that user and those linked to them. */
+async function listQuery(
+  q: Record<string, unknown>,
+  followUser: (f: PartFilter) => Promise<string[]>,
+): Promise<{ filter: PartFilter; follow: string | undefined; query: PartFilter }> {
+  const filter = filterFromQuery(q);
+  const follow = str(q, 'follow', 10);
+  if (follow !== undefined && follow !== 'links') throw new HttpError(400, 'follow: only "links"');
+  let query = filter;
+  if (follow === 'links') {
+    if (filter.user === undefined) throw new HttpError(400, 'follow=links needs a user filter');
+    query = { ...filter, sessions: await followUser(filter) };
+    delete query.user;
+  }
+  return { filter, follow, query };
+}
+
 function attackRoutes(app: FastifyInstance, store: Store, followUser: (f: PartFilter) => Promise<string[]>): void {
   // --- Exports of what is on screen: the filtered list, a journey, a session over its days ---
   app.get('/api/parts.csv', async (req, reply) => {
-    const q = req.query as Record<string, unknown>;
-    const filter = filterFromQuery(q);
-    const follow = str(q, 'follow', 10);
-    if (follow !== undefined && follow !== 'links') throw new HttpError(400, 'follow: only "links"');
-    let query = filter;
-    if (follow === 'links') {
-      if (filter.user === undefined) throw new HttpError(400, 'follow=links needs a user filter');
-      query = { ...filter, sessions: await followUser(filter) };
-      delete query.user;
-    }
+    const { query } = await listQuery(req.query as Record<string, unknown>, followUser);
     const csv = stringify({
       header: true,
       columns: ['session', 'part', 'app', 'first_ts', 'last_ts', 'requests', 'attacked', 'errored', 'users', 'roles', 'keys', 'ips', 'uas', 'statuses', 'attacks', 'methods'],
