@@ -28,6 +28,16 @@ export function tokenFor(user: string, role = 'customer', extra: object = {}): s
   });
 }
 
+/** The verified claims of `Authorization: Bearer <JWT>`, or null. */
+function bearerClaims(authorization: string | undefined): any {
+  const m = /^Bearer (.+)$/.exec(String(authorization || ''));
+  try {
+    return m ? jwt.verify(m[1], JWT_KEY) : null;
+  } catch (e) {
+    return null;
+  }
+}
+
 export async function startUpstream(): Promise<Upstream> {
   const app = express();
   const received: Upstream['received'] = [];
@@ -76,25 +86,13 @@ export async function startUpstream(): Promise<Upstream> {
     res.json({ accessToken: tokenFor(user, user === 'admin' ? 'admin' : 'customer', { email, login_at: Math.floor(Date.now() / 1000) }), user: { email } });
   });
   app.post('/auth/refresh', (req, res) => {
-    const m = /^Bearer (.+)$/.exec(String(req.headers.authorization || ''));
-    let claims: any;
-    try {
-      claims = m ? jwt.verify(m[1], JWT_KEY) : null;
-    } catch (e) {
-      claims = null;
-    }
+    const claims = bearerClaims(req.headers.authorization);
     if (!claims) return res.status(401).json({ error: 'a valid token' });
     res.json({ accessToken: tokenFor(claims.sub, claims.role, { email: claims.email, login_at: claims.login_at }) });
   });
   // The seeds' refresh: a valid token in Authorization, a new one in the JSON body.
   app.post('/refresh', (req, res) => {
-    const m = /^Bearer (.+)$/.exec(String(req.headers.authorization || ''));
-    let claims: any;
-    try {
-      claims = m ? jwt.verify(m[1], JWT_KEY) : null;
-    } catch (e) {
-      claims = null;
-    }
+    const claims = bearerClaims(req.headers.authorization);
     if (!claims) return res.status(401).json({ error: 'a valid token' });
     res.json({ token: tokenFor(claims.sub, claims.role), user: claims.sub });
   });
