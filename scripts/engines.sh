@@ -16,7 +16,8 @@ set -euo pipefail
 
 DIR="${API_SESSIONS_ENGINES_DIR:-/var/cache/api-sessions/engines}"
 # valgrind: `npm run bench:instructions -- --engine ...` counts instructions inside the root.
-PACKAGES="nginx,libnginx-mod-http-js,njs,valgrind"
+# ModSecurity and OWASP CRS: the WAF recipe's test (test/integration/waf.test.ts, nginx/waf/).
+PACKAGES="nginx,libnginx-mod-http-js,njs,valgrind,libnginx-mod-http-modsecurity,modsecurity-crs"
 STAMP=".api-sessions-root"
 
 ready() { [ -f "$DIR/$1/$STAMP" ] && [ "$(cat "$DIR/$1/$STAMP")" = "$PACKAGES" ]; }
@@ -44,12 +45,14 @@ setup_one() {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap
   fi
   mkdir -p "$DIR"
-  rm -rf "$DIR/$suite" "$DIR/$suite.tmp"
+  rm -rf "$DIR/$suite.tmp"
   echo "engines: making the $suite root in $DIR/$suite (about a minute)"
   # Debian's registry serves a frozen snapshot: sid's Release file would read as expired.
   mmdebstrap --quiet --variant=apt --aptopt='Acquire::Check-Valid-Until "false"' \
     --include="$PACKAGES" "$suite" "$DIR/$suite.tmp"
   echo "$PACKAGES" > "$DIR/$suite.tmp/$STAMP"
+  # An older root (other packages) stays usable until the new one is complete.
+  rm -rf "$DIR/$suite"
   mv "$DIR/$suite.tmp" "$DIR/$suite"
   echo "engines: $suite ready ($(versions "$DIR/$suite"))"
 }

@@ -15,13 +15,20 @@ export interface RequestOptions {
   headers?: Record<string, string | string[]>;
   body?: string | Buffer;
   agent?: http.Agent;
+  /** The client's own address (any of 127.0.0.0/8 on Linux): a client other than a proxy's. */
+  localAddress?: string;
 }
 
 export function request(url: string, opts: RequestOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       url,
-      { method: opts.method || 'GET', headers: opts.headers || {}, agent: opts.agent || new http.Agent({ keepAlive: false }) },
+      {
+        method: opts.method || 'GET',
+        headers: opts.headers || {},
+        agent: opts.agent || new http.Agent({ keepAlive: false }),
+        localAddress: opts.localAddress,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
