@@ -1,13 +1,13 @@
 /**
  * The blocks page in a real headless Chromium: block a user whose name is markup, see it listed
- * as text, extend and lift it, read the audit list.
+ * as text, extend and lift it, read the audit list; start a block from a session page.
  */
 import { existsSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
 import { startConsole, RunningConsole } from '../../src/console/index';
-import { tempDir } from './helpers';
+import { tempDir, rec, line, sid, TODAY } from './helpers';
 
 const CHROMIUM = '/usr/bin/chromium';
 const have = existsSync(CHROMIUM);
@@ -65,6 +65,29 @@ const HOSTILE = '<img src=x onerror="window.__xss=1">';
     expect(audit).toEqual(['lift', 'extend', 'block']);
     expect(await page.locator('#block-audit tr.audit').first().locator('td:nth-child(5)').textContent()).toBe(HOSTILE);
     expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss ?? null)).toBeNull();
+  });
+
+  test('a session page blocks its session or its user: the blocks page opens filled in', async () => {
+    const body = [rec({ s: 'bob', at: TODAY, user: 'bob', path: '/orders/1' }), rec({ s: 'bob', at: TODAY + 1000, user: 'bob', path: '/orders/2' })].map(line).join('');
+    const ingested = await fetch(c.url + 'api/ingest', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson' } });
+    expect(ingested.status).toBe(200);
+    const day = new Date(TODAY).toISOString().slice(0, 10);
+    await page.goto(`${c.url}session/${sid('bob')}/${day}`);
+    await page.click('a.block-user');
+    await page.waitForSelector('#block-form');
+    expect(await page.inputValue('#block-form select[name=kind]')).toBe('user');
+    expect(await page.inputValue('#block-form input[name=value]')).toBe('bob');
+
+    await page.goto(`${c.url}session/${sid('bob')}/${day}`);
+    await page.click('a.block-session');
+    await page.waitForSelector('#block-form');
+    expect(await page.inputValue('#block-form select[name=kind]')).toBe('session');
+    expect(await page.inputValue('#block-form input[name=value]')).toBe(sid('bob'));
+    await page.fill('#block-form input[name=reason]', 'card testing');
+    await page.click('#block-form button[type=submit]');
+    await page.waitForSelector('#blocks tr.block');
+    const api = (await (await fetch(c.url + 'api/blocks')).json()) as any;
+    expect(api.items.map((b: any) => [b.kind, b.value, b.reason])).toEqual([['session', sid('bob'), 'card testing']]);
   });
 
   test('a refused block shows the error as text', async () => {

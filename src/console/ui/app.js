@@ -298,7 +298,11 @@
         el('div', { className: 'grouped-by' }, el('span', null, 'Grouped by'), pivots('key', s.keys)),
         el('div', null, link('/?session=' + encodeURIComponent(s.session), 'All parts in the list'), ' · ', link(base + '/requests.csv' + location.search, location.search ? 'Download these requests as CSV' : 'Download CSV', 'csv'),
           ' · ', link('/api/sessions/' + encodeURIComponent(s.session) + '/requests.csv', 'All days as CSV', 'csv-session'),
-          ' · ', link('/journey/' + encodeURIComponent(s.session), 'Journey', 'journey-link'))));
+          ' · ', link('/journey/' + encodeURIComponent(s.session), 'Journey', 'journey-link')),
+        // Blocking starts from what the analyst is reading: the blocks page, filled in.
+        el('div', { className: 'block-actions' }, el('span', null, 'Block'),
+          link('/blocks?kind=session&value=' + encodeURIComponent(s.session), 'this session…', 'block-session'),
+          s.users.map(function (u) { return [' · ', link('/blocks?kind=user&value=' + encodeURIComponent(u), 'user ' + u + '…', 'block-user')]; }))));
       var linked = el('div', { id: 'linked' }, el('p', { className: 'muted' }, 'Loading…'));
       head.appendChild(el('h3', null, 'Linked sessions'));
       head.appendChild(linked);
