@@ -18,7 +18,8 @@ import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SE
 import { recommend } from './recommend';
 import { preview, MAX_LINE } from './whatif';
 import { MAX_SAMPLES } from './store/journey-rows';
-import { registerBlockRoutes, BLOCK_LIST_PATHS } from './blocks';
+import { BLOCK_LIST_PATHS } from './blocks';
+import { registerBlockRoutes } from './routes/blocks';
 import { MIN_ID_PREFIX, parseIpBlock } from './store/search';
 import { partStats } from './part-stats';
 import { UI_DIR } from './ui-dir';
@@ -40,7 +41,7 @@ export interface ServerOptions {
   /** API queries waiting at most at once; more get 503 (default 16). */
   maxQueuedQueries?: number;
   status(): Promise<Record<string, unknown>>;
-  /** Token nginx sends for the block list (blocks.ts), separate from `token`; null: not served. */
+  /** Token nginx sends for the block list (routes/blocks.ts), separate from `token`; null: not served. */
   blocksToken?: string | null;
 }
 
@@ -203,7 +204,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       return;
     }
     if (path === '/login' || path === '/logout' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
-    if (BLOCK_LIST_PATHS.includes(path)) return; // nginx's own token, checked by blocks.ts
+    if (BLOCK_LIST_PATHS.includes(path)) return; // nginx's own token, checked by routes/blocks.ts
     if (authorized(req, path !== '/api/ingest')) return;
     if (req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
       reply.redirect('/login?next=' + encodeURIComponent(req.url));
