@@ -1,28 +1,27 @@
 /**
  * The console's HTTP side (Fastify): the web UI, the JSON query API (docs/console-api.md), CSV
- * export, ingest over HTTP for shippers, and /metrics. Every value in the store came from the
- * network, so the API returns JSON only and the UI renders it as text; responses carry a strict
- * Content-Security-Policy as a second line of defence.
+ * export, ingest over HTTP for shippers, and /metrics. Who may ask what: routes/access.ts.
  */
-import { createHash, timingSafeEqual } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { stringify } from 'csv-stringify';
-import { BadCursorError, Page, PART_SORTS, PartFilter, PartSort, RequestFilter, Store, StoredRequest } from './store/types';
+import { Page, PART_SORTS, PartFilter, PartSort, RequestFilter, Store, StoredRequest } from './store/types';
 import { Batch, InvalidSink } from './ingest/lines';
-import { crossSite, registerIngest } from './ingest/http';
+import { registerIngest } from './ingest/http';
 import { signIn } from './signin';
 import { Metrics } from './metrics';
 import { journey, linkedSessions, sessionInfo, LinksNotSupported, JOURNEY_MAX_SESSIONS, JOURNEY_WINDOW_MS } from './journey';
 import { recommend } from './recommend';
 import { preview, MAX_LINE } from './whatif';
 import { MAX_SAMPLES } from './store/journey-rows';
-import { BLOCK_LIST_PATHS } from './blocks';
 import { registerBlockRoutes } from './routes/blocks';
-import { MIN_ID_PREFIX, parseIpBlock } from './store/search';
 import { partStats } from './part-stats';
 import { UI_DIR } from './ui-dir';
+import { guardRequests } from './routes/access';
+import { HttpError, answerErrors } from './routes/errors';
+import { filterFromQuery, limit, requestFilter, sessionParams, str } from './routes/query';
+import { queryGate } from './routes/query-gate';
 
 export interface ServerOptions {
   store: Store;
@@ -45,127 +44,9 @@ export interface ServerOptions {
   blocksToken?: string | null;
 }
 
-const HEX32 = /^[0-9a-f]{32}$/;
-const SESSION_OR_PREFIX = new RegExp(`^[0-9a-f]{${MIN_ID_PREFIX},32}$`);
-const PART = /^\d{4}-\d{2}-\d{2}$/;
-
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cache-control': 'no-store',
-};
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
-function isLoopbackHost(hostHeader: string | undefined): boolean {
-  if (!hostHeader) return false;
-  let h = hostHeader.toLowerCase();
-  if (h.startsWith('[')) h = h.slice(1, h.indexOf(']'));
-  else if (h.lastIndexOf(':') > 0) h = h.slice(0, h.lastIndexOf(':'));
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function str(q: Record<string, unknown>, name: string, max = 1024): string | undefined {
-  const v = q[name];
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw new HttpError(400, `${name}: give it once`);
-  if (v.length > max) throw new HttpError(400, `${name}: longer than ${max} characters`);
-  return v;
-}
-
-function time(q: Record<string, unknown>, name: string): number | undefined {
-  const v = str(q, name, 64);
-  if (v === undefined) return undefined;
-  // Only ISO 8601 or digits: Date.parse alone reads almost anything (`' OR '1'='1` as a day in 2001).
-  const isoShape = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:?\d\d)?)?$/.test(v);
-  if (!isoShape && !/^\d{1,15}$/.test(v)) throw new HttpError(400, `${name}: not a time (ISO 8601 or ms since the epoch)`);
-  // A time without a zone (as an HTML datetime-local input gives it) is UTC.
-  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(v) ? v + 'Z' : v;
-  const n = isoShape ? Date.parse(iso) : Number(v);
-  if (!Number.isFinite(n)) throw new HttpError(400, `${name}: not a time (ISO 8601 or ms since the epoch)`);
-  return n;
-}
-
-/** Endpoint patterns are bounded so that no pattern makes a slow query (a GLOB with hundreds of
- *  `*` walks every stored path hundreds of times). */
-export const MAX_ENDPOINT_LENGTH = 512;
-export const MAX_ENDPOINT_WILDCARDS = 8;
-
-function checkEndpointPattern(p: string): void {
-  const wildcards = p.replace(/\*+/g, '*').replace(/[^*?]/g, '').length;
-  if (wildcards > MAX_ENDPOINT_WILDCARDS) {
-    throw new HttpError(400, `endpoint: at most ${MAX_ENDPOINT_WILDCARDS} wildcards (* and ?)`);
-  }
-}
-
-/** The list filters from a query string (the same names the UI puts in its URLs). */
-export function filterFromQuery(q: Record<string, unknown>): PartFilter {
-  const f: PartFilter = {};
-  f.from = time(q, 'from');
-  f.to = time(q, 'to');
-  f.app = str(q, 'app');
-  if (f.from !== undefined && f.to !== undefined && f.from > f.to) throw new HttpError(400, 'from: after to (swap them?)');
-  f.session = str(q, 'session', 64);
-  if (f.session !== undefined) {
-    f.session = f.session.toLowerCase();
-    if (!SESSION_OR_PREFIX.test(f.session)) throw new HttpError(400, `session: ${MIN_ID_PREFIX} to 32 hex characters (an id or its start)`);
-  }
-  f.requestId = str(q, 'request_id', 128);
-  if (f.requestId !== undefined && /^[0-9a-f]+$/i.test(f.requestId) && f.requestId.length < MIN_ID_PREFIX) {
-    throw new HttpError(400, `request_id: at least ${MIN_ID_PREFIX} hex characters`);
-  }
-  f.q = str(q, 'q', 200);
-  f.user = str(q, 'user');
-  f.role = str(q, 'role');
-  f.ua = str(q, 'ua', 8192); // a User-Agent is as long as nginx lets a header be
-  f.ip = str(q, 'ip', 64);
-  if (f.ip !== undefined && f.ip.includes('/') && !parseIpBlock(f.ip)) throw new HttpError(400, 'ip: an address or a CIDR block (127.0.0.0/8, 2001:db8::/32)');
-  f.attack = str(q, 'attack', 100);
-  f.status = str(q, 'status', 3);
-  if (f.status !== undefined && !/^([1-5]\d\d|[1-5]xx)$/i.test(f.status)) throw new HttpError(400, 'status: a code (404) or a class (4xx)');
-  f.key = str(q, 'key');
-  f.endpoint = str(q, 'endpoint', MAX_ENDPOINT_LENGTH);
-  if (f.endpoint !== undefined) checkEndpointPattern(f.endpoint);
-  const fallback = str(q, 'fallback', 10);
-  if (fallback !== undefined && fallback !== 'hide') throw new HttpError(400, 'fallback: only "hide"');
-  if (fallback === 'hide') f.hideFallback = true;
-  for (const k of Object.keys(f) as Array<keyof PartFilter>) if (f[k] === undefined) delete f[k];
-  return f;
-}
-
-function limit(q: Record<string, unknown>, def: number, max: number): number {
-  const v = str(q, 'limit', 6);
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new HttpError(400, `limit: 1 to ${max}`);
-  return n;
-}
-
-function sessionParams(p: unknown): { session: string; part: string } {
-  const { session, part } = p as { session: string; part: string };
-  if (!HEX32.test(session)) throw new HttpError(400, 'session: 32 hex characters');
-  if (part !== undefined && !PART.test(part)) throw new HttpError(400, 'part: YYYY-MM-DD');
-  return { session, part };
-}
-
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
   const { store } = opts;
-  const tokenHash = opts.token ? sha256(opts.token) : null;
   const signin = opts.token ? signIn({ token: opts.token, trustForwardedProto: opts.trustForwardedProto ?? false }) : null;
   const ui = {
     html: readFileSync(join(UI_DIR, 'index.html')),
@@ -175,55 +56,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     loginJs: readFileSync(join(UI_DIR, 'login.js')),
   };
 
-  /** The token as a Bearer header, or (when `cookie`) the UI's sign-in cookie. Ingest takes the
-   *  header only: a browser sends the cookie with requests other pages make. */
-  const authorized = (req: FastifyRequest, cookie: boolean): boolean => {
-    if (!tokenHash || !signin) return true;
-    const auth = req.headers.authorization;
-    if (auth && /^Bearer\s+/i.test(auth)) {
-      return timingSafeEqual(sha256(auth.replace(/^Bearer\s+/i, '').trim()), tokenHash);
-    }
-    return cookie && signin.valid(req);
-  };
-
-  app.addHook('onRequest', async (req, reply) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    const path = req.url.split('?')[0];
-    // Sign-in and sign-out only from the console's own pages (ingest checks this itself, and counts it).
-    if (req.method === 'POST' && path !== '/api/ingest' && crossSite(req)) {
-      reply.code(403).send({ error: 'cross-site request refused' });
-      return reply;
-    }
-    if (!opts.token) {
-      // Without a token the console listens on loopback only; refusing other Host names keeps
-      // a web page elsewhere from reading it through DNS rebinding.
-      if (!isLoopbackHost(req.headers.host)) {
-        reply.code(403).send({ error: 'Host must be localhost or a loopback address (or start the console with a token)' });
-        return reply;
-      }
-      return;
-    }
-    if (path === '/login' || path === '/logout' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
-    if (BLOCK_LIST_PATHS.includes(path)) return; // nginx's own token, checked by routes/blocks.ts
-    if (authorized(req, path !== '/api/ingest')) return;
-    if (req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
-      reply.redirect('/login?next=' + encodeURIComponent(req.url));
-      return reply;
-    }
-    reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'token required' });
-    return reply;
-  });
-
-  app.setErrorHandler((e, _req, reply) => {
-    const err = e as Error;
-    if (err instanceof HttpError) return reply.code(err.status).send({ error: err.message });
-    if (err instanceof BadCursorError) return reply.code(400).send({ error: 'cursor: not one this API gave' });
-    if (err instanceof LinksNotSupported) return reply.code(501).send({ error: err.message });
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return reply.code(status).send({ error: err.message });
-    console.error('console: ' + (err.stack ?? err.message));
-    return reply.code(500).send({ error: 'internal error' });
-  });
+  guardRequests(app, opts.token, signin);
+  answerErrors(app);
 
   // --- UI -------------------------------------------------------------------------------------
   const page = (_req: FastifyRequest, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(ui.html);
@@ -242,8 +76,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (signin) signin.register(app);
   else app.post('/logout', (_req, reply) => reply.redirect('/')); // nothing to sign out of
 
-  // Queries wait in a bounded queue (queryGate below).
-  queryGate(app, opts);
+  // Queries wait in a bounded queue (routes/query-gate.ts).
+  queryGate(app, { maxQueued: opts.maxQueuedQueries ?? 16, metrics: opts.metrics });
 
   // --- Query API ------------------------------------------------------------------------------
   app.get('/api/parts', async (req) => {
@@ -383,75 +217,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   return app;
 }
 
-/**
- * API queries run one or two at a time, each after a turn of the event loop, and at most
- * `maxQueuedQueries` wait: SQLite answers synchronously, so without this a burst of slow queries
- * would hold every other request (/healthz included) until the last one ends. Beyond the queue:
- * 503 with Retry-After. The CSV export streams in its own steps and is not queued.
- */
-function queryGate(app: FastifyInstance, opts: ServerOptions): void {
-  const maxQueued = opts.maxQueuedQueries ?? 16;
-  const running = 2;
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  type Gated = { gate?: 'waiting' | 'active' | 'done'; wake?: () => void };
-  const next = () => {
-    const wake = waiting.shift();
-    if (wake) wake();
-  };
-  app.addHook('preHandler', async (req, reply) => {
-    const path = req.url.split('?')[0];
-    if (req.method !== 'GET' || !path.startsWith('/api/') || path.endsWith('.csv')) return;
-    if (active >= running && waiting.length >= maxQueued) {
-      opts.metrics.queriesRefused.inc();
-      reply.code(503).header('retry-after', '1').send({ error: `busy: ${waiting.length} queries are waiting; retry shortly` });
-      return reply;
-    }
-    const g = req as Gated;
-    if (active >= running) {
-      g.gate = 'waiting';
-      await new Promise<void>((resolve) => {
-        g.wake = resolve;
-        waiting.push(resolve);
-      });
-    }
-    g.gate = 'active';
-    active++;
-    // A turn of the event loop first: requests that arrived meanwhile (/healthz) are answered.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  });
-  const done = async (req: FastifyRequest) => {
-    const g = req as Gated;
-    if (g.gate === 'active') {
-      active--;
-      next();
-    } else if (g.gate === 'waiting' && g.wake) {
-      const at = waiting.indexOf(g.wake);
-      if (at >= 0) waiting.splice(at, 1);
-    }
-    g.gate = 'done';
-  };
-  app.addHook('onResponse', done);
-  app.addHook('onRequestAbort', done);
-}
-
 // --- The analyst's paths (issue 16): attacks first, requests of a session filtered ------------
-
-/** `only` and `endpoint` of a session part's requests. */
-export function requestFilter(q: Record<string, unknown>): RequestFilter {
-  const f: RequestFilter = {};
-  const only = str(q, 'only', 10);
-  if (only !== undefined) {
-    if (only !== 'attacks' && only !== 'failed') throw new HttpError(400, 'only: attacks or failed');
-    f.only = only;
-  }
-  const endpoint = str(q, 'endpoint', MAX_ENDPOINT_LENGTH);
-  if (endpoint !== undefined) {
-    checkEndpointPattern(endpoint);
-    f.endpoint = endpoint;
-  }
-  return f;
-}
 
 /** Attack requests shown per session part on a page of /api/attacks (the part's page has all). */
 export const ATTACKS_PER_PART = 20;

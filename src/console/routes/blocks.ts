@@ -11,7 +11,6 @@
  *
  * and the blocks page with its script.
  */
-import { createHash, timingSafeEqual } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -31,10 +30,7 @@ import {
   nginxMap,
   parseDuration,
 } from '../blocks';
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
+import { bearerMatches, tokenDigest } from './access';
 
 function field(body: Record<string, unknown>, name: string, max: number): string | undefined {
   const v = body[name];
@@ -53,7 +49,7 @@ export interface BlockRoutesOptions {
 
 export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptions): void {
   const now = opts.now ?? Date.now;
-  const tokenHash = opts.blocksToken ? sha256(opts.blocksToken) : null;
+  const tokenHash = opts.blocksToken ? tokenDigest(opts.blocksToken) : null;
   const script = readFileSync(join(UI_DIR, 'blocks.js'));
 
   const storeOf = (reply: FastifyReply): BlockStore | null => {
@@ -82,8 +78,7 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
       reply.code(503).send({ error: 'the block list is not served: start the console with a blocks token (API_SESSIONS_BLOCKS_TOKEN or --blocks-token)' });
       return false;
     }
-    const auth = req.headers.authorization;
-    if (auth && /^Bearer\s+/i.test(auth) && timingSafeEqual(sha256(auth.replace(/^Bearer\s+/i, '').trim()), tokenHash)) return true;
+    if (bearerMatches(req, tokenHash) === true) return true;
     reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'blocks token required' });
     return false;
   };
