@@ -1,10 +1,11 @@
-/** Recommendations of grouping keys for an application (recommend.ts), and the what-if preview of
- *  a typed `$api_sessions_params` line (whatif.ts), both on the application's sampled records. */
+/** Recommendations of grouping keys for an application (recommend/), and the what-if preview of a
+ *  typed `$api_sessions_params` line (recommend/whatif.ts), both on the application's sampled
+ *  records. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/types';
 import { MAX_SAMPLES } from '../store/journey-rows';
 import { recommend } from '../recommend';
-import { preview, MAX_LINE } from '../whatif';
+import { preview, MAX_LINE } from '../recommend/whatif';
 import { HttpError } from './errors';
 import { limit, str } from './query';
 
@@ -29,7 +30,7 @@ export function registerRecommendationRoutes(app: FastifyInstance, store: Store)
     return recommend(name, rows);
   });
 
-  // --- What-if preview (whatif.ts): how the samples would be grouped under a typed line -------
+  // --- What-if preview (recommend/whatif.ts): how the samples would be grouped under a typed line
   // GET with ?line=, or POST {"line": ...} for lines whose encoding would not fit in a URL.
   const previewHandler = async (req: FastifyRequest, reply: FastifyReply) => {
     const name = appParam(req);

@@ -9,7 +9,7 @@
  * person's actions as another's. So a grouping key is suggested only when nothing in the sample
  * says its values are shared:
  * - the client of a request is its session as the module grouped it, joined with the sessions
- *   it is linked to (journeys, see journey.ts); sessions grouped only by the IP + User-Agent
+ *   it is linked to (journeys, see ../journey.ts); sessions grouped only by the IP + User-Agent
  *   fallback are clients of their own and never joined through;
  * - distinctness counts the holders of a value over the whole sampled window (not only at the
  *   same time: a constant seen one client after another is shared all the same). An anonymous
@@ -32,8 +32,8 @@
  * is checked with the what-if preview (whatif.ts): a key that would put two users into one
  * session is left out.
  */
-import { SampleRow } from './store/types';
-import { MAX_PARAMS, Param, parseParams } from '../njs/config';
+import { SampleRow } from '../store/types';
+import { MAX_PARAMS, Param, parseParams } from '../../njs/config';
 import { CandidateKind, classify, jwtClaimOf, lastName, sampleUsers, userPreference } from './classify';
 import { preview, Preview } from './whatif';
 import { UnionFind } from './union-find';
