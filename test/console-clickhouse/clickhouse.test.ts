@@ -3,7 +3,7 @@
  * names another): the store contract shared with SQLite, the rows Vector's ClickHouse sink sends,
  * deduplication of rows that reach the table twice, retention by dropped partitions, the same
  * answers as the SQLite store for a generated week of traffic and for links, journeys,
- * `follow=links` and recommendations (store methods, journey.ts / recommend.ts, and the HTTP
+ * `follow=links` and recommendations (store methods, journey.ts / recommend/, and the HTTP
  * API), and 501 where an operator's schema has no links / samples tables. Skips with one line
  * where no clickhouse-server binary is installed.
  */
@@ -223,7 +223,7 @@ maybe('ClickHouse store', () => {
         expect(await ch.store.samples!(app, max)).toEqual(await lite.store.samples!(app, max));
       }
 
-      // journey.ts and recommend.ts on top of each store.
+      // journey.ts and recommend/ on top of each store.
       let journeys = 0;
       for (const s of sessions) {
         const [x, y] = [await journey(lite.store, s), await journey(ch.store, s)];

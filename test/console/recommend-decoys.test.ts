@@ -1,5 +1,5 @@
 /**
- * Hostile decoys for the recommendations (recommend.ts) and the what-if preview (whatif.ts):
+ * Hostile decoys for the recommendations (recommend/) and the what-if preview (recommend/whatif.ts):
  * traffic as the module records it with `response.body.json.token group` (a login's token) and
  * the built-in set, 24 users (6 behind one IP and User-Agent), half of them one after another
  * (never at the same time), half interleaved. Each browses anonymously, signs in (a JWT with
@@ -10,7 +10,7 @@
  */
 import crypto from 'crypto';
 import { recommend, Recommendations, Suggestion } from '../../src/console/recommend';
-import { preview } from '../../src/console/whatif';
+import { preview } from '../../src/console/recommend/whatif';
 import { SampleRow } from '../../src/console/store/types';
 import { Candidate } from '../../src/record/record';
 import { TODAY } from './helpers';

@@ -3,8 +3,8 @@
  *
  * - Only shippers' requests: a JSON or NDJSON content type (a browser cannot send one cross-site
  *   without a CORS preflight, which the console never grants), no cross-site `Origin` or
- *   `Sec-Fetch-Site`, and with a token only `Authorization: Bearer` (server.ts: the UI's sign-in
- *   cookie never authorizes ingest).
+ *   `Sec-Fetch-Site`, and with a token only `Authorization: Bearer` (routes/access.ts: the UI's
+ *   sign-in cookie never authorizes ingest).
  * - The tailer's limits: a line (an NDJSON line, an element of a JSON array) longer than
  *   MAX_LINE_BYTES is refused as `too_long`; every field is validated by record/parse.ts.
  * - Bounded work: the body is split into events while it arrives, a chunk at a time (never held
@@ -41,7 +41,7 @@ export interface IngestRouteOptions {
 
 type Marked = { ingestRefusal?: RefusalReason };
 
-/** An error that answers the request with its status (server.ts's error handler sends 4xx as they are). */
+/** An error that answers the request with its status (routes/errors.ts sends 4xx as they are). */
 function refusal(status: number, reason: RefusalReason, message: string): Error {
   return Object.assign(new Error(message), { statusCode: status, ingestRefusal: reason });
 }
@@ -266,7 +266,7 @@ export function registerIngest(app: FastifyInstance, opts: IngestRouteOptions): 
       if ((req as Marked).ingestRefusal || reply.statusCode === 413) reply.header('connection', 'close');
       return payload;
     });
-    // Every refusal counted once, whoever answered (the token check in server.ts, the body reader, ...).
+    // Every refusal counted once, whoever answered (the token check in routes/access.ts, the body reader, ...).
     scope.addHook('onResponse', async (req, reply) => {
       const marked = (req as Marked).ingestRefusal;
       const status = reply.statusCode;

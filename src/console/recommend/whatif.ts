@@ -7,15 +7,15 @@
  * session here is a value; a request carrying two keys' values links their sessions, and a
  * session decided by a response (a login's token) links the session the request came from,
  * as the module's `links` do. Journeys join linked sessions, never through an IP + User-Agent
- * session (as journey.ts).
+ * session (as ../journey.ts).
  *
  * Users: the records' `user` (or, where no record names one, a user claim's hash; classify.ts).
  */
-import { MAX_PARAMS, Param, parseParams } from '../njs/config';
-import { builtinCookies, builtinRequestHeaders, builtinResponseHeaders } from '../njs/identify';
+import { MAX_PARAMS, Param, parseParams } from '../../njs/config';
+import { builtinCookies, builtinRequestHeaders, builtinResponseHeaders } from '../../njs/identify';
 import { sampleUsers } from './classify';
 import { UnionFind } from './union-find';
-import { SampleRow } from './store/types';
+import { SampleRow } from '../store/types';
 
 /** Longest line the API takes (the module's own limit is 20 entries). */
 export const MAX_LINE = 8000;

@@ -1,0 +1,86 @@
+/**
+ * Who may ask the console what. Every value in the store came from the network, so the API
+ * returns JSON only and the UI renders it as text; responses carry a strict
+ * Content-Security-Policy as a second line of defence. POSTs from other sites are refused;
+ * without a token only loopback Host names are answered; with one, every route but the sign-in
+ * page and what it needs takes the token as a Bearer header or the UI's sign-in cookie
+ * (signin.ts), and ingest the header only.
+ */
+import { createHash, timingSafeEqual } from 'crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { crossSite } from '../ingest/http';
+import { BLOCK_LIST_PATHS } from '../blocks';
+import type { SignIn } from '../signin';
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+};
+
+/** A token's digest: compared in constant time with timingSafeEqual, which needs equal lengths. */
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** Whether the request's `Authorization: Bearer` header carries the token of `digest`; null
+ *  when it has no such header. */
+export function bearerMatches(req: FastifyRequest, digest: Buffer): boolean | null {
+  const auth = req.headers.authorization;
+  if (!auth || !/^Bearer\s+/i.test(auth)) return null;
+  return timingSafeEqual(tokenDigest(auth.replace(/^Bearer\s+/i, '').trim()), digest);
+}
+
+function isLoopbackHost(hostHeader: string | undefined): boolean {
+  if (!hostHeader) return false;
+  let h = hostHeader.toLowerCase();
+  if (h.startsWith('[')) h = h.slice(1, h.indexOf(']'));
+  else if (h.lastIndexOf(':') > 0) h = h.slice(0, h.lastIndexOf(':'));
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Checks every request before its route: the headers above, then who is asking. `signin` is
+ *  null exactly when `token` is. */
+export function guardRequests(app: FastifyInstance, token: string | null, signin: SignIn | null): void {
+  const tokenHash = token ? tokenDigest(token) : null;
+
+  /** The token as a Bearer header, or (when `cookie`) the UI's sign-in cookie. Ingest takes the
+   *  header only: a browser sends the cookie with requests other pages make. */
+  const authorized = (req: FastifyRequest, cookie: boolean): boolean => {
+    if (!tokenHash || !signin) return true;
+    const bearer = bearerMatches(req, tokenHash);
+    if (bearer !== null) return bearer;
+    return cookie && signin.valid(req);
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+    const path = req.url.split('?')[0];
+    // Sign-in and sign-out only from the console's own pages (ingest checks this itself, and counts it).
+    if (req.method === 'POST' && path !== '/api/ingest' && crossSite(req)) {
+      reply.code(403).send({ error: 'cross-site request refused' });
+      return reply;
+    }
+    if (!token) {
+      // Without a token the console listens on loopback only; refusing other Host names keeps
+      // a web page elsewhere from reading it through DNS rebinding.
+      if (!isLoopbackHost(req.headers.host)) {
+        reply.code(403).send({ error: 'Host must be localhost or a loopback address (or start the console with a token)' });
+        return reply;
+      }
+      return;
+    }
+    if (path === '/login' || path === '/logout' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
+    if (BLOCK_LIST_PATHS.includes(path)) return; // nginx's own token, checked by routes/blocks.ts
+    if (authorized(req, path !== '/api/ingest')) return;
+    if (req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
+      reply.redirect('/login?next=' + encodeURIComponent(req.url));
+      return reply;
+    }
+    reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'token required' });
+    return reply;
+  });
+}
