@@ -34,9 +34,12 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { createClient, ClickHouseClient } from '@clickhouse/client';
 import { SessionRecord } from '../../record/record';
+import { decodeCursor, encodeCursor } from './cursor';
 import { clampLinksPerSession, clampSamples, journeyRows } from './journey-rows';
+import { batchCounts, isPartDate } from './part-date';
 import { parseEndpointPattern } from './pattern';
-import { Q_NEWEST_REQUESTS, foldAscii, idRange, ipBlockSql, isIdPrefix, parseIpBlock, textPattern } from './search';
+import { Q_NEWEST_REQUESTS, foldAscii, idRange, ipBlockSql, ipNetwork, isIdPrefix, isStatusClass, textPattern } from './search';
+import { eachPartRequest, timelineGrid } from './session-page';
 import {
   BadCursorError,
   Checkpoint,
@@ -82,7 +85,6 @@ export interface ClickHouseStoreOptions {
 
 export const DEFAULT_SCHEMA_FILE = join(__dirname, '..', '..', '..', 'deploy', 'clickhouse', 'schema.sql');
 
-const PART_RE = /^\d{4}-\d{2}-\d{2}$/;
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ID_CHUNK = 2000;
 
@@ -167,20 +169,6 @@ interface RequestRow {
   attack: string[];
   request: string | null;
   errors: string[];
-}
-
-function encodeCursor(v: unknown[]): string {
-  return Buffer.from(JSON.stringify(v)).toString('base64url');
-}
-function decodeCursor(c: string): unknown[] {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(c, 'base64url').toString());
-  } catch (e) {
-    throw new BadCursorError('bad cursor');
-  }
-  if (!Array.isArray(v)) throw new BadCursorError('bad cursor');
-  return v;
 }
 
 function parseJson<T>(s: string | null, fallback: T): T {
@@ -291,13 +279,11 @@ export class ClickHouseStore implements Store {
   }
 
   private async ingestNow(records: SessionRecord[], checkpoint?: Checkpoint): Promise<IngestResult> {
-    const res: IngestResult = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
-    const latest = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    const { res, takes } = batchCounts(this.cutoff);
     const batch = new Map<string, SessionRecord>();
     for (const r of records) {
-      if (r.part < this.cutoff) res.expired++;
-      else if (r.part > latest) res.future++;
-      else if (batch.has(r.request_id)) res.duplicates++;
+      if (!takes(r.part)) continue;
+      if (batch.has(r.request_id)) res.duplicates++;
       else batch.set(r.request_id, r);
     }
     const fresh = [...batch.values()];
@@ -460,7 +446,7 @@ export class ClickHouseStore implements Store {
         break;
       }
     }
-    if (since !== '' && !PART_RE.test(since)) since = '';
+    if (since !== '' && !isPartDate(since)) since = '';
     const rows = await this.rows<{
       t: string | number;
       session: string;
@@ -625,14 +611,14 @@ export class ClickHouseStore implements Store {
     if (filter.role !== undefined) any(`isNotNull(role) AND assumeNotNull(role) = ${lit(filter.role)}`);
     if (filter.ua !== undefined) any(`isNotNull(ua) AND assumeNotNull(ua) = ${lit(filter.ua)}`);
     if (filter.ip !== undefined) {
-      const block = parseIpBlock(filter.ip);
-      if (block && block.bits < (block.family === 4 ? 32 : 128)) any(ipBlockSql('ip', block));
+      const block = ipNetwork(filter.ip);
+      if (block) any(ipBlockSql('ip', block));
       else any(`ip = ${lit(filter.ip)}`);
     }
     if (filter.attack !== undefined) any(filter.attack === '*' ? 'notEmpty(attack)' : `has(attack, ${lit(filter.attack)})`);
     if (filter.key !== undefined) any(`\`key\` = ${lit(filter.key)}`);
     if (filter.status !== undefined) {
-      if (/^[1-5]xx$/i.test(filter.status)) any(`intDiv(status, 100) = ${filter.status[0]}`);
+      if (isStatusClass(filter.status)) any(`intDiv(status, 100) = ${filter.status[0]}`);
       else any(`toString(status) = ${lit(filter.status)}`);
     }
     if (filter.endpoint !== undefined) {
@@ -667,7 +653,7 @@ export class ClickHouseStore implements Store {
     if (opts.cursor) {
       const c = decodeCursor(opts.cursor);
       const [lt, session, part] = sort === 'last' ? c : c.slice(1);
-      if (c.length !== (sort === 'last' ? 3 : 4) || (sort !== 'last' && c[0] !== sort) || !Number.isSafeInteger(lt) || typeof session !== 'string' || typeof part !== 'string' || !PART_RE.test(part)) {
+      if (c.length !== (sort === 'last' ? 3 : 4) || (sort !== 'last' && c[0] !== sort) || !Number.isSafeInteger(lt) || typeof session !== 'string' || typeof part !== 'string' || !isPartDate(part)) {
         throw new BadCursorError('bad cursor');
       }
       having.push(
@@ -691,7 +677,7 @@ export class ClickHouseStore implements Store {
   }
 
   async getPart(session: string, part: string): Promise<PartSummary | null> {
-    if (!PART_RE.test(part)) return null;
+    if (!isPartDate(part)) return null;
     const m = await this.summaries(`session = ${lit(session)} AND part = toDate(${lit(part)})`);
     return m.get(session + '/' + part) ?? null;
   }
@@ -702,7 +688,7 @@ export class ClickHouseStore implements Store {
   }
 
   async partRequests(session: string, part: string, opts: { limit: number; cursor?: string | null; filter?: RequestFilter }): Promise<Page<StoredRequest>> {
-    if (!PART_RE.test(part)) return { items: [], next: null };
+    if (!isPartDate(part)) return { items: [], next: null };
     let after = '';
     const f = opts.filter ?? {};
     if (f.only === 'attacks') after += ' AND notEmpty(attack)';
@@ -755,43 +741,28 @@ export class ClickHouseStore implements Store {
     return { items, next: more && last ? encodeCursor([Number(last.t), last.request_id, seq + rows.length]) : null };
   }
 
-  async *eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest> {
-    let cursor: string | null = null;
-    do {
-      const page: Page<StoredRequest> = await this.partRequests(session, part, { limit: 2000, cursor });
-      for (const r of page.items) yield r;
-      cursor = page.next;
-    } while (cursor);
+  eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest> {
+    return eachPartRequest(this, session, part);
   }
 
   async timeline(session: string, part: string, buckets: number): Promise<TimelineBucket[]> {
     const p = await this.getPart(session, part);
     if (!p) return [];
     const first = Date.parse(p.first_ts);
-    const lastMs = Date.parse(p.last_ts);
-    const n = Math.max(1, Math.min(500, Math.floor(buckets)));
-    const width = Math.max(1, Math.ceil((lastMs - first + 1) / n));
+    const grid = timelineGrid(first, Date.parse(p.last_ts), buckets);
     const rows = await this.rows<{ b: string | number; n: string | number; a: string | number; f: string | number }>(
-      `SELECT intDiv(ts_ms - ${num(first)}, ${num(width)}) AS b, count() AS n, countIf(notEmpty(attack)) AS a,
+      `SELECT intDiv(ts_ms - ${num(first)}, ${num(grid.width)}) AS b, count() AS n, countIf(notEmpty(attack)) AS a,
          countIf(status >= 400) AS f
        FROM ${this.table} FINAL WHERE session = ${lit(session)} AND part = toDate(${lit(part)})
        GROUP BY b ORDER BY b`,
     );
-    const out: TimelineBucket[] = [];
-    for (let i = 0; i < n; i++) out.push({ t: new Date(first + i * width).toISOString(), requests: 0, attacks: 0, failed: 0 });
-    for (const r of rows) {
-      const b = out[Math.min(n - 1, Number(r.b))];
-      b.requests += Number(r.n);
-      b.attacks += Number(r.a);
-      b.failed += Number(r.f);
-    }
-    return out;
+    return grid.fill(rows.map((r) => ({ b: Number(r.b), requests: Number(r.n), attacks: Number(r.a), failed: Number(r.f) })));
   }
 
   /** The drop-partition job: drops every day before `cutoffPart` (servers without TTL need it;
    *  with TTL it frees the space at once instead of at the next merge). */
   async deleteBefore(cutoffPart: string): Promise<number> {
-    if (!PART_RE.test(cutoffPart)) throw new Error('bad part ' + JSON.stringify(cutoffPart));
+    if (!isPartDate(cutoffPart)) throw new Error('bad part ' + JSON.stringify(cutoffPart));
     const counted = await this.rows<{ n: string | number }>(
       `SELECT count() AS n FROM (SELECT DISTINCT session, part FROM ${this.table} WHERE part < toDate(${lit(cutoffPart)}))`,
     );

@@ -14,10 +14,13 @@
 import Database from 'better-sqlite3';
 import { SessionRecord } from '../../record/record';
 import { BackgroundCheckpointer } from './checkpointer';
+import { decodeCursor, decodeIntCursor, encodeCursor, encodeIntCursor } from './cursor';
 import { SqliteBlocks } from './blocks-sqlite';
 import { MAX_SAMPLES, clampLinksPerSession, clampSamples, compareEdges, journeyRows } from './journey-rows';
 import { parseEndpointPattern } from './pattern';
-import { MAX_DISTINCT_SCANNED, Q_NEWEST_REQUESTS, foldAscii, idRange, isIdPrefix, parseIpBlock, patternRanges, substringLike, textPattern } from './search';
+import { batchCounts, isPartDate } from './part-date';
+import { MAX_DISTINCT_SCANNED, Q_NEWEST_REQUESTS, foldAscii, idRange, ipNetwork, isIdPrefix, isStatusClass, patternRanges, substringLike, textPattern } from './search';
+import { BucketCounts, eachPartRequest, timelineGrid } from './session-page';
 import {
   BadCursorError,
   Checkpoint,
@@ -47,10 +50,9 @@ const UPGRADABLE = ['1'];
 /** Requests live in one table per day (per part date): a day's indexes stay small enough that
  *  ingest does not slow down as the store fills, and retention drops whole tables. */
 function requestsTable(part: string): string {
-  if (!PART_RE.test(part)) throw new Error('bad part ' + JSON.stringify(part));
+  if (!isPartDate(part)) throw new Error('bad part ' + JSON.stringify(part));
   return 'requests_' + part.replace(/-/g, '');
 }
-const PART_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * A day's requests. Duplicates are refused by a unique index on `rid`, a 53-bit hash of the
@@ -271,30 +273,13 @@ function emptyStats(): PartStats {
   return { methods: {}, statuses: {}, ips: {}, uas: {}, attacks: {}, keys: {}, users: {}, roles: {} };
 }
 
-function encodeCursor(parts: Array<number | string>): string {
-  return Buffer.from(parts.join(':')).toString('base64url');
-}
-function decodeCursor(c: string, n: number): number[] {
-  const xs = Buffer.from(c, 'base64url').toString().split(':').map(Number);
-  if (xs.length !== n || xs.some((x) => !Number.isSafeInteger(x))) throw new BadCursorError('bad cursor');
-  return xs;
-}
-
-/** Cursor of the list in another order than the last request: [value, session, part]. */
-function encodeSortCursor(v: [number, string, string], sort: PartSort): string {
-  return Buffer.from(JSON.stringify([sort, ...v])).toString('base64url');
-}
+/** Cursor of the list in another order than the last request: [sort, value, session, part]. */
 function decodeSortCursor(c: string, sort: PartSort): [number, string, string] {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(c, 'base64url').toString());
-  } catch (e) {
+  const v = decodeCursor(c);
+  if (v.length !== 4 || v[0] !== sort || !Number.isSafeInteger(v[1]) || typeof v[2] !== 'string' || typeof v[3] !== 'string') {
     throw new BadCursorError('bad cursor');
   }
-  if (!Array.isArray(v) || v.length !== 4 || v[0] !== sort || !Number.isSafeInteger(v[1]) || typeof v[2] !== 'string' || typeof v[3] !== 'string') {
-    throw new BadCursorError('bad cursor');
-  }
-  return [v[1], v[2], v[3]];
+  return [v[1] as number, v[2], v[3]];
 }
 
 export interface SqliteStoreOptions {
@@ -671,8 +656,7 @@ export class SqliteStore implements Store {
   }
 
   private ingestSync = (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): IngestResult => {
-    const res: IngestResult = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
-    const latest = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+    const { res, takes } = batchCounts(this.cutoff);
     const touched = new Set<PartState>();
     // Evicted between batches only: a part touched earlier in this batch holds aggregates not yet
     // written, and must not be loaded a second time from its row.
@@ -697,14 +681,7 @@ export class SqliteStore implements Store {
     };
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      if (r.part < this.cutoff) {
-        res.expired++;
-        continue;
-      }
-      if (r.part > latest) {
-        res.future++;
-        continue;
-      }
+      if (!takes(r.part)) continue;
       const d = this.day(r.part, true)!;
       if (d !== chunkDay) {
         flush();
@@ -977,8 +954,8 @@ export class SqliteStore implements Store {
     if (filter.role !== undefined) facet(F.role, filter.role);
     if (filter.ua !== undefined) facet(F.ua, filter.ua);
     if (filter.ip !== undefined) {
-      const block = parseIpBlock(filter.ip);
-      if (block && block.bits < (block.family === 4 ? 32 : 128)) {
+      const block = ipNetwork(filter.ip);
+      if (block) {
         const ranges = block.textRanges() ?? [['', '\u{10ffff}']];
         const found: string[] = [];
         for (const [lo, hi] of ranges) for (const v of this.distinctFacetValues(F.ip, lo, hi)) if (block.contains(v)) found.push(v);
@@ -988,7 +965,7 @@ export class SqliteStore implements Store {
     if (filter.attack !== undefined) facet(F.attack, filter.attack);
     if (filter.key !== undefined) facet(F.key, filter.key);
     if (filter.status !== undefined) {
-      if (/^[1-5]xx$/i.test(filter.status)) facet(F.cls, filter.status.toLowerCase());
+      if (isStatusClass(filter.status)) facet(F.cls, filter.status.toLowerCase());
       else facet(F.status, filter.status);
     }
     if (filter.endpoint !== undefined) {
@@ -1035,7 +1012,7 @@ export class SqliteStore implements Store {
     const col = sort === 'requests' ? 'requests' : 'attacked';
     if (opts.cursor) {
       if (sort === 'last') {
-        const [lt, id] = decodeCursor(opts.cursor, 2);
+        const [lt, id] = decodeIntCursor(opts.cursor, 2);
         where.push('(p.last_ts, p.id) < (?, ?)');
         args.push(lt, id);
       } else {
@@ -1053,7 +1030,7 @@ export class SqliteStore implements Store {
     const more = rows.length > opts.limit;
     if (more) rows.pop();
     const last = rows[rows.length - 1];
-    const key = (r: PartRow) => (sort === 'last' ? encodeCursor([r.last_ts, r.id]) : encodeSortCursor([r[col], r.session, r.part], sort));
+    const key = (r: PartRow) => (sort === 'last' ? encodeIntCursor([r.last_ts, r.id]) : encodeCursor([sort, r[col], r.session, r.part]));
     return { items: rows.map((r) => this.summary(r)), next: more && last ? key(last) : null, ...total };
   }
 
@@ -1195,7 +1172,7 @@ export class SqliteStore implements Store {
     const p = this.st.getPart.get(session, part) as PartRow | undefined;
     if (!p) return { items: [], next: null };
     let [ts, id, seq] = [-Infinity, 0, 0];
-    if (opts.cursor) [ts, id, seq] = decodeCursor(opts.cursor, 3);
+    if (opts.cursor) [ts, id, seq] = decodeIntCursor(opts.cursor, 3);
     const d = this.day(part, false);
     if (!d) return { items: [], next: null };
     const f = opts.filter ?? {};
@@ -1228,35 +1205,20 @@ export class SqliteStore implements Store {
     if (more) rows.pop();
     const items = rows.map((r, i) => this.toRequest(r, seq + i + 1, p.app));
     const last = rows[rows.length - 1];
-    return { items, next: more && last ? encodeCursor([last.ts, last.id, seq + rows.length]) : null };
+    return { items, next: more && last ? encodeIntCursor([last.ts, last.id, seq + rows.length]) : null };
   }
 
-  async *eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest> {
-    let cursor: string | null = null;
-    do {
-      const page: Page<StoredRequest> = await this.partRequests(session, part, { limit: 2000, cursor });
-      for (const r of page.items) yield r;
-      cursor = page.next;
-    } while (cursor);
+  eachPartRequest(session: string, part: string): AsyncIterable<StoredRequest> {
+    return eachPartRequest(this, session, part);
   }
 
   async timeline(session: string, part: string, buckets: number): Promise<TimelineBucket[]> {
     const p = this.st.getPart.get(session, part) as PartRow | undefined;
     if (!p) return [];
-    const n = Math.max(1, Math.min(500, Math.floor(buckets)));
-    const width = Math.max(1, Math.ceil((p.last_ts - p.first_ts + 1) / n));
+    const grid = timelineGrid(p.first_ts, p.last_ts, buckets);
     const d = this.day(part, false);
     if (!d) return [];
-    const rows = d.timeline.all(p.first_ts, width, p.id) as Array<{ b: number; requests: number; attacks: number; failed: number }>;
-    const out: TimelineBucket[] = [];
-    for (let i = 0; i < n; i++) out.push({ t: new Date(p.first_ts + i * width).toISOString(), requests: 0, attacks: 0, failed: 0 });
-    for (const r of rows) {
-      const b = out[Math.max(0, Math.min(n - 1, Math.floor(r.b)))];
-      b.requests += r.requests;
-      b.attacks += r.attacks;
-      b.failed += r.failed;
-    }
-    return out;
+    return grid.fill(d.timeline.all(p.first_ts, grid.width, p.id) as BucketCounts[]);
   }
 
   async deleteBefore(cutoffPart: string): Promise<number> {
