@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { SessionRecord } from '../../../record/record';
 import { clampLinksPerSession, compareEdges } from '../journey-rows';
-import { LINKS_PER_SESSION, LinkEdge } from '../types';
+import { LinkEdge } from '../types';
 
 export class SessionLinks {
   private st: ReturnType<SessionLinks['prepare']> | null = null;
@@ -38,7 +38,7 @@ export class SessionLinks {
     for (const [a, b] of edges) st.insertLink.run(a, b, r.app, ts, r.part);
   }
 
-  links(sessions: string[], perSession: number = LINKS_PER_SESSION): LinkEdge[] {
+  links(sessions: string[], perSession: number): LinkEdge[] {
     const limit = clampLinksPerSession(perSession);
     const linksOf = this.statements().linksOf;
     const out: LinkEdge[] = [];
