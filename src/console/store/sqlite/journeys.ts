@@ -6,15 +6,13 @@ import type Database from 'better-sqlite3';
 import { SessionRecord } from '../../../record/record';
 import { clampLinksPerSession, compareEdges } from '../journey-rows';
 import { LinkEdge } from '../types';
+import { preparedOnFirstUse } from './schema';
 
 export class SessionLinks {
-  private st: ReturnType<SessionLinks['prepare']> | null = null;
+  private readonly statements;
 
-  constructor(private readonly db: Database.Database) {}
-
-  private prepare() {
-    const db = this.db;
-    return {
+  constructor(db: Database.Database) {
+    this.statements = preparedOnFirstUse(() => ({
       insertLink: db.prepare(
         `INSERT INTO links (a, b, app, ts, part) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (a, b) DO UPDATE SET ts = min(ts, excluded.ts), part = max(part, excluded.part)`,
@@ -23,13 +21,7 @@ export class SessionLinks {
       // the session has).
       linksOf: db.prepare('SELECT a, b, app, ts FROM links WHERE a = ? ORDER BY ts, b LIMIT ?'),
       deleteLinks: db.prepare('DELETE FROM links WHERE part < ?'),
-    };
-  }
-
-  /** Prepared on first use: a read-only store opened on an older file may not have the table. */
-  private statements() {
-    if (!this.st) this.st = this.prepare();
-    return this.st;
+    }));
   }
 
   /** A newly stored record's edges (journeyRows). */

@@ -5,44 +5,37 @@
 import type Database from 'better-sqlite3';
 import { MAX_SAMPLES, SampleFields, clampSamples } from '../journey-rows';
 import { SampleRow } from '../types';
-import { samplesHaveUser } from './schema';
+import { preparedOnFirstUse, samplesHaveUser } from './schema';
 
 export class Samples {
-  private st: ReturnType<Samples['prepare']> | null = null;
+  private readonly statements;
   /** Samples added per application since its oldest were last trimmed. */
   private sinceTrim = new Map<string, number>();
 
-  constructor(private readonly db: Database.Database) {}
-
-  private prepare() {
-    const db = this.db;
-    // A read-only store on an older file: samples without the user column read it as NULL.
-    const hasUser = samplesHaveUser(db);
-    const user = hasUser ? 'user' : 'NULL AS user';
-    return {
-      insertSample: db.prepare(
-        // (a read-only store on an older file never inserts: prepared without the user then)
-        hasUser
-          ? `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory, user)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-          : `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      trimSamples: db.prepare(
-        `DELETE FROM samples WHERE app = ? AND id < (SELECT id FROM samples WHERE app = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
-      ),
-      samples: db.prepare(
-        `SELECT * FROM (SELECT id, ts, session, key_source, method, path, ip, ua, links, inventory, ${user} FROM samples
-         WHERE app = ? ORDER BY id DESC LIMIT ?) ORDER BY ts, id`,
-      ),
-      deleteSamples: db.prepare('DELETE FROM samples WHERE part < ?'),
-    };
-  }
-
-  /** Prepared on first use: a read-only store opened on an older file may not have the table. */
-  private statements() {
-    if (!this.st) this.st = this.prepare();
-    return this.st;
+  constructor(db: Database.Database) {
+    this.statements = preparedOnFirstUse(() => {
+      // A read-only store on an older file: samples without the user column read it as NULL.
+      const hasUser = samplesHaveUser(db);
+      const user = hasUser ? 'user' : 'NULL AS user';
+      return {
+        insertSample: db.prepare(
+          // (a read-only store on an older file never inserts: prepared without the user then)
+          hasUser
+            ? `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory, user)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+            : `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ),
+        trimSamples: db.prepare(
+          `DELETE FROM samples WHERE app = ? AND id < (SELECT id FROM samples WHERE app = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+        ),
+        samples: db.prepare(
+          `SELECT * FROM (SELECT id, ts, session, key_source, method, path, ip, ua, links, inventory, ${user} FROM samples
+           WHERE app = ? ORDER BY id DESC LIMIT ?) ORDER BY ts, id`,
+        ),
+        deleteSamples: db.prepare('DELETE FROM samples WHERE part < ?'),
+      };
+    });
   }
 
   /** A newly stored record's sample (journeyRows); an application's oldest are trimmed every

@@ -151,6 +151,13 @@ export function checkSchemaVersion(db: Database.Database, path: string): void {
   else if (v.value !== SCHEMA_VERSION) throw new Error(`${path}: schema version ${v.value}, this console uses ${SCHEMA_VERSION}`);
 }
 
+/** Statements of the journey tables, prepared on first use: a read-only store opened on an older
+ *  file may not have the tables. */
+export function preparedOnFirstUse<T>(prepare: () => T): () => T {
+  let statements: T | null = null;
+  return () => (statements ??= prepare());
+}
+
 export function samplesHaveUser(db: Database.Database): boolean {
   return (db.prepare('PRAGMA table_info(samples)').all() as Array<{ name: string }>).some((c) => c.name === 'user');
 }
