@@ -15,9 +15,9 @@ export function isPartDate(s: string): boolean {
  * cutoff is counted `expired`, one after tomorrow (UTC) `future` (a clock or a sender is wrong);
  * neither is stored.
  */
-export function batchCounts(cutoff: string, now = Date.now()): { res: IngestResult; takes: (part: string) => boolean } {
+export function batchCounts(cutoff: string): { res: IngestResult; takes: (part: string) => boolean } {
   const res: IngestResult = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
-  const latest = new Date(now + 86400000).toISOString().slice(0, 10);
+  const latest = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
   const takes = (part: string): boolean => {
     if (part < cutoff) res.expired++;
     else if (part > latest) res.future++;
