@@ -1,4 +1,4 @@
--- API Sessions: the ClickHouse schema of the console's store (src/console/store/clickhouse.ts).
+-- API Sessions: the ClickHouse schema of the console's store (src/console/store/clickhouse/).
 --
 -- One file for every user of it: the console's ClickHouse store runs it at start (statements are
 -- separated by `;` at the end of a line), and the compose setup runs it once in the ClickHouse

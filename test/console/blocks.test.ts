@@ -5,7 +5,7 @@
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { nginxMap, blockList, MAX_DURATION_MS } from '../../src/console/blocks';
-import { SqliteBlocks } from '../../src/console/store/blocks-sqlite';
+import { SqliteBlocks } from '../../src/console/store/sqlite/blocks';
 import Database from 'better-sqlite3';
 import { sid, tempDir } from './helpers';
 

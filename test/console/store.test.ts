@@ -1,7 +1,7 @@
 import { renameSync, statSync } from 'fs';
 import { join } from 'path';
 import Database from 'better-sqlite3';
-import { BackgroundCheckpointer } from '../../src/console/store/checkpointer';
+import { BackgroundCheckpointer } from '../../src/console/store/sqlite/checkpointer';
 import { PART_ENDPOINTS_CACHED, SqliteStore, requestIdHash } from '../../src/console/store/sqlite';
 import { PartFilter } from '../../src/console/store/types';
 import { DAY, TODAY, YESTERDAY, rec, sid, tempDir, waitFor } from './helpers';
@@ -297,7 +297,7 @@ describe('SqliteStore', () => {
     const scan = (from: number, to: number) =>
       Array.from({ length: to - from }, (_, i) => rec({ s: 'scanner', at: TODAY + from + i, path: '/probe/' + (from + i) }));
     await s.ingest(scan(0, 3000));
-    const cached = [...((s as unknown as { partCache: Map<string, { endpoints: Set<number> }> }).partCache.values())];
+    const cached = [...((s as unknown as { writer: { partCache: Map<string, { endpoints: Set<number> }> } }).writer.partCache.values())];
     expect(cached).toHaveLength(1);
     expect(cached[0].endpoints.size).toBe(PART_ENDPOINTS_CACHED);
     // the same paths again, and new ones: every endpoint still finds the part, once

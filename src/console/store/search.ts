@@ -1,8 +1,8 @@
 /**
  * The list's search values, parsed once for every store: case-insensitive `*` / `?` patterns
- * (user, app, endpoint path), CIDR blocks (IP), id prefixes (session, request id) and the bounds
- * of the free-text search `q`. Case is folded for ASCII letters only, in every store alike
- * (SQLite's LIKE and ClickHouse's lower() both fold ASCII only).
+ * (user, app, endpoint path), CIDR blocks (IP), status classes, id prefixes (session, request id)
+ * and the bounds of the free-text search `q`. Case is folded for ASCII letters only, in every
+ * store alike (SQLite's LIKE and ClickHouse's lower() both fold ASCII only).
  */
 import { BlockList, isIPv4, isIPv6 } from 'net';
 
@@ -128,6 +128,13 @@ export function parseIpBlock(input: string): IpBlock | null {
   };
 }
 
+/** A CIDR block of more than one address, which the list matches by containment; null for a
+ *  single address (matched exactly, as is anything that is no IP). */
+export function ipNetwork(input: string): IpBlock | null {
+  const block = parseIpBlock(input);
+  return block && block.bits < (block.family === 4 ? 32 : 128) ? block : null;
+}
+
 function ipv6Text(bytes: number[]): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
@@ -155,6 +162,11 @@ export function ipBlockSql(col: string, b: IpBlock): string {
     conds.push(`bitAnd(reinterpretAsUInt8(substring(${v6}, ${whole + 1}, 1)), ${mask}) = ${b.bytes[whole]}`);
   }
   return '(' + conds.join(' AND ') + ')';
+}
+
+/** The status filter names a class (`4xx`, any case) rather than one code (`404`). */
+export function isStatusClass(status: string): boolean {
+  return /^[1-5]xx$/i.test(status);
 }
 
 /** A lower-case hex id or id prefix: [lo, hi) bounds of the ids that start with it. */

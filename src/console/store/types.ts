@@ -1,5 +1,5 @@
 /**
- * The console's store, behind a small interface: SQLite (store/sqlite.ts) is the embedded
+ * The console's store, behind a small interface: SQLite (store/sqlite/) is the embedded
  * default; a server-backed store (ClickHouse, for traffic that outgrows one machine) implements
  * the same methods. Every method is async so that such a store fits without changing callers.
  */

@@ -3,7 +3,7 @@
  * console's file. Synchronous under async methods, like the rest of the SQLite store.
  */
 import type Database from 'better-sqlite3';
-import { Block, BlockAudit, BlockKind, BlockStore } from '../blocks';
+import { Block, BlockAudit, BlockKind, BlockStore } from '../../blocks';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS blocks (
