@@ -19,6 +19,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from './store/types';
+import { UI_DIR } from './assets';
 
 export type BlockKind = 'session' | 'user' | 'key';
 
@@ -204,7 +205,7 @@ export interface BlockRoutesOptions {
 export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptions): void {
   const now = opts.now ?? Date.now;
   const tokenHash = opts.blocksToken ? sha256(opts.blocksToken) : null;
-  const script = readFileSync(join(__dirname, 'ui', 'blocks.js'));
+  const script = readFileSync(join(UI_DIR, 'blocks.js'));
 
   const storeOf = (reply: FastifyReply): BlockStore | null => {
     if (opts.store.blocks) return opts.store.blocks;
@@ -238,7 +239,7 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
     return false;
   };
 
-  app.get('/blocks', (_req, reply) => reply.type('text/html; charset=utf-8').send(readFileSync(join(__dirname, 'ui', 'index.html'))));
+  app.get('/blocks', (_req, reply) => reply.type('text/html; charset=utf-8').send(readFileSync(join(UI_DIR, 'index.html'))));
   app.get('/ui/blocks.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(script));
 
   app.get('/api/blocks', async (req, reply) => {

@@ -21,6 +21,7 @@ import { MAX_SAMPLES } from './store/journey-rows';
 import { registerBlockRoutes, BLOCK_LIST_PATHS } from './blocks';
 import { MIN_ID_PREFIX, parseIpBlock } from './store/search';
 import { partStats } from './part-stats';
+import { UI_DIR } from './assets';
 
 export interface ServerOptions {
   store: Store;
@@ -46,7 +47,6 @@ export interface ServerOptions {
 const HEX32 = /^[0-9a-f]{32}$/;
 const SESSION_OR_PREFIX = new RegExp(`^[0-9a-f]{${MIN_ID_PREFIX},32}$`);
 const PART = /^\d{4}-\d{2}-\d{2}$/;
-const UI_DIR = join(__dirname, 'ui');
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':

@@ -31,7 +31,7 @@
  * with them: a crash in between replays the batch, which deduplication absorbs.
  */
 import { readFileSync } from 'fs';
-import { join } from 'path';
+import { SCHEMA_FILE } from '../assets';
 import { createClient, ClickHouseClient } from '@clickhouse/client';
 import { SessionRecord } from '../../record/record';
 import { clampLinksPerSession, clampSamples, journeyRows } from './journey-rows';
@@ -74,13 +74,13 @@ export interface ClickHouseStoreOptions {
    *  and recommendations. Default: true when the schema is created; otherwise when both tables
    *  exist. Without them the store has no `links` / `samples` methods (the API answers 501). */
   journeys?: boolean;
-  /** Where schema.sql is (default: deploy/clickhouse/schema.sql of this checkout). */
+  /** Where schema.sql is (default: deploy/clickhouse/schema.sql, or its copy beside the built console). */
   schemaFile?: string;
   /** Per-request timeout, ms (default 60000). */
   requestTimeoutMs?: number;
 }
 
-export const DEFAULT_SCHEMA_FILE = join(__dirname, '..', '..', '..', 'deploy', 'clickhouse', 'schema.sql');
+export const DEFAULT_SCHEMA_FILE = SCHEMA_FILE;
 
 const PART_RE = /^\d{4}-\d{2}-\d{2}$/;
 const IDENT_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
