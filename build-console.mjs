@@ -17,6 +17,11 @@ import { dirname, join, relative, resolve } from 'node:path';
 const root = new URL('.', import.meta.url).pathname;
 
 export const CONSOLE_ENTRIES = ['src/console/cli.ts', 'src/console/main.ts'];
+/** What the console reads besides its code (src/console/assets.ts), and where it goes in dist/console. */
+export const CONSOLE_ASSETS = [
+  ['src/console/ui', 'ui'],
+  ['deploy/clickhouse/schema.sql', 'schema.sql'],
+];
 
 /** The package an import names ('@scope/name/sub' -> '@scope/name'); null for paths and node's own modules. */
 export function packageOf(spec) {
@@ -89,8 +94,7 @@ export async function buildConsole({ outdir = 'dist/console', quiet = false } = 
   const out = resolve(root, outdir);
   rmSync(out, { recursive: true, force: true }); // no file of an earlier build stays
   const files = await bundleNode({ entries: CONSOLE_ENTRIES, outdir, define: { API_SESSIONS_BUNDLED: 'true' } });
-  cpSync(join(root, 'src/console/ui'), join(out, 'ui'), { recursive: true });
-  cpSync(join(root, 'deploy/clickhouse/schema.sql'), join(out, 'schema.sql'));
+  for (const [from, to] of CONSOLE_ASSETS) cpSync(join(root, from), join(out, to), { recursive: true });
   if (!quiet) console.log(`built ${outdir}/ (${files.filter((f) => f.endsWith('.js')).map((f) => f.slice(f.lastIndexOf('/') + 1)).join(', ')}, ui/, schema.sql)`);
   return files;
 }
