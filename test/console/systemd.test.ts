@@ -115,10 +115,10 @@ describe('started as the unit starts it', () => {
     const requests = `${c.url}api/sessions/${first.session}/parts/${first.part}/requests`;
     expect((await fetch(requests)).status).toBe(401);
     const auth = { authorization: `Bearer ${TOKEN}` };
-    await waitFor('the record present at start', async () => (await (await fetch(requests, { headers: auth })).json()).items?.length === 1);
+    await waitFor('the record present at start', async () => ((await (await fetch(requests, { headers: auth })).json()) as any).items?.length === 1);
     appendFileSync(mapPath(logPath), line(second));
     const items = await waitFor('the appended record', async () => {
-      const b = await (await fetch(requests, { headers: auth })).json();
+      const b = (await (await fetch(requests, { headers: auth })).json()) as any;
       return b.items?.length === 2 ? b.items : null;
     });
     expect(items.map((r: any) => [r.request_id, r.path])).toEqual([
