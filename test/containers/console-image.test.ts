@@ -13,7 +13,7 @@
  * With a Docker engine: the images are built and run, and the compose stack carries a request
  * through nginx and Vector into the console. Without one that part is skipped with one line.
  */
-import { execFileSync, spawn, spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'fs';
 import { join, posix } from 'path';
 import YAML from 'yaml';
@@ -23,6 +23,7 @@ import { freePort } from '../helpers/nginx';
 import { requireBuiltConsole, startConsoleProcess, ConsoleProcess } from '../helpers/console-process';
 import { clickhouseBinary, startClickHouse, ClickHouseServer } from '../console-clickhouse/server';
 import { TODAY, line, rec, tempDir, waitFor } from '../console/helpers';
+import { dockerEngine } from '../helpers/docker';
 
 const DOCKERFILE = 'deploy/console/Dockerfile';
 
@@ -335,15 +336,6 @@ describe('the runtime stages laid out from their COPY lines, started as compose 
   });
 });
 
-function dockerEngine(): boolean {
-  if (!process.env.DOCKER_HOST && !existsSync('/var/run/docker.sock')) return false;
-  try {
-    execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'ignore', timeout: 15000 });
-    return true;
-  } catch (e: any) {
-    return e.code === 'ENOENT';
-  }
-}
 const docker = dockerEngine();
 if (!docker) console.log('console image tests skipped: no Docker engine (Testcontainers needs one; set DOCKER_HOST or start dockerd)');
 
