@@ -175,14 +175,19 @@ export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_se
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  build().catch((e) => {
-    // esbuild's errors carry file and line; print them as a compiler would.
-    if (e.errors) {
-      for (const m of e.errors) {
-        const loc = m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : '';
-        console.error(`${loc}error: ${m.text}${m.location ? '\n    ' + m.location.lineText : ''}`);
-      }
-    } else console.error(e.message);
-    process.exit(1);
-  });
+  // The njs bundle first, as before; then the console's built form (build-console.mjs).
+  const { buildConsole, buildDemoApi } = await import('./build-console.mjs');
+  build()
+    .then(() => buildConsole())
+    .then(() => buildDemoApi())
+    .catch((e) => {
+      // esbuild's errors carry file and line; print them as a compiler would.
+      if (e.errors) {
+        for (const m of e.errors) {
+          const loc = m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : '';
+          console.error(`${loc}error: ${m.text}${m.location ? '\n    ' + m.location.lineText : ''}`);
+        }
+      } else console.error(e.message);
+      process.exit(1);
+    });
 }

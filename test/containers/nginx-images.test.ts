@@ -8,11 +8,11 @@
  * Where no Docker engine is reachable, the whole file is skipped with one line: it never fails
  * for that reason.
  */
-import { execFileSync } from 'child_process';
 import { existsSync } from 'fs';
 import { join } from 'path';
 import { GenericContainer, StartedTestContainer, TestContainers, Wait } from 'testcontainers';
 import { ROOT, DIST } from '../helpers/nginx';
+import { dockerEngine } from '../helpers/docker';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request, expectedSession, Reply } from '../helpers/http';
 
@@ -22,18 +22,6 @@ const TARGETS = [
   { image: 'nginx:1.30.0', njs: '0.9.6', engine: null },
   { image: 'nginx:1.30.0', njs: '0.9.6', engine: 'qjs' },
 ] as const;
-
-function dockerEngine(): boolean {
-  const host = process.env.DOCKER_HOST;
-  if (!host && !existsSync('/var/run/docker.sock')) return false;
-  try {
-    // The CLI answers for the engine; without a CLI, a socket or DOCKER_HOST has to do.
-    execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { stdio: 'ignore', timeout: 15000 });
-    return true;
-  } catch (e: any) {
-    return e.code === 'ENOENT';
-  }
-}
 
 const engine = dockerEngine();
 if (!engine) console.log('nginx image tests skipped: no Docker engine (Testcontainers needs one; set DOCKER_HOST or start dockerd)');

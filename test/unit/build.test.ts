@@ -2,21 +2,10 @@
  * The build is the syntax gate: what njs 0.7.9 cannot run stops the build at its file and line.
  * build.mjs is an ES module, so these tests drive it in a child node process.
  */
-import { execFileSync } from 'child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
-import { join, resolve } from 'path';
-
-const ROOT = resolve(__dirname, '..', '..');
-
-function runNode(code: string): { ok: boolean; output: string } {
-  try {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
-    return { ok: true, output: out };
-  } catch (e: any) {
-    return { ok: false, output: String(e.stdout) + String(e.stderr) };
-  }
-}
+import { join } from 'path';
+import { runNode } from '../helpers/run-node';
 
 let dir: string;
 beforeAll(() => {

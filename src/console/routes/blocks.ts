@@ -15,7 +15,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/types';
-import { UI_DIR } from '../ui-dir';
+import { UI_DIR } from '../assets';
 import {
   BadRequest,
   Block,

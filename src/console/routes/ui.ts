@@ -6,7 +6,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { UI_DIR } from '../ui-dir';
+import { UI_DIR } from '../assets';
 
 export function registerUiRoutes(app: FastifyInstance): void {
   const ui = {

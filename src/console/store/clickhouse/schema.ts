@@ -4,10 +4,11 @@
  * samples and its `user` column) the store finds.
  */
 import { readFileSync } from 'fs';
-import { join } from 'path';
 import { ClickHouseTables, lit } from './tables';
+import { SCHEMA_FILE } from '../../assets';
 
-export const DEFAULT_SCHEMA_FILE = join(__dirname, '..', '..', '..', '..', 'deploy', 'clickhouse', 'schema.sql');
+/** deploy/clickhouse/schema.sql, or its copy beside the built console (assets.ts). */
+export const DEFAULT_SCHEMA_FILE = SCHEMA_FILE;
 
 /** The statements of schema.sql for a server: placeholders filled, the `@ttl` section kept only
  *  when the server has TTL. */
