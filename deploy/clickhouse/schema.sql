@@ -106,6 +106,23 @@ ORDER BY (app, request_id);
 -- (A `samples` table created before it kept `user` gains the column when the console starts:
 -- 18.16 has no ADD COLUMN IF NOT EXISTS. Older rows read NULL.)
 
+-- Blocks (docs/console.md, "Blocks"): every change of a block is one row, never updated; a
+-- block's state is read from its rows (src/console/store/clickhouse/blocks.ts). `id` grows with
+-- each change (ms * 1000 + a sequence); `block_id` is the id of the block's first row. Kept
+-- whole, outside retention: the audit list outlives the traffic it was about.
+CREATE TABLE IF NOT EXISTS {database}.block_audit (
+  id UInt64,
+  block_id UInt64,
+  at UInt64,
+  who String,
+  action String,
+  kind String,
+  value String,
+  reason String,
+  expires_at UInt64
+) ENGINE = MergeTree()
+ORDER BY id;
+
 -- @ttl (ClickHouse 19.6 and later: 18.16 does not parse TTL)
 ALTER TABLE {database}.requests MODIFY TTL part + INTERVAL {retention_days} DAY;
 ALTER TABLE {database}.links MODIFY TTL part + INTERVAL {retention_days} DAY;

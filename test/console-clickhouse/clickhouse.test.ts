@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any */
 /**
  * The ClickHouse store on a real clickhouse-server (Debian 12's 18.16 here; CLICKHOUSE_SERVER_BIN
  * names another): the store contract shared with SQLite, the rows Vector's ClickHouse sink sends,
@@ -148,9 +149,11 @@ maybe('ClickHouse store', () => {
     const database = s.database;
     await s.close();
     await sql(`DROP TABLE ${database}.links`);
+    await sql(`DROP TABLE ${database}.block_audit`);
     const bare = await createClickHouseStore({ url: server!.url, database, createSchema: false });
     expect(bare.links).toBeUndefined();
     expect(bare.samples).toBeUndefined();
+    expect(bare.blocks).toBeUndefined();
     const c = await startConsole({ store: bare, log: () => undefined });
     try {
       await bare.ingest(journeyScenario());
@@ -159,6 +162,7 @@ maybe('ClickHouse store', () => {
       expect(await get(`/api/sessions/${sid('tok-alice-1')}/links`)).toBe(501);
       expect(await get('/api/parts?user=alice&follow=links')).toBe(501);
       expect(await get('/api/apps/shop/recommendations')).toBe(501);
+      expect(await get('/api/blocks')).toBe(501);
       expect(await get('/api/parts?user=alice')).toBe(200);
     } finally {
       await c.close();
@@ -168,7 +172,35 @@ maybe('ClickHouse store', () => {
     await withTables.close();
     const again = await createClickHouseStore({ url: server!.url, database, createSchema: false });
     expect(typeof again.links).toBe('function');
+    expect(again.blocks).toBeDefined();
     await again.close();
+  });
+
+  test('blocks through the API of a console on ClickHouse: made, listed for nginx, lifted', async () => {
+    const store = await open();
+    const c = await startConsole({ store, blocksToken: 'nginx-token', log: () => undefined });
+    try {
+      const call = async (method: string, path: string, body?: unknown, token?: string) => {
+        const r = await fetch(new URL(path, c.url), {
+          method,
+          headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: 'Bearer ' + token } : {}) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        return { status: r.status, body: (await r.json()) as any };
+      };
+      const made = await call('POST', '/api/blocks', { kind: 'session', value: sid('eve'), reason: 'card testing', by: 'ana', duration: '2h' });
+      expect(made.status).toBe(201);
+      expect(made.body.expires_at - made.body.created_at).toBe(2 * 3600000);
+      const pulled = await call('GET', '/api/blocks/list', undefined, 'nginx-token');
+      expect(pulled.status).toBe(200);
+      expect(pulled.body.sessions).toEqual([sid('eve')]);
+      expect((await call('POST', `/api/blocks/${made.body.id}/lift`, { by: 'bo', reason: 'done' })).body.state).toBe('lifted');
+      expect((await call('GET', '/api/blocks/list', undefined, 'nginx-token')).body.sessions).toEqual([]);
+      expect((await call('GET', '/api/blocks/audit')).body.items.map((a: any) => a.action)).toEqual(['lift', 'block']);
+    } finally {
+      await c.close();
+      await store.close();
+    }
   });
 
   test('samples: FINAL reads only the newest days that hold the samples asked for', async () => {

@@ -667,5 +667,71 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await store.listParts({}, { limit: 10 })).toEqual({ items: [], next: null });
       expect(await store.ingest([])).toEqual({ inserted: 0, duplicates: 0, expired: 0, future: 0 });
     });
+
+  // Blocks (blocks.ts's BlockStore): the same answers from both stores, times given explicitly.
+  const T = 1_800_000_000_000;
+  const HOSTILE = "it's \\'; DROP TABLE blocks; -- <b>é</b>";
+  const blocksOf = () => {
+    if (!store.blocks) throw new Error('this store keeps no blocks');
+    return store.blocks;
+  };
+
+  test('blocks: block, read back, extend, lift; the audit list and the version follow every change', async () => {
+    const b = blocksOf();
+    expect(await b.version()).toBe(0);
+    const made = await b.create({ kind: 'user', value: HOSTILE, reason: HOSTILE, who: 'ana', now: T, expiresAt: T + 3600000, max: 10 });
+    if (made === 'full') throw new Error('full');
+    expect(made).toMatchObject({ kind: 'user', value: HOSTILE, reason: HOSTILE, created_by: 'ana', created_at: T, expires_at: T + 3600000, lifted_at: null, lifted_by: null });
+    expect(await b.get(made.id)).toEqual(made);
+    const v1 = await b.version();
+    expect(v1).toBeGreaterThan(0);
+
+    const extended = await b.extend(made.id, T + 7200000, 'bo', 'still at it', T + 1000);
+    expect(extended).toEqual({ ...made, expires_at: T + 7200000 });
+    expect(await b.get(made.id)).toEqual(extended);
+    const v2 = await b.version();
+    expect(v2).toBeGreaterThan(v1);
+
+    const lifted = await b.lift(made.id, 'cy', 'false positive', T + 2000);
+    expect(lifted).toEqual({ ...made, expires_at: T + 7200000, lifted_at: T + 2000, lifted_by: 'cy' });
+    expect(await b.get(made.id)).toEqual(lifted);
+    expect(await b.version()).toBeGreaterThan(v2);
+    // A lifted block is not active: neither extended nor lifted again.
+    expect(await b.extend(made.id, T + 9000000, 'x', 'x', T + 3000)).toBeNull();
+    expect(await b.lift(made.id, 'x', 'x', T + 3000)).toBeNull();
+    expect(await b.get(987654321)).toBeNull();
+
+    const audit = await b.auditList(10);
+    expect(audit.map((a) => [a.block_id, a.action, a.who, a.reason, a.kind, a.value, a.expires_at, a.at])).toEqual([
+      [made.id, 'lift', 'cy', 'false positive', 'user', HOSTILE, T + 7200000, T + 2000],
+      [made.id, 'extend', 'bo', 'still at it', 'user', HOSTILE, T + 7200000, T + 1000],
+      [made.id, 'block', 'ana', HOSTILE, 'user', HOSTILE, T + 3600000, T],
+    ]);
+    expect(audit[0].id).toBeGreaterThan(audit[1].id);
+    expect(audit[1].id).toBeGreaterThan(audit[2].id);
+  });
+
+  test('blocks: active ones oldest first, the list newest first, expiry, and the bound on active blocks', async () => {
+    const b = blocksOf();
+    const made = [];
+    for (const [i, kind, ttl] of [[0, 'session', 1000], [1, 'key', 5000], [2, 'user', 5000]] as const) {
+      const m = await b.create({ kind, value: kind === 'user' ? 'u' + i : sid('v' + i), reason: 'r' + i, who: 'w', now: T + i, expiresAt: T + ttl, max: 3 });
+      if (m === 'full') throw new Error('full');
+      made.push(m);
+    }
+    expect(await b.create({ kind: 'user', value: 'u9', reason: 'r', who: 'w', now: T + 10, expiresAt: T + 5000, max: 3 })).toBe('full');
+    expect((await b.active(T + 10, 100)).map((x) => x.id)).toEqual(made.map((x) => x.id));
+    expect((await b.active(T + 10, 2)).map((x) => x.id)).toEqual(made.slice(0, 2).map((x) => x.id));
+    expect((await b.list({ now: T + 10, all: false, limit: 100 })).map((x) => x.id)).toEqual(made.map((x) => x.id).reverse());
+    // The first expires at T + 1000: no longer active, still in the whole list; room for one more.
+    expect((await b.active(T + 1000, 100)).map((x) => x.id)).toEqual(made.slice(1).map((x) => x.id));
+    expect((await b.list({ now: T + 1000, all: true, limit: 100 })).map((x) => x.id)).toEqual(made.map((x) => x.id).reverse());
+    expect(await b.extend(made[0].id, T + 9000, 'w', 'r', T + 1000)).toBeNull();
+    const fourth = await b.create({ kind: 'user', value: 'u9', reason: 'r', who: 'w', now: T + 1000, expiresAt: T + 5000, max: 3 });
+    expect(fourth).not.toBe('full');
+    // A lifted block frees its place too.
+    await b.lift(made[1].id, 'w', 'r', T + 1001);
+    expect((await b.active(T + 1001, 100)).map((x) => x.id)).toEqual([made[2].id, (fourth as { id: number }).id]);
+  });
   });
 }

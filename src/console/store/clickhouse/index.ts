@@ -35,6 +35,7 @@ import { links } from './journeys';
 import { listParts } from './list';
 import { deleteBefore } from './retention';
 import { Samples } from './samples';
+import { ClickHouseBlocks, hasBlockTable } from './blocks';
 import { DEFAULT_SCHEMA_FILE, createTables, findJourneyTables, serverHasTtl } from './schema';
 import { getPart, partRequests, sessionParts, timeline } from './session';
 import { ClickHouseTables } from './tables';
@@ -76,6 +77,9 @@ export class ClickHouseStore implements Store {
   private readonly tables: ClickHouseTables;
   private readonly discoverySamples: Samples;
   private readonly writer: RequestWriter;
+  /** Blocks and their audit list (blocks.ts): absent where the database has no block_audit
+   *  table (an operator-managed schema without it: the block API answers 501). */
+  blocks?: ClickHouseBlocks;
 
   constructor(private readonly opts: ClickHouseStoreOptions) {
     this.database = opts.database ?? 'api_sessions';
@@ -112,6 +116,7 @@ export class ClickHouseStore implements Store {
         ttl: serverHasTtl(this.serverVersion),
       });
     }
+    if (await hasBlockTable(this.tables)) this.blocks = new ClickHouseBlocks(this.tables);
     const found = await findJourneyTables(this.tables, { journeys: this.opts.journeys, createSchema });
     this.tables.journeys = found.journeys;
     this.tables.samplesUser = found.samplesUser;
