@@ -11,8 +11,7 @@
  *    (bench/njs-harness.ts) for the `headers` and `bodies` scenarios; "parse" is what parsing
  *    $api_sessions_params adds (measured by keeping the text constant, which the module
  *    memoizes where the engine keeps state).
- * --cli-only skips part 1 (about a minute). --context-reuse N sets QuickJS's js_context_reuse (0:
- * a new context per request, to price one). --engine debian12|trixie|sid|sid-qjs counts on that
+ * --cli-only skips part 1 (about a minute). --config-cache and --context-reuse N: bench/conf.ts. --engine debian12|trixie|sid|sid-qjs counts on that
  * engine (scripts/engines.sh; valgrind is in its root, with /proc mounted for the command only).
  */
 import { execFileSync, spawnSync } from 'child_process';
@@ -20,6 +19,7 @@ import { readFileSync, writeFileSync, rmSync } from 'fs';
 import { join, resolve } from 'path';
 import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, locationParams, requireCommand, upstreamBody } from './requests';
 import type { HarnessScenario } from './harness-scenario';
+import { measuredConf } from './conf';
 import { startNginx } from '../test/helpers/nginx';
 import { engineFromArgs, engineTempDir, inEngine, innerPath } from '../test/helpers/engines';
 import http from 'http';
@@ -75,24 +75,11 @@ async function callgrindTotals(file: string): Promise<RegExpExecArray> {
   }
 }
 
-/** `--context-reuse N`: QuickJS's pool of contexts (`js_context_reuse`; 0 makes a new context
- *  for every request, which prices one). */
-function contextReuse(): string {
-  const i = process.argv.indexOf('--context-reuse');
-  if (i < 0) return '';
-  const n = process.argv[i + 1];
-  if (!/^\d+$/.test(n || '')) throw new Error('--context-reuse: a number of contexts');
-  if (!ENGINE.qjs) throw new Error('--context-reuse: QuickJS only (--engine sid-qjs)');
-  return `js_context_reuse ${n};\n`;
-}
-
 async function nginxCounts(dir: string): Promise<Array<{ location: string; per_request: number }>> {
   const upstream = await startNginx({ http: readFileSync(join(ROOT, 'bench', 'upstream.conf'), 'utf8') });
   const rows: Array<{ location: string; per_request: number }> = [];
   try {
-    const conf = contextReuse() + readFileSync(join(ROOT, 'bench', 'nginx.conf'), 'utf8')
-      .replace(/\{\{UPSTREAM_PORT\}\}/g, String(upstream.ports[0]))
-      .replace(/\{\{STREAM_PORT\}\}/g, String(upstream.ports[0]));
+    const conf = measuredConf(ROOT, ENGINE, process.argv.slice(2), { upstream: upstream.ports[0], stream: upstream.ports[0] });
     const locations: Array<[string, string, boolean]> = [
       ['plain_get', 'plain', false], ['floor_set', 'floor_set', false], ['builtin', 'builtin', false], ['headers', 'headers', false], ['headers_check', 'headers_check', false],
       ['plain_post', 'plain', true], ['floor', 'floor', true], ['bodies', 'bodies', true],

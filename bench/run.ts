@@ -18,6 +18,7 @@
  * the others, so the p99 there follows throughput), added time to first byte of a streamed
  * response with the body filter on, and the worker's
  * RSS before and after a long run. --short: a quick run that proves the benchmark works (CI).
+ * --config-cache, --context-reuse N: engine options (bench/conf.ts).
  * --json: the same as JSON. No speed is asserted anywhere: the targets are read off the report.
  */
 import { execFileSync, spawnSync } from 'child_process';
@@ -30,6 +31,7 @@ import net from 'net';
 import { startNginx, Nginx, ROOT, nginxVersion } from '../test/helpers/nginx';
 import { engineFromArgs, inEngine, Engine } from '../test/helpers/engines';
 import { GET_SCRIPT, POST_SCRIPT, GET_PATH, POST_PATH, requireCommand } from './requests';
+import { measuredConf } from './conf';
 
 const args = process.argv.slice(2);
 /** --engine debian12|trixie|sid|sid-qjs (scripts/engines.sh): both nginx run on it. */
@@ -137,9 +139,7 @@ async function main(): Promise<void> {
   try {
     upstream = await startNginx({ http: readFileSync(join(ROOT, 'bench', 'upstream.conf'), 'utf8') });
     stream = await startStreamUpstream();
-    const conf = readFileSync(join(ROOT, 'bench', 'nginx.conf'), 'utf8')
-      .replace(/\{\{UPSTREAM_PORT\}\}/g, String(upstream.ports[0]))
-      .replace(/\{\{STREAM_PORT\}\}/g, String(stream.port));
+    const conf = measuredConf(ROOT, ENGINE, args, { upstream: upstream.ports[0], stream: stream.port });
     measured = await startNginx({ http: conf });
     const url = (loc: string, post: boolean) =>
       measured!.url(`/${loc}` + (post ? POST_PATH : GET_PATH));

@@ -68,9 +68,36 @@ const LIMIT_CEILING = 16777216;
 let memoKey: string | null = null;
 let memo: Config | null = null;
 
-export function buildConfig(raw: RawConfig): Config {
-  const key = (raw.params || '') + '\u0000' + (raw.extraParams || '') + '\u0000' + (raw.maxBody || '') +
+/** The variables' texts as one string: what a parsed configuration is remembered by. */
+export function configKey(raw: RawConfig): string {
+  return (raw.params || '') + '\u0000' + (raw.extraParams || '') + '\u0000' + (raw.maxBody || '') +
     '\u0000' + (raw.maxValue || '') + '\u0000' + (raw.maxAttackBody || '');
+}
+
+/** A Config as JSON can hold it: the grouping parameters by their index in `params` (a Config's
+ *  `groups` are the same objects as in `params`). */
+export interface CompiledConfig {
+  params: Param[];
+  groups: number[];
+  needs: Config['needs'];
+  limits: Limits;
+  errors: string[];
+}
+
+export function toCompiled(c: Config): CompiledConfig {
+  const groups: number[] = [];
+  for (let i = 0; i < c.params.length; i++) if (c.params[i].group) groups.push(i);
+  return { params: c.params, groups, needs: c.needs, limits: c.limits, errors: c.errors };
+}
+
+export function fromCompiled(c: CompiledConfig): Config {
+  const groups: Param[] = [];
+  for (let i = 0; i < c.groups.length; i++) groups.push(c.params[c.groups[i]]);
+  return { params: c.params, groups, needs: c.needs, limits: c.limits, errors: c.errors };
+}
+
+export function buildConfig(raw: RawConfig): Config {
+  const key = configKey(raw);
   if (memo !== null && key === memoKey) return memo;
   const errors: string[] = [];
   const params: Param[] = [];

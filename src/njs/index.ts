@@ -9,7 +9,8 @@
  * - body_filter: js_body_filter (per location): passes every chunk on at once and unchanged,
  *                and keeps a bounded copy only when a parameter reads the response's JSON body.
  */
-import { buildConfig, Config } from './config';
+import { buildConfig, Config, CompiledConfig, RawConfig, configKey, fromCompiled, toCompiled } from './config';
+import { isNjsEngine } from './engine';
 import { Body, Exchange, startExtraction } from './extract';
 import { isJsonType } from './sources/json';
 import { buildRecord, RequestFacts, RawRequest, recordLine } from './record';
@@ -50,13 +51,38 @@ function configOf(r: NginxHTTPRequest): Config {
 
 function parseConfigOf(r: NginxHTTPRequest): Config {
   const v = r.variables;
-  return buildConfig({
+  const raw = {
     params: v.api_sessions_params,
     extraParams: v.api_sessions_extra_params,
     maxBody: v.api_sessions_max_body,
     maxValue: v.api_sessions_max_value,
     maxAttackBody: v.api_sessions_max_attack_body,
-  });
+  };
+  // The njs engine keeps nothing between requests: where the operator gave the module a shared
+  // dictionary (nginx/api_sessions_config_cache.conf, njs >= 0.8), the configuration is parsed
+  // once and read back as JSON, which costs that engine less than parsing the entries again.
+  // Read inline: without the zone this is all it costs (njs 0.7.9 has no ngx.shared at all; the
+  // njs CLI, where the bundle test runs the handlers, has no `ngx`).
+  const shared = typeof ngx === 'undefined' ? undefined : (ngx as unknown as { shared?: { [name: string]: SharedDict | undefined } }).shared;
+  // Nothing configured: parsing nothing costs less than reading it back.
+  if (shared !== undefined && (raw.params || raw.extraParams)) {
+    const dict = shared[CONFIG_DICT];
+    if (dict !== undefined && isNjsEngine()) return sharedConfig(dict, raw);
+  }
+  return buildConfig(raw);
+}
+
+function sharedConfig(dict: SharedDict, raw: RawConfig): Config {
+  const key = configKey(raw);
+  const compiled = dict.get(key);
+  if (compiled !== undefined) return fromCompiled(JSON.parse(compiled) as CompiledConfig);
+  const cfg = buildConfig(raw);
+  try {
+    dict.set(key, JSON.stringify(toCompiled(cfg)));
+  } catch (e) {
+    // A full zone only means parsing again next time.
+  }
+  return cfg;
 }
 
 /** Error-log messages about the configuration go out on the first request of nginx's first
@@ -268,6 +294,9 @@ interface SharedDict {
   delete(key: string): unknown;
   keys(max?: number): string[];
 }
+
+/** The shared dictionary of parsed configurations (nginx/api_sessions_config_cache.conf). */
+const CONFIG_DICT = 'api_sessions_config';
 
 function blockDict(): SharedDict | undefined {
   const shared = (ngx as unknown as { shared?: { [name: string]: SharedDict } }).shared;

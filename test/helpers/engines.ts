@@ -70,9 +70,9 @@ export function engineFromArgs(args: string[]): Engine {
 }
 
 /** Copies the checkout's folders that nginx configurations name ({{ROOT}}/nginx, dist, bench,
- *  deploy) into `dir`, so that an engine in a root reads the same files; returns `dir`. */
+ *  deploy, test/nginx) into `dir`, so that an engine in a root reads the same files; returns `dir`. */
 export function copyCheckout(checkout: string, dir: string): string {
-  for (const d of ['dist', 'nginx', 'bench', 'deploy']) {
+  for (const d of ['dist', 'nginx', 'bench', 'deploy', 'test/nginx']) {
     cpSync(join(checkout, d), join(dir, d), { recursive: true });
   }
   return dir;

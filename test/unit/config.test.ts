@@ -1,6 +1,9 @@
 /** Configuration (src/njs/config.ts): entries, flags, limits and the errors of bad entries. */
 import {
   buildConfig,
+  configKey,
+  fromCompiled,
+  toCompiled,
   parseEntry,
   parseParams,
   readsResponse,
@@ -260,4 +263,27 @@ test('readsResponse', () => {
   expect(readsResponse(parseEntry('request.query.a', false))).toBe(false);
   expect(readsResponse(parseEntry('response.cookie.a', false))).toBe(true);
   expect(readsResponse(parseEntry('request.query.a+response.header.b group', false))).toBe(true);
+});
+
+test('a configuration through its compiled JSON (the shared-dictionary cache) is the same configuration', () => {
+  const raw = {
+    params: `request.header.authorization.jwt.sub user;
+      request.cookie.sid+request.header.user-agent group;
+      request.body.json.cart["odd.name"][2].sku as sku hash;
+      response.body.json.token group; bogus entry`,
+    extraParams: 'request.query.id as object_id',
+    maxBody: '8k',
+    maxValue: 'nonsense',
+  };
+  const cfg = buildConfig(raw);
+  const back = fromCompiled(JSON.parse(JSON.stringify(toCompiled(cfg))));
+  expect(back).toEqual(cfg);
+  expect(back.groups.map((g) => g.name)).toEqual(['request.cookie.sid+request.header.user-agent', 'response.body.json.token']);
+  // Grouping parameters are the params' own objects, as in a parsed configuration.
+  for (const g of back.groups) expect(back.params).toContain(g);
+  expect(back.groups[0]).toBe(back.params[1]);
+  expect(back.errors).toHaveLength(2);
+  // The key tells every variable apart, empty and unset alike.
+  expect(configKey({ params: 'a', extraParams: '' })).not.toBe(configKey({ params: '', extraParams: 'a' }));
+  expect(configKey({ params: 'a' })).toBe(configKey({ params: 'a', extraParams: '', maxBody: '' }));
 });
