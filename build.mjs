@@ -9,6 +9,7 @@
 import * as esbuild from 'esbuild';
 import { readFileSync, writeFileSync, readdirSync, statSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
+import { createHash } from 'node:crypto';
 
 const root = new URL('.', import.meta.url).pathname;
 
@@ -139,8 +140,18 @@ export function wrapBundle(code) {
     `var ${object} = { ${list} };\nexport default ${object};\n`;
 }
 
+/** A digest of the module's sources (src/njs, src/record): the build's id in the module. */
+function sourcesDigest() {
+  const hash = createHash('sha256');
+  for (const file of [...sources(join(root, 'src', 'njs')), ...sources(join(root, 'src', 'record'))].sort()) {
+    hash.update(relative(root, file) + '\0' + readFileSync(file) + '\0');
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
 export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_sessions.js', quiet = false, topLevelCheck = true } = {}) {
   const result = await esbuild.build({
+    define: { API_SESSIONS_BUILD: JSON.stringify(sourcesDigest()) },
     entryPoints: [resolve(root, entry)],
     outfile: resolve(root, outfile),
     bundle: true,

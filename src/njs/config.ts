@@ -90,6 +90,15 @@ export function toCompiled(c: Config): CompiledConfig {
   return { params: c.params, groups, needs: c.needs, limits: c.limits, errors: c.errors };
 }
 
+/** Whether a value read back has a compiled configuration's shape (cheap: the top level only,
+ *  the rest is this build's own JSON, keyed by its build). */
+export function isCompiled(c: unknown): c is CompiledConfig {
+  if (c === null || typeof c !== 'object') return false;
+  const o = c as CompiledConfig;
+  return Array.isArray(o.params) && Array.isArray(o.groups) && Array.isArray(o.errors) &&
+    typeof o.needs === 'object' && o.needs !== null && typeof o.limits === 'object' && o.limits !== null;
+}
+
 export function fromCompiled(c: CompiledConfig): Config {
   const groups: Param[] = [];
   for (let i = 0; i < c.groups.length; i++) groups.push(c.params[c.groups[i]]);

@@ -9,7 +9,7 @@
  * - body_filter: js_body_filter (per location): passes every chunk on at once and unchanged,
  *                and keeps a bounded copy only when a parameter reads the response's JSON body.
  */
-import { buildConfig, Config, CompiledConfig, RawConfig, configKey, fromCompiled, toCompiled } from './config';
+import { buildConfig, Config, CompiledConfig, RawConfig, configKey, fromCompiled, isCompiled, toCompiled } from './config';
 import { isNjsEngine } from './engine';
 import { Body, Exchange, startExtraction } from './extract';
 import { isJsonType } from './sources/json';
@@ -64,18 +64,37 @@ function parseConfigOf(r: NginxHTTPRequest): Config {
   // Read inline: without the zone this is all it costs (njs 0.7.9 has no ngx.shared at all; the
   // njs CLI, where the bundle test runs the handlers, has no `ngx`).
   const shared = typeof ngx === 'undefined' ? undefined : (ngx as unknown as { shared?: { [name: string]: SharedDict | undefined } }).shared;
-  // Nothing configured: parsing nothing costs less than reading it back.
-  if (shared !== undefined && (raw.params || raw.extraParams)) {
+  // Nothing configured: parsing nothing costs less than reading it back. QuickJS keeps its own
+  // memo (config.ts) and never looks the dictionary up.
+  if (shared !== undefined && (raw.params || raw.extraParams) && isNjsEngine()) {
     const dict = shared[CONFIG_DICT];
-    if (dict !== undefined && isNjsEngine()) return sharedConfig(dict, raw);
+    if (dict !== undefined) return sharedConfig(dict, raw);
   }
   return buildConfig(raw);
 }
 
+/** Set by build.mjs: a digest of the module's sources. A shared dictionary outlives a reload, so
+ *  a configuration parsed by another build of the module is never read as this build's. */
+declare const API_SESSIONS_BUILD: string;
+
 function sharedConfig(dict: SharedDict, raw: RawConfig): Config {
-  const key = configKey(raw);
+  const key = (typeof API_SESSIONS_BUILD === 'undefined' ? 'sources' : API_SESSIONS_BUILD) + '\u0001' + configKey(raw);
   const compiled = dict.get(key);
-  if (compiled !== undefined) return fromCompiled(JSON.parse(compiled) as CompiledConfig);
+  if (compiled !== undefined) {
+    // A kept copy that does not read back (altered, truncated) is dropped and parsed again:
+    // a configuration cache must never cost a request its record or its block check.
+    try {
+      const c = JSON.parse(compiled) as CompiledConfig;
+      if (isCompiled(c)) return fromCompiled(c);
+    } catch (e) {
+      // parsed again below
+    }
+    try {
+      dict.delete(key);
+    } catch (e) {
+      // parsed again below all the same
+    }
+  }
   const cfg = buildConfig(raw);
   try {
     dict.set(key, JSON.stringify(toCompiled(cfg)));

@@ -1,13 +1,15 @@
 /**
  * nginx/api_sessions_config_cache.conf on the engines that have js_shared_dict_zone (njs >= 0.8):
  * on the njs engine the parsed configuration is kept in the shared dictionary and read back
- * (shown by altering the kept copy: the next record follows it), records are the same as without
- * the cache, a bad entry is still reported; QuickJS keeps its own memo and leaves the dictionary
- * empty. njs 0.7.9 does not know the directive: skipped there.
+ * (shown by altering the kept copy: the next record follows it); a kept copy that does not read
+ * back is dropped and parsed again, never costing a record; records are the same as those of a
+ * second nginx without the include (header, JWT claim, hashed query and JSON body parameters); a
+ * bad entry is still reported. QuickJS keeps its own memo and leaves the dictionary empty.
+ * njs 0.7.9 does not know the directive: skipped there.
  */
 import { startNginx, Nginx } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
-import { startUpstream, Upstream } from '../helpers/upstream';
+import { startUpstream, Upstream, tokenFor } from '../helpers/upstream';
 import { request } from '../helpers/http';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -16,15 +18,16 @@ const old = engine.name === 'debian12' || engine.name === 'custom';
 const PARAMS = `
             request.query.token group;
             request.header.x-user as who user;
-            request.query.q shiny;`;
+            request.query.q shiny;
+            request.header.authorization.jwt.role role;
+            request.query.email hash;
+            request.body.json.cart.total as total`;
 
 (old ? describe.skip : describe)(old ? `configuration cache: SKIPPED on ${engine.name} (njs 0.7.9 has no js_shared_dict_zone)` : 'configuration cache', () => {
   let up: Upstream;
   let ng: Nginx;
-
-  beforeAll(async () => {
-    up = await startUpstream();
-    const server = (port: string, log: string) => `
+  let plain: Nginx;
+  const server = (port: string, log: string) => `
     server {
         listen 127.0.0.1:${port};
         access_log {{PREFIX}}/logs/${log} api_sessions;
@@ -33,6 +36,9 @@ const PARAMS = `
         set $api_sessions_params '${PARAMS}';
         location / { proxy_pass http://app; }
     }`;
+
+  beforeAll(async () => {
+    up = await startUpstream();
     ng = await startNginx({
       ports: 3,
       http: `
@@ -46,34 +52,53 @@ const PARAMS = `
         listen 127.0.0.1:{{PORT2}};
         location /entries { js_content probe.entries; }
         location /rename { js_content probe.rename; }
+        location /corrupt { js_content probe.corrupt; }
     }
+`,
+    });
+    // The same configuration in an nginx without the include: parsed on every request.
+    plain = await startNginx({
+      http: `
+    upstream app { server 127.0.0.1:${up.port}; }
+    add_header X-Request-Id $request_id always;
+    ${server('{{PORT0}}', 'plain.log')}
 `,
     });
   });
 
   afterAll(async () => {
+    await plain?.stop();
     await ng?.stop();
     await up?.close();
   });
 
-  const get = async (port: number, path: string, headers: Record<string, string> = {}) => {
-    const r = await request(ng.url(path, port), { headers });
+  const get = async (port: number, path: string, headers: Record<string, string> = {}, on: Nginx = ng) => {
+    const r = await request(on.url(path, port), { headers });
     expect(r.status).toBe(200);
     return r;
+  };
+  const post = async (on: Nginx, log: string, i: number) => {
+    const r = await request(on.url(`/cart?token=tok-${i}&email=a${i}%40example.com`, 0), {
+      method: 'POST',
+      headers: { 'x-user': 'alice', authorization: 'Bearer ' + tokenFor('alice', 'admin'), 'content-type': 'application/json' },
+      body: JSON.stringify({ cart: { total: 10 + i } }),
+    });
+    expect(r.status).toBe(200);
+    return on.recordById(r.headers['x-request-id'] as string, log);
   };
   const entries = async () => JSON.parse((await get(2, '/entries')).text) as Array<{ key: string; value: string }>;
 
   test('records are those of the same configuration parsed per request; a bad entry is still named', async () => {
     for (let i = 0; i < 3; i++) {
-      const a = await get(0, `/orders?token=tok-${i}`, { 'x-user': 'alice' });
-      const b = await get(1, `/orders?token=tok-${i}`, { 'x-user': 'alice' });
-      const ra = await ng.recordById(a.headers['x-request-id'] as string, 'cached.log');
-      const rb = await ng.recordById(b.headers['x-request-id'] as string, 'same.log');
-      for (const r of [ra, rb]) {
-        expect(r.params).toEqual({ 'request.query.token': r.session, who: 'alice' });
-        expect(r.user).toBe('alice');
-      }
-      expect(ra.session).toBe(rb.session);
+      const cached = await post(ng, 'cached.log', i);
+      const parsed = await post(plain, 'plain.log', i);
+      expect(Object.keys(cached.params).sort()).toEqual(['request.header.authorization.jwt.role', 'request.query.email', 'request.query.token', 'total', 'who']);
+      expect(cached.params).toEqual(parsed.params);
+      expect([cached.session, cached.user, cached.role, cached.key_source]).toEqual([parsed.session, parsed.user, parsed.role, parsed.key_source]);
+      expect(cached.user).toBe('alice');
+      expect(cached.role).toBe('admin');
+      expect(cached.params.total).toBe(String(10 + i));
+      expect(cached.errors).toEqual(parsed.errors);
     }
     // Reported on the first request of each new connection (the first eight), from the kept
     // configuration as from a fresh parse: more than the one report the first parse gave.
@@ -93,7 +118,7 @@ const PARAMS = `
       expect(kept).toHaveLength(1); // both servers have the same configuration text
       expect(kept[0].key).toContain('request.query.token group;');
       const compiled = JSON.parse(kept[0].value);
-      expect(compiled.params.map((p: any) => p.name)).toEqual(['request.query.token', 'who']);
+      expect(compiled.params.map((p: any) => p.name)).toEqual(['request.query.token', 'who', 'request.header.authorization.jwt.role', 'request.query.email', 'total']);
       expect(compiled.groups).toEqual([0]);
       expect(compiled.errors).toHaveLength(1);
 
@@ -103,6 +128,22 @@ const PARAMS = `
       const rec = await ng.recordById(r.headers['x-request-id'] as string, 'cached.log');
       expect(rec.params).toEqual({ 'request.query.token': rec.session, renamed: 'bob' });
       expect(rec.user).toBe('bob');
+    });
+
+    test('a kept copy that does not read back is dropped and parsed again: the record is whole', async () => {
+      await get(0, '/orders?token=t3', { 'x-user': 'carol' });
+      for (const broken of ['{"params":', '{"params":[]}', 'null']) {
+        expect(Number((await get(2, '/corrupt?with=' + encodeURIComponent(broken))).text)).toBeGreaterThan(0);
+        const r = await get(0, '/orders?token=t4', { 'x-user': 'carol' });
+        const rec = await ng.recordById(r.headers['x-request-id'] as string, 'cached.log');
+        // Only the configuration's own bad entry, as from a fresh parse: nothing about the cache.
+        expect(rec.errors).toEqual([expect.stringMatching(/^config: \$api_sessions_params entry 3 "request\.query\.q shiny"/)]);
+        expect(rec.params).toEqual({ 'request.query.token': rec.session, who: 'carol' });
+        // ... and the copy kept now is a good one again.
+        const kept = await entries();
+        expect(kept).toHaveLength(1);
+        expect(JSON.parse(kept[0].value).params).toHaveLength(5);
+      }
     });
   }
 });

@@ -20,4 +20,12 @@ function rename(r) {
   r.return(200, String(keys.length));
 }
 
-export default { entries, rename };
+// Replaces every kept configuration with text that is not one.
+function corrupt(r) {
+  var d = ngx.shared.api_sessions_config;
+  var keys = d.keys();
+  for (var i = 0; i < keys.length; i++) d.set(keys[i], r.args.with || '{"params":');
+  r.return(200, String(keys.length));
+}
+
+export default { entries, rename, corrupt };
