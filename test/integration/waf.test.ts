@@ -47,7 +47,7 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
     upstream app { server 127.0.0.1:${up.port}; }
     include {{ROOT}}/nginx/waf/modsecurity-http.conf;
     ${readFileSync(join(ROOT, 'nginx/waf/waf-header.conf'), 'utf8')
-      .replace('10.0.0.0/8 1;', '127.0.0.1/32 1;')}
+      .replace('192.0.2.1/32 1;', '127.0.0.1/32 1;')}
 
     # ModSecurity + CRS in blocking mode, as docs/waf.md sets it up.
     server {
@@ -175,7 +175,11 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
     expect(forged.ip).toBe('127.0.0.2');
     expect(forged.attack).toBeNull();
     // The same header from the WAF's address is believed: the check above is the address.
-    await request(ng.url('/orders?id=9', 1), { headers: { ...BROWSER, 'x-waf-attack': 'sqli,xss' }, localAddress: '127.0.0.1' });
+    await request(ng.url('/orders?id=9', 1), { headers: { ...BROWSER, 'x-waf-attack': 'sqli, xss' }, localAddress: '127.0.0.1' });
     expect((await newest(6, log)).attack).toEqual(['sqli', 'xss']);
+    // A client's own header sent through the WAF: the WAF sets the header on every request (here
+    // to its empty verdict), as waf-header.conf requires, so nothing is marked.
+    await request(ng.url('/orders?id=10', 2), { headers: { ...BROWSER, 'x-waf-attack': 'sqli' } });
+    expect((await newest(7, log)).attack).toBeNull();
   });
 });
