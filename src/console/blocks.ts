@@ -47,7 +47,7 @@ export interface BlockStore {
   extend(id: number, expiresAt: number, who: string, reason: string, now: number): Promise<Block | null>;
   lift(id: number, who: string, reason: string, now: number): Promise<Block | null>;
   auditList(limit: number): Promise<BlockAudit[]>;
-  /** Grows with every change (the newest audit entry's id). */
+  /** Grows with every change (SQLite: the newest audit entry's id; ClickHouse: the number of changes). */
   version(): Promise<number>;
 }
 

@@ -176,6 +176,31 @@ maybe('ClickHouse store', () => {
     await again.close();
   });
 
+  test('blocks: a change written by a console whose clock runs ahead hides no later change', async () => {
+    const store = await open();
+    try {
+      const b = store.blocks!;
+      const t = Date.now();
+      const made = await b.create({ kind: 'session', value: sid('eve'), reason: 'r', who: 'ana', now: t, expiresAt: t + 3600000, max: 10 });
+      if (made === 'full') throw new Error('full');
+      // Another console, its clock an hour ahead, extended the block.
+      const ahead = (t + 3600000) * 1000;
+      await sql(`INSERT INTO ${store.database}.block_audit FORMAT JSONEachRow`, JSON.stringify({ id: ahead, block_id: made.id, at: t, who: 'fast-clock', action: 'extend', kind: 'session', value: sid('eve'), reason: 'r', expires_at: t + 7200000 }));
+      expect((await b.get(made.id))!.expires_at).toBe(t + 7200000);
+      expect(await b.version()).toBe(2);
+      // This console's change comes after it, and wins.
+      await b.extend(made.id, t + 3 * 3600000, 'bo', 'r', t + 1);
+      expect((await b.get(made.id))!.expires_at).toBe(t + 3 * 3600000);
+      expect(await b.version()).toBe(3);
+      const lifted = await b.lift(made.id, 'cy', 'r', t + 2);
+      expect((await b.get(made.id))!).toMatchObject({ lifted_at: t + 2, lifted_by: 'cy' });
+      expect(lifted!.lifted_by).toBe('cy');
+      expect((await b.auditList(10)).map((a) => a.who)).toEqual(['cy', 'bo', 'fast-clock', 'ana']);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('blocks through the API of a console on ClickHouse: made, listed for nginx, lifted', async () => {
     const store = await open();
     const c = await startConsole({ store, blocksToken: 'nginx-token', log: () => undefined });

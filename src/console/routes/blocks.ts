@@ -54,7 +54,7 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
 
   const storeOf = (reply: FastifyReply): BlockStore | null => {
     if (opts.store.blocks) return opts.store.blocks;
-    reply.code(501).send({ error: 'this store does not keep blocks (run the console with the SQLite store to block sessions)' });
+    reply.code(501).send({ error: 'this store does not keep blocks: the ClickHouse database has no block_audit table (deploy/clickhouse/schema.sql defines it)' });
     return null;
   };
   const fail = (reply: FastifyReply, e: unknown) => {

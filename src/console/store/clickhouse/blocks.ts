@@ -62,7 +62,7 @@ const STATE = `block_id AS block,
   anyIf(at, action = 'block') AS s_created_at,
   argMax(expires_at, id) AS s_expires_at,
   maxIf(at, action = 'lift') AS s_lifted_at,
-  anyIf(who, action = 'lift') AS s_lifted_by`;
+  argMaxIf(who, id, action = 'lift') AS s_lifted_by`;
 
 export class ClickHouseBlocks implements BlockStore {
   private lastId = 0;
@@ -73,10 +73,13 @@ export class ClickHouseBlocks implements BlockStore {
     return `${this.t.database}.block_audit`;
   }
 
-  /** Ids that grow with each change and stay safe integers (ms * 1000 < 2^53 until year 2255);
-   *  the random start keeps two consoles writing in the same millisecond apart. */
-  private nextId(): number {
-    const id = Math.max(this.lastId + 1, Date.now() * 1000 + Math.floor(Math.random() * 1000));
+  /** An id above every id the table holds, so that the newest change of a block is the one with
+   *  the largest id whatever the clocks of the consoles writing (one more query per change:
+   *  blocks change a few times a day); time-based so that two consoles racing in the same
+   *  millisecond rarely collide; a safe integer (ms * 1000 < 2^53 until the year 2255). */
+  private async nextId(): Promise<number> {
+    const r = await this.t.rows<{ v: string }>(`SELECT max(id) AS v FROM ${this.table}`);
+    const id = Math.max(this.lastId + 1, Number(r[0]?.v ?? 0) + 1, Date.now() * 1000 + Math.floor(Math.random() * 1000));
     this.lastId = id;
     return id;
   }
@@ -122,7 +125,7 @@ export class ClickHouseBlocks implements BlockStore {
          FROM ${this.table} GROUP BY block_id HAVING ${this.activeAt(b.now)})`,
     );
     if (Number(counted[0]?.n ?? 0) >= b.max) return 'full';
-    const id = this.nextId();
+    const id = await this.nextId();
     const block: Block = {
       id,
       kind: b.kind,
@@ -147,7 +150,7 @@ export class ClickHouseBlocks implements BlockStore {
     const b = await this.activeBlock(id, now);
     if (b === null) return null;
     const block = { ...b, expires_at: expiresAt };
-    await this.write(block, this.nextId(), now, who, 'extend', reason);
+    await this.write(block, await this.nextId(), now, who, 'extend', reason);
     return block;
   }
 
@@ -155,7 +158,7 @@ export class ClickHouseBlocks implements BlockStore {
     const b = await this.activeBlock(id, now);
     if (b === null) return null;
     const block = { ...b, lifted_at: now, lifted_by: who };
-    await this.write(block, this.nextId(), now, who, 'lift', reason);
+    await this.write(block, await this.nextId(), now, who, 'lift', reason);
     return block;
   }
 
@@ -176,9 +179,11 @@ export class ClickHouseBlocks implements BlockStore {
     }));
   }
 
+  /** The number of changes: the table only grows, so this grows with every change whichever
+   *  console made it (nginx's pull compares it to skip an unchanged list). */
   async version(): Promise<number> {
-    const r = await this.t.rows<{ v: string }>(`SELECT max(id) AS v FROM ${this.table}`);
-    return Number(r[0]?.v ?? 0);
+    const r = await this.t.rows<{ n: string }>(`SELECT count() AS n FROM ${this.table}`);
+    return Number(r[0]?.n ?? 0);
   }
 }
 
