@@ -75,6 +75,20 @@ test('the unit runs the built console as an unprivileged user with a state direc
   expect(value('ExecStart')[0]).not.toContain('--host'); // loopback, the console's default
 });
 
+test('the unit refuses to start without a token (ExecStartPre), and starts with one', () => {
+  const pre = value('ExecStartPre');
+  expect(pre).toHaveLength(1);
+  const m = /^\/bin\/sh -c '(.*)'$/.exec(pre[0]);
+  expect(m).not.toBeNull();
+  const run = (token: string) => spawnSync('/bin/sh', ['-c', m![1]], { env: { PATH: process.env.PATH, API_SESSIONS_TOKEN: token }, encoding: 'utf8' });
+  const empty = run('');
+  expect(empty.status).toBe(1);
+  expect(empty.stderr).toContain('set API_SESSIONS_TOKEN in /etc/default/api-sessions-console');
+  // The example environment file as shipped has an empty token.
+  expect(readFileSync(ENV_FILE, 'utf8')).toMatch(/^API_SESSIONS_TOKEN=$/m);
+  expect(run('a-token').status).toBe(0);
+});
+
 describe('started as the unit starts it', () => {
   const tmp = tempDir('api-sessions-unit-run-');
   let c: ConsoleProcess | null = null;
