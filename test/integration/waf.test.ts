@@ -40,7 +40,7 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
   beforeAll(async () => {
     up = await startUpstream();
     ng = await startNginx({
-      ports: 3,
+      ports: 4,
       main: `load_module ${MODSECURITY_MODULE};`,
       startTimeoutMs: 30000, // CRS: 900 rules to compile
       http: `
@@ -74,6 +74,18 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
     server {
         listen 127.0.0.1:{{PORT1}};
         access_log {{PREFIX}}/logs/behind_waf.log api_sessions;
+        set $api_sessions_secret "waf-secret";
+        set $api_sessions_attack $api_sessions_waf_header_attack;
+        location / { proxy_pass http://app; }
+    }
+
+    # The same application where the real address comes from X-Forwarded-For (set_real_ip_from):
+    # the WAF's address still has to be the connection's own.
+    server {
+        listen 127.0.0.1:{{PORT3}};
+        access_log {{PREFIX}}/logs/behind_waf_realip.log api_sessions;
+        set_real_ip_from 127.0.0.0/8;
+        real_ip_header X-Forwarded-For;
         set $api_sessions_secret "waf-secret";
         set $api_sessions_attack $api_sessions_waf_header_attack;
         location / { proxy_pass http://app; }
@@ -136,6 +148,9 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
       expect(ng.errorLog()).toMatch(new RegExp(`Access denied with code 47\\d.*\\[id "95251\\d0"\\].*\\[unique_id "${rec.request_id}"\\]`));
     }
     expect(up.received.length).toBe(0); // none of them reached the application
+    // A denied request keeps its content for the analyst, as any malicious request does.
+    const login = (await ng.records(n)).find((r: any) => r.method === 'POST');
+    expect(login.request.body).toContain("admin' OR 1=1 --");
   });
 
   test('clean requests pass unmarked, and an upstream 403 or 47x is the upstream’s, not a WAF verdict', async () => {
@@ -177,6 +192,12 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
     // The same header from the WAF's address is believed: the check above is the address.
     await request(ng.url('/orders?id=9', 1), { headers: { ...BROWSER, 'x-waf-attack': 'sqli, xss' }, localAddress: '127.0.0.1' });
     expect((await newest(6, log)).attack).toEqual(['sqli', 'xss']);
+    // A client that claims the WAF's address in X-Forwarded-For: $remote_addr becomes it, the
+    // peer checked stays the client's.
+    await request(ng.url('/orders?id=11', 3), { headers: { ...BROWSER, 'x-waf-attack': 'sqli', 'x-forwarded-for': '127.0.0.1' }, localAddress: '127.0.0.2' });
+    const claimed = await newest(1, 'behind_waf_realip.log');
+    expect(claimed.ip).toBe('127.0.0.1');
+    expect(claimed.attack).toBeNull();
     // A client's own header sent through the WAF: the WAF sets the header on every request (here
     // to its empty verdict), as waf-header.conf requires, so nothing is marked.
     await request(ng.url('/orders?id=10', 2), { headers: { ...BROWSER, 'x-waf-attack': 'sqli' } });
