@@ -29,9 +29,8 @@ export interface Limits {
 }
 
 export interface Config {
+  /** In their configured order; those with `group` are the grouping keys, in that order. */
   params: Param[];
-  /** The grouping-key parameters, in their configured order. */
-  groups: Param[];
   /** Sources some parameter reads, so that nothing else is parsed. */
   needs: {
     requestBody: boolean;
@@ -74,35 +73,14 @@ export function configKey(raw: RawConfig): string {
     '\u0000' + (raw.maxValue || '') + '\u0000' + (raw.maxAttackBody || '');
 }
 
-/** A Config as JSON can hold it: the grouping parameters by their index in `params` (a Config's
- *  `groups` are the same objects as in `params`). */
-export interface CompiledConfig {
-  params: Param[];
-  groups: number[];
-  needs: Config['needs'];
-  limits: Limits;
-  errors: string[];
-}
-
-export function toCompiled(c: Config): CompiledConfig {
-  const groups: number[] = [];
-  for (let i = 0; i < c.params.length; i++) if (c.params[i].group) groups.push(i);
-  return { params: c.params, groups, needs: c.needs, limits: c.limits, errors: c.errors };
-}
-
-/** Whether a value read back has a compiled configuration's shape (cheap: the top level only,
- *  the rest is this build's own JSON, keyed by its build). */
-export function isCompiled(c: unknown): c is CompiledConfig {
+/** Whether a configuration read back as JSON (the shared-dictionary cache) has a Config's shape
+ *  (cheap: the top level only; the rest is this build's own JSON, keyed by its build). A Config
+ *  is plain data (strings, numbers, booleans, arrays), so JSON keeps it whole. */
+export function isConfig(c: unknown): c is Config {
   if (c === null || typeof c !== 'object') return false;
-  const o = c as CompiledConfig;
-  return Array.isArray(o.params) && Array.isArray(o.groups) && Array.isArray(o.errors) &&
+  const o = c as Config;
+  return Array.isArray(o.params) && Array.isArray(o.errors) &&
     typeof o.needs === 'object' && o.needs !== null && typeof o.limits === 'object' && o.limits !== null;
-}
-
-export function fromCompiled(c: CompiledConfig): Config {
-  const groups: Param[] = [];
-  for (let i = 0; i < c.groups.length; i++) groups.push(c.params[c.groups[i]]);
-  return { params: c.params, groups, needs: c.needs, limits: c.limits, errors: c.errors };
 }
 
 export function buildConfig(raw: RawConfig): Config {
@@ -113,11 +91,9 @@ export function buildConfig(raw: RawConfig): Config {
   const seen: { [name: string]: boolean } = {};
   parseParams(raw.params || '', 'api_sessions_params', false, MAX_PARAMS, params, seen, errors);
   parseParams(raw.extraParams || '', 'api_sessions_extra_params', true, MAX_EXTRA_PARAMS, params, seen, errors);
-  const groups: Param[] = [];
   const needs = { requestBody: false, responseBody: false };
   for (let i = 0; i < params.length; i++) {
     const p = params[i];
-    if (p.group) groups.push(p);
     for (let k = 0; k < p.selectors.length; k++) {
       const s = p.selectors[k].source;
       if (s === 'request.body.json' || s === 'request.body.form') needs.requestBody = true;
@@ -130,7 +106,7 @@ export function buildConfig(raw: RawConfig): Config {
     maxAttackBody: parseLimit(raw.maxAttackBody, 'api_sessions_max_attack_body', DEFAULT_MAX_ATTACK_BODY, errors),
   };
   memoKey = key;
-  memo = { params, groups, needs, limits, errors };
+  memo = { params, needs, limits, errors };
   return memo;
 }
 

@@ -9,7 +9,7 @@
  * - body_filter: js_body_filter (per location): passes every chunk on at once and unchanged,
  *                and keeps a bounded copy only when a parameter reads the response's JSON body.
  */
-import { buildConfig, Config, CompiledConfig, RawConfig, configKey, fromCompiled, isCompiled, toCompiled } from './config';
+import { buildConfig, Config, RawConfig, configKey, isConfig } from './config';
 import { isNjsEngine } from './engine';
 import { Body, Exchange, startExtraction } from './extract';
 import { isJsonType } from './sources/json';
@@ -84,8 +84,8 @@ function sharedConfig(dict: SharedDict, raw: RawConfig): Config {
     // A kept copy that does not read back (altered, truncated) is dropped and parsed again:
     // a configuration cache must never cost a request its record or its block check.
     try {
-      const c = JSON.parse(compiled) as CompiledConfig;
-      if (isCompiled(c)) return fromCompiled(c);
+      const c: unknown = JSON.parse(compiled);
+      if (isConfig(c)) return c;
     } catch (e) {
       // parsed again below
     }
@@ -97,7 +97,7 @@ function sharedConfig(dict: SharedDict, raw: RawConfig): Config {
   }
   const cfg = buildConfig(raw);
   try {
-    dict.set(key, JSON.stringify(toCompiled(cfg)));
+    dict.set(key, JSON.stringify(cfg));
   } catch (e) {
     // A full zone only means parsing again next time.
   }

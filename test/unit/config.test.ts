@@ -2,8 +2,7 @@
 import {
   buildConfig,
   configKey,
-  fromCompiled,
-  toCompiled,
+  isConfig,
   parseEntry,
   parseParams,
   readsResponse,
@@ -12,6 +11,11 @@ import {
   DEFAULT_MAX_VALUE,
   DEFAULT_MAX_ATTACK_BODY,
 } from '../../src/njs/config';
+
+/** The grouping keys of a configuration, in their order: its params marked `group`. */
+function groupsOf(c: { params: Param[] }): Param[] {
+  return c.params.filter((p) => p.group);
+}
 
 function names(params: Param[]): string[] {
   return params.map((p) => p.name);
@@ -106,7 +110,7 @@ describe('buildConfig', () => {
   test('unset: no params, default limits, no errors', () => {
     const c = buildConfig({});
     expect(c.params).toEqual([]);
-    expect(c.groups).toEqual([]);
+    expect(groupsOf(c)).toEqual([]);
     expect(c.needs).toEqual({ requestBody: false, responseBody: false });
     expect(c.limits).toEqual({ maxBody: DEFAULT_MAX_BODY, maxValue: DEFAULT_MAX_VALUE, maxAttackBody: DEFAULT_MAX_ATTACK_BODY });
     expect(c.errors).toEqual([]);
@@ -118,7 +122,7 @@ describe('buildConfig', () => {
     });
     expect(c.errors).toEqual([]);
     expect(names(c.params)).toEqual(['request.query.a', 'request.cookie.b', 'hc', 'request.body.json.user.id']);
-    expect(names(c.groups)).toEqual(['request.cookie.b', 'hc']);
+    expect(names(groupsOf(c))).toEqual(['request.cookie.b', 'hc']);
     expect(c.needs).toEqual({ requestBody: true, responseBody: false });
   });
 
@@ -129,7 +133,7 @@ describe('buildConfig', () => {
     expect(c.params.length).toBe(22);
     expect(c.params[20]).toMatchObject({ name: 'request.query.object_id', extra: true, group: true });
     expect(c.params[0].extra).toBe(false);
-    expect(names(c.groups)).toEqual(['request.query.object_id']);
+    expect(names(groupsOf(c))).toEqual(['request.query.object_id']);
     expect(c.needs).toEqual({ requestBody: false, responseBody: true });
   });
 
@@ -153,7 +157,7 @@ describe('buildConfig', () => {
       ].join('; '),
     });
     expect(names(c.params)).toEqual(['request.query.ok1', 'request.cookie.ok2']);
-    expect(names(c.groups)).toEqual(['request.cookie.ok2']);
+    expect(names(groupsOf(c))).toEqual(['request.cookie.ok2']);
     expect(c.errors.length).toBe(6);
     expect(c.errors[0]).toMatch(/^\$api_sessions_params entry 2 "request\.nope\.x": unknown selector "request\.nope\.x"/);
     expect(c.errors[1]).toBe(
@@ -265,7 +269,7 @@ test('readsResponse', () => {
   expect(readsResponse(parseEntry('request.query.a+response.header.b group', false))).toBe(true);
 });
 
-test('a configuration through its compiled JSON (the shared-dictionary cache) is the same configuration', () => {
+test('a configuration through JSON (the shared-dictionary cache) is the same configuration', () => {
   const raw = {
     params: `request.header.authorization.jwt.sub user;
       request.cookie.sid+request.header.user-agent group;
@@ -276,13 +280,14 @@ test('a configuration through its compiled JSON (the shared-dictionary cache) is
     maxValue: 'nonsense',
   };
   const cfg = buildConfig(raw);
-  const back = fromCompiled(JSON.parse(JSON.stringify(toCompiled(cfg))));
+  const back: unknown = JSON.parse(JSON.stringify(cfg));
+  expect(isConfig(back)).toBe(true);
   expect(back).toEqual(cfg);
-  expect(back.groups.map((g) => g.name)).toEqual(['request.cookie.sid+request.header.user-agent', 'response.body.json.token']);
-  // Grouping parameters are the params' own objects, as in a parsed configuration.
-  for (const g of back.groups) expect(back.params).toContain(g);
-  expect(back.groups[0]).toBe(back.params[1]);
-  expect(back.errors).toHaveLength(2);
+  expect(names(groupsOf(back as typeof cfg))).toEqual(['request.cookie.sid+request.header.user-agent', 'response.body.json.token']);
+  expect((back as typeof cfg).errors).toHaveLength(2);
+  for (const bad of [null, 3, [], {}, { params: [], errors: [], needs: null, limits: {} }, { params: {}, errors: [], needs: {}, limits: {} }]) {
+    expect(isConfig(bad)).toBe(false);
+  }
   // The key tells every variable apart, empty and unset alike.
   expect(configKey({ params: 'a', extraParams: '' })).not.toBe(configKey({ params: '', extraParams: 'a' }));
   expect(configKey({ params: 'a' })).toBe(configKey({ params: 'a', extraParams: '', maxBody: '' }));
