@@ -112,39 +112,39 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
     }
   });
 
-  app.post('/api/blocks/:id/extend', async (req, reply) => {
-    const blocks = storeOf(reply);
-    if (!blocks) return reply;
-    try {
-      const id = idOf(req);
-      const body = bodyOf(req);
-      const t = now();
+  // Extend and lift: a change to an active block, answered with the block as it now stands, or
+  // 404 when no active block has the id (`change` answers null then).
+  const changeActive = (change: (blocks: BlockStore, id: number, body: Record<string, unknown>, t: number) => Promise<Block | null>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const blocks = storeOf(reply);
+      if (!blocks) return reply;
+      try {
+        const id = idOf(req);
+        const body = bodyOf(req);
+        const t = now();
+        const b = await change(blocks, id, body, t);
+        if (!b) return reply.code(404).send({ error: 'no active block with this id' });
+        return shown(b, t);
+      } catch (e) {
+        return fail(reply, e);
+      }
+    };
+
+  app.post(
+    '/api/blocks/:id/extend',
+    changeActive(async (blocks, id, body, t) => {
       const cur = await blocks.get(id);
-      if (!cur || cur.lifted_at !== null || cur.expires_at <= t) return reply.code(404).send({ error: 'no active block with this id' });
+      if (!cur || cur.lifted_at !== null || cur.expires_at <= t) return null;
       // Adds the duration to the current expiry, never beyond 30 days from now.
       const until = Math.min(cur.expires_at + parseDuration(body.duration), t + MAX_DURATION_MS);
-      const b = await blocks.extend(id, until, who(body), field(body, 'reason', MAX_REASON) ?? '', t);
-      if (!b) return reply.code(404).send({ error: 'no active block with this id' });
-      return shown(b, t);
-    } catch (e) {
-      return fail(reply, e);
-    }
-  });
+      return blocks.extend(id, until, who(body), field(body, 'reason', MAX_REASON) ?? '', t);
+    }),
+  );
 
-  app.post('/api/blocks/:id/lift', async (req, reply) => {
-    const blocks = storeOf(reply);
-    if (!blocks) return reply;
-    try {
-      const id = idOf(req);
-      const body = bodyOf(req);
-      const t = now();
-      const b = await blocks.lift(id, who(body), field(body, 'reason', MAX_REASON) ?? '', t);
-      if (!b) return reply.code(404).send({ error: 'no active block with this id' });
-      return shown(b, t);
-    } catch (e) {
-      return fail(reply, e);
-    }
-  });
+  app.post(
+    '/api/blocks/:id/lift',
+    changeActive((blocks, id, body, t) => blocks.lift(id, who(body), field(body, 'reason', MAX_REASON) ?? '', t)),
+  );
 
   app.get('/api/blocks/audit', async (req, reply) => {
     const blocks = storeOf(reply);
