@@ -2,15 +2,13 @@
  * The blocks page in a real headless Chromium: block a user whose name is markup, see it listed
  * as text, extend and lift it, read the audit list; start a block from a session page.
  */
-import { existsSync, mkdtempSync, rmSync } from 'fs';
-import { tmpdir } from 'os';
 import { join } from 'path';
-import { chromium, BrowserContext, Page } from 'playwright-core';
+import { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, haveChromium, launchChromium } from './chromium';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { tempDir, rec, line, sid, TODAY } from './helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
-const have = existsSync(CHROMIUM);
+const have = haveChromium;
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
 
@@ -19,22 +17,17 @@ const HOSTILE = '<img src=x onerror="window.__xss=1">';
   let c: RunningConsole;
   let browser: BrowserContext;
   let page: Page;
-  let profile: string;
+  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
   beforeAll(async () => {
     c = await startConsole({ dbPath: join(tmp.dir, 'b.db'), log: () => undefined });
-    profile = mkdtempSync(join(tmpdir(), 'api-sessions-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    chrome = await launchChromium();
+    browser = chrome.browser;
     page = await browser.newPage();
   });
   afterAll(async () => {
-    await browser?.close();
+    await chrome?.close();
     await c?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     tmp.cleanup();
   });
 

@@ -3,16 +3,15 @@
  * script and markup payloads are loaded, the list is filtered, a session is opened and its
  * timeline and request details read; nothing from a record ever runs or becomes markup.
  */
-import { appendFileSync, existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
+import { appendFileSync, truncateSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { chromium, BrowserContext, Page } from 'playwright-core';
+import { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, haveChromium, launchChromium } from './chromium';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { SessionRecord } from '../../src/record/record';
 import { TODAY, line, rec, sid, tempDir, waitFor } from './helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
-const have = existsSync(CHROMIUM);
+const have = haveChromium;
 
 const XSS_PATH = '/products/<script>window.__xss=1</script>';
 const XSS_UA = '<img src=x onerror="window.__xss=2">';
@@ -24,7 +23,7 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
   let c: RunningConsole;
   let browser: BrowserContext;
   let page: Page;
-  let profile: string;
+  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
   const today = new Date(TODAY).toISOString().slice(0, 10);
   const records: SessionRecord[] = [];
   let log: string;
@@ -44,21 +43,15 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     writeFileSync(log, records.map(line).join(''));
     c = await startConsole({ dbPath: join(tmp.dir, 'b.db'), logFile: log, pollMs: 20, log: () => undefined });
     await waitFor('records ingested', async () => (await c.store.stats()).requests === records.length);
-    profile = mkdtempSync(join(tmpdir(), 'api-sessions-chromium-'));
-    // A fresh profile directory: playwright passes it as --user-data-dir.
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    chrome = await launchChromium();
+    browser = chrome.browser;
     page = await browser.newPage();
     page.on('dialog', (d) => void d.dismiss());
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await chrome?.close();
     await c?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     tmp.cleanup();
   });
 
