@@ -10,6 +10,7 @@ import { readsResponse } from './config';
 import { Extraction, readSelector } from './extract';
 import { builtinGrouping, fallbackGrouping, joinedValue, sessionId, valueHash, Client, Grouping } from './identify';
 
+
 /** Characters of a user's percent-encoded form in its probe (USER_KEY_CHARS in the console). */
 const USER_KEY_CHARS = 40;
 
@@ -120,3 +121,94 @@ export function parseBlockList(text: string): ParsedBlockList | string {
   if (entries.length > MAX_LIST_ENTRIES) return 'more than ' + MAX_LIST_ENTRIES + ' entries';
   return { stamp: version + '/' + (o.expires === null ? '' : o.expires), entries: entries };
 }
+
+/** The js_shared_dict_zone API (njs 0.8), which njs-types 0.7 does not declare. */
+export interface SharedDict {
+  get(key: string): string | undefined;
+  set(key: string, value: string): unknown;
+  delete(key: string): unknown;
+  keys(max?: number): string[];
+}
+
+/** The shared dictionary of the pulled list (nginx/api_sessions_blocks_pull.conf, njs >= 0.8). */
+const BLOCK_DICT = 'api_sessions_blocks';
+
+export function blockDict(): SharedDict | undefined {
+  const shared = (ngx as unknown as { shared?: { [name: string]: SharedDict } }).shared;
+  return shared === undefined ? undefined : shared[BLOCK_DICT];
+}
+
+/**
+ * js_periodic (njs >= 0.8): pulls GET /api/blocks/list from $api_sessions_blocks_url with the
+ * blocks token ($api_sessions_blocks_token, else env API_SESSIONS_BLOCKS_TOKEN) into the shared
+ * dictionary. A new generation is written beside the current one and then made current, so a
+ * request never sees half a list; any failure (console away, bad status, malformed list, full
+ * zone) keeps the current list and is logged.
+ */
+/** js_periodic's session object (njs 0.8), which njs-types 0.7 does not declare. */
+interface PeriodicSession {
+  variables: { [name: string]: string | undefined };
+}
+
+export function pull_blocks(s: PeriodicSession): Promise<void> {
+  let dict: SharedDict | undefined;
+  let url = '';
+  let token = '';
+  try {
+    dict = blockDict();
+    url = s.variables.api_sessions_blocks_url || '';
+    token = s.variables.api_sessions_blocks_token || '';
+    if (!token && typeof process !== 'undefined' && process.env) token = process.env.API_SESSIONS_BLOCKS_TOKEN || '';
+  } catch (e) {
+    ngx.log(ngx.ERR, 'api_sessions: block pull not configured: ' + String((e as Error).message || e));
+    return Promise.resolve();
+  }
+  if (dict === undefined || !url) {
+    ngx.log(ngx.ERR, 'api_sessions: block pull needs js_shared_dict_zone zone=' + BLOCK_DICT + ' and $api_sessions_blocks_url (nginx/api_sessions_blocks_pull.conf)');
+    return Promise.resolve();
+  }
+  const d = dict;
+  return ngx
+    .fetch(url, { headers: { Authorization: 'Bearer ' + token }, max_response_body_size: MAX_LIST_BYTES } as NgxFetchOptions)
+    .then(function (reply) {
+      if (reply.status !== 200) throw new Error(url + ' answered ' + reply.status);
+      return reply.text();
+    })
+    .then(function (text) {
+      applyBlockList(d, text);
+    })
+    .catch(function (e) {
+      ngx.log(ngx.WARN, 'api_sessions: block list not pulled, the last one stays: ' + String((e as Error).message || e));
+    });
+}
+
+function applyBlockList(dict: SharedDict, text: string): void {
+  const parsed = parseBlockList(text);
+  if (typeof parsed === 'string') {
+    ngx.log(ngx.ERR, 'api_sessions: block list refused whole, the last one stays: ' + parsed);
+    return;
+  }
+  const current = dict.get('current');
+  if (current !== undefined && current.split(' ')[2] === parsed.stamp) return;
+  const generation = String(Date.now());
+  const prefix = generation + '|';
+  try {
+    for (let i = 0; i < parsed.entries.length; i++) dict.set(prefix + parsed.entries[i], '1');
+  } catch (e) {
+    removeExcept(dict, current === undefined ? '' : current.split(' ')[0] + '|');
+    ngx.log(ngx.ERR, 'api_sessions: block list not stored (enlarge the ' + BLOCK_DICT + ' zone), the last one stays: ' + String((e as Error).message || e));
+    return;
+  }
+  dict.set('current', generation + ' ' + parsed.entries.length + ' ' + parsed.stamp);
+  removeExcept(dict, prefix);
+}
+
+/** Deletes every entry but `current` and those of the generation `keep`. */
+function removeExcept(dict: SharedDict, keep: string): void {
+  const keys = dict.keys(3 * MAX_LIST_ENTRIES + 1);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k !== 'current' && (keep === '' || k.indexOf(keep) !== 0)) dict.delete(k);
+  }
+}
+

@@ -17,7 +17,7 @@ import { buildRecord, RequestFacts, RawRequest, recordLine } from './record';
 import { sessionId } from './identify';
 import { discoveryRate, sampled, InventorySources } from './discover';
 import { RECORD_VERSION } from '../record/record';
-import { blockProbes, parseBlockList, MAX_LIST_BYTES, MAX_LIST_ENTRIES } from './block';
+import { blockProbes, blockDict, pull_blocks, SharedDict } from './block';
 
 /** The key used when no secret is configured: ids and hashes are then guessable. */
 const BUILTIN_SECRET = 'api-sessions-builtin-key-set-api_sessions_secret';
@@ -303,24 +303,8 @@ function inventorySources(r: NginxHTTPRequest): InventorySources {
 /** Probes a block list holds at most per request (a session, a user, up to four key hashes). */
 const MAX_PROBES = 6;
 
-/** The shared dictionary of the pulled list (nginx/api_sessions_blocks_pull.conf, njs >= 0.8). */
-const BLOCK_DICT = 'api_sessions_blocks';
-
-/** The js_shared_dict_zone API (njs 0.8), which njs-types 0.7 does not declare. */
-interface SharedDict {
-  get(key: string): string | undefined;
-  set(key: string, value: string): unknown;
-  delete(key: string): unknown;
-  keys(max?: number): string[];
-}
-
 /** The shared dictionary of parsed configurations (nginx/api_sessions_config_cache.conf). */
 const CONFIG_DICT = 'api_sessions_config';
-
-function blockDict(): SharedDict | undefined {
-  const shared = (ngx as unknown as { shared?: { [name: string]: SharedDict } }).shared;
-  return shared === undefined ? undefined : shared[BLOCK_DICT];
-}
 
 /**
  * $api_sessions_blocked. Without a list ($api_sessions_block_list empty) one variable read.
@@ -376,80 +360,6 @@ function blocked(r: NginxHTTPRequest): string {
       // nothing more to do
     }
     return '';
-  }
-}
-
-/**
- * js_periodic (njs >= 0.8): pulls GET /api/blocks/list from $api_sessions_blocks_url with the
- * blocks token ($api_sessions_blocks_token, else env API_SESSIONS_BLOCKS_TOKEN) into the shared
- * dictionary. A new generation is written beside the current one and then made current, so a
- * request never sees half a list; any failure (console away, bad status, malformed list, full
- * zone) keeps the current list and is logged.
- */
-/** js_periodic's session object (njs 0.8), which njs-types 0.7 does not declare. */
-interface PeriodicSession {
-  variables: { [name: string]: string | undefined };
-}
-
-function pull_blocks(s: PeriodicSession): Promise<void> {
-  let dict: SharedDict | undefined;
-  let url = '';
-  let token = '';
-  try {
-    dict = blockDict();
-    url = s.variables.api_sessions_blocks_url || '';
-    token = s.variables.api_sessions_blocks_token || '';
-    if (!token && typeof process !== 'undefined' && process.env) token = process.env.API_SESSIONS_BLOCKS_TOKEN || '';
-  } catch (e) {
-    ngx.log(ngx.ERR, 'api_sessions: block pull not configured: ' + String((e as Error).message || e));
-    return Promise.resolve();
-  }
-  if (dict === undefined || !url) {
-    ngx.log(ngx.ERR, 'api_sessions: block pull needs js_shared_dict_zone zone=' + BLOCK_DICT + ' and $api_sessions_blocks_url (nginx/api_sessions_blocks_pull.conf)');
-    return Promise.resolve();
-  }
-  const d = dict;
-  return ngx
-    .fetch(url, { headers: { Authorization: 'Bearer ' + token }, max_response_body_size: MAX_LIST_BYTES } as NgxFetchOptions)
-    .then(function (reply) {
-      if (reply.status !== 200) throw new Error(url + ' answered ' + reply.status);
-      return reply.text();
-    })
-    .then(function (text) {
-      applyBlockList(d, text);
-    })
-    .catch(function (e) {
-      ngx.log(ngx.WARN, 'api_sessions: block list not pulled, the last one stays: ' + String((e as Error).message || e));
-    });
-}
-
-function applyBlockList(dict: SharedDict, text: string): void {
-  const parsed = parseBlockList(text);
-  if (typeof parsed === 'string') {
-    ngx.log(ngx.ERR, 'api_sessions: block list refused whole, the last one stays: ' + parsed);
-    return;
-  }
-  const current = dict.get('current');
-  if (current !== undefined && current.split(' ')[2] === parsed.stamp) return;
-  const generation = String(Date.now());
-  const prefix = generation + '|';
-  try {
-    for (let i = 0; i < parsed.entries.length; i++) dict.set(prefix + parsed.entries[i], '1');
-  } catch (e) {
-    removeExcept(dict, current === undefined ? '' : current.split(' ')[0] + '|');
-    ngx.log(ngx.ERR, 'api_sessions: block list not stored (enlarge the ' + BLOCK_DICT + ' zone), the last one stays: ' + String((e as Error).message || e));
-    return;
-  }
-  dict.set('current', generation + ' ' + parsed.entries.length + ' ' + parsed.stamp);
-  removeExcept(dict, prefix);
-}
-
-/** Deletes every entry but `current` and those of the generation `keep`. */
-function removeExcept(dict: SharedDict, keep: string): void {
-  const keys = dict.keys(3 * MAX_LIST_ENTRIES + 1);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    if (k !== 'current' && (keep === '' || k.indexOf(keep) !== 0)) dict.delete(k);
   }
 }
 
