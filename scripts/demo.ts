@@ -186,8 +186,12 @@ async function main(): Promise<void> {
     console.log(`  ${rec.nginx ?? '(nothing to suggest)'}`);
     if (rec.preview) {
       const p = rec.preview;
+      const now = rec.in_force;
       console.log(`  what it would do to the ${p.sampled} sampled requests: ${p.sessions} sessions, ${p.mixed_sessions} with more than one user, ` +
         `${p.fallback_requests} requests left to IP + User-Agent`);
+      console.log(`  what the configuration in force did: ${now.sessions} sessions, ${now.mixed_sessions} with more than one user, ` +
+        `${now.fallback_requests} requests left to IP + User-Agent`);
+      console.log(`  ${rec.comparison.text}`);
     }
     if (once) return;
     console.log('\nSend more traffic to ' + ng.url('/') + ' and watch it arrive; Ctrl-C stops everything.');

@@ -612,8 +612,11 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
         links: [],
         inventory: sampled[0].inventory,
         user: null,
+        key: 'ip+ua',
       });
-      // the record's user is kept (the recommendations' "two users carried this value")
+      // the record's user is kept (the recommendations' "two users carried this value"), and its
+      // key (the recommendations compare with the grouping keys in force)
+      expect(all.map((r) => r.key)).toEqual(sampled.map((r) => r.key));
       expect(all.filter((r) => r.user !== null).map((r) => r.user)).toEqual(sampled.filter((r) => r.user !== null).map((r) => r.user));
       expect(all.some((r) => r.user === 'u1')).toBe(true);
       expect(all.map((r) => r.ts)).toEqual(sampled.map((r) => Date.parse(r.ts)));

@@ -244,21 +244,23 @@ describe('SqliteStore', () => {
     check.close();
   });
 
-  test('a samples table from before it kept the user: read-only it reads NULL users; opened for writing it gains the column', async () => {
+  test('a samples table from before it kept the user and the key: read-only it reads NULLs; opened for writing it gains the columns', async () => {
     const path = join(tmp.dir, 'old-samples.db');
     await new SqliteStore(path).close();
     const raw = new Database(path);
     raw.exec('ALTER TABLE samples DROP COLUMN user');
+    raw.exec('ALTER TABLE samples DROP COLUMN key');
     raw.exec(`INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
       VALUES ('shop', ${TODAY}, '${new Date(TODAY).toISOString().slice(0, 10)}', '${sid('old')}', 'builtin', 'GET', '/', '10.0.0.1', NULL, '[]', '[{"s":"request.header.x","h":"abcdef012345","n":3}]')`);
     raw.close();
     const ro = new SqliteStore(path, { readonly: true });
-    expect((await ro.samples('shop', 10)).map((r) => r.user)).toEqual([null]);
+    expect((await ro.samples('shop', 10)).map((r) => [r.user, r.key])).toEqual([[null, null]]);
     await ro.close();
     const s = new SqliteStore(path);
     await s.ingest([rec({ s: 'new', at: TODAY + 1000, user: 'zoe', inventory: [{ s: 'request.header.x', h: 'abcdef012345', n: 3, k: 'number' }] })]);
     const rows = await s.samples('shop', 10);
     expect(rows.map((r) => r.user)).toEqual([null, 'zoe']);
+    expect(rows.map((r) => r.key)).toEqual([null, 'request.query.token']);
     expect(rows[1].inventory).toEqual([{ s: 'request.header.x', h: 'abcdef012345', n: 3, k: 'number' }]);
     await s.close();
   });

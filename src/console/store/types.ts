@@ -176,6 +176,8 @@ export interface SampleRow {
   inventory: Candidate[];
   /** The record's `user` (null when it names none). */
   user: string | null;
+  /** The record's `key`: what grouped it (null for samples stored before it was kept). */
+  key: string | null;
 }
 
 export interface Store {

@@ -120,6 +120,7 @@ export class ClickHouseStore implements Store {
     const found = await findJourneyTables(this.tables, { journeys: this.opts.journeys, createSchema });
     this.tables.journeys = found.journeys;
     this.tables.samplesUser = found.samplesUser;
+    this.tables.samplesKey = found.samplesKey;
     if (!found.journeys) {
       // The optional Store methods are absent: callers (journey.ts, the API) then answer 501.
       Object.defineProperty(this, 'links', { value: undefined });

@@ -126,7 +126,8 @@ CREATE TABLE IF NOT EXISTS samples (
   ua TEXT,
   links TEXT NOT NULL,
   inventory TEXT NOT NULL,
-  user TEXT
+  user TEXT,
+  key TEXT
 );
 CREATE INDEX IF NOT EXISTS samples_app ON samples (app, id);
 CREATE INDEX IF NOT EXISTS samples_part ON samples (part);
@@ -139,8 +140,10 @@ export const FACET = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k'
 export function createTables(db: Database.Database): void {
   db.exec(SCHEMA);
   db.exec(JOURNEY_SCHEMA);
-  // Files from before samples kept the record's user gain the column (older rows: NULL).
-  if (!samplesHaveUser(db)) db.exec('ALTER TABLE samples ADD COLUMN user TEXT');
+  // Files from before samples kept the record's user and key gain the columns (older rows: NULL).
+  const cols = samplesColumns(db);
+  if (!cols.has('user')) db.exec('ALTER TABLE samples ADD COLUMN user TEXT');
+  if (!cols.has('key')) db.exec('ALTER TABLE samples ADD COLUMN key TEXT');
 }
 
 /** Writes the schema version into a new file, raises an upgradable one, and refuses any other. */
@@ -158,6 +161,7 @@ export function preparedOnFirstUse<T>(prepare: () => T): () => T {
   return () => (statements ??= prepare());
 }
 
-export function samplesHaveUser(db: Database.Database): boolean {
-  return (db.prepare('PRAGMA table_info(samples)').all() as Array<{ name: string }>).some((c) => c.name === 'user');
+/** The columns of `samples` (older files lack `user` and `key`). */
+export function samplesColumns(db: Database.Database): Set<string> {
+  return new Set((db.prepare('PRAGMA table_info(samples)').all() as Array<{ name: string }>).map((c) => c.name));
 }
