@@ -8,6 +8,7 @@
  *   routes/query-gate.ts       API queries wait in a bounded queue
  *   routes/ui.ts               the web UI's pages and files
  *   routes/sessions.ts         the session list and its CSV, a session, a part's page, attacks
+ *   routes/overview.ts         the overview above the list: activity over time, top values
  *   routes/journeys.ts         linked sessions and journeys
  *   routes/recommendations.ts  grouping-key recommendations and the what-if preview
  *   routes/status.ts           /healthz, /api/status, /metrics
@@ -27,6 +28,7 @@ import { answerErrors } from './routes/errors';
 import { queryGate } from './routes/query-gate';
 import { registerUiRoutes } from './routes/ui';
 import { registerSessionRoutes } from './routes/sessions';
+import { registerOverviewRoutes } from './routes/overview';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerRecommendationRoutes } from './routes/recommendations';
 import { registerStatusRoutes } from './routes/status';
@@ -67,6 +69,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   queryGate(app, { maxQueued: opts.maxQueuedQueries ?? 16, metrics: opts.metrics });
   registerSessionRoutes(app, store);
+  registerOverviewRoutes(app, store);
   registerJourneyRoutes(app, store);
   registerRecommendationRoutes(app, store);
   registerStatusRoutes(app, opts);

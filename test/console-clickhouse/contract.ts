@@ -665,6 +665,64 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await who([sid("o'brien")])).toEqual([]);
     });
 
+    test('overview: requests, sessions with a request, attacks and failed logins per interval; top applications, users and endpoints', async () => {
+      const t0 = D2 + 2 * 3600000; // today 02:00 UTC
+      const at = (s: number) => t0 + s * 1000;
+      const rs = [
+        // alice signs in at the second try, then reads two orders a minute later
+        rec({ s: 'alice', at: at(1), method: 'POST', path: '/login', status: 401 }),
+        rec({ s: 'alice', at: at(2), method: 'POST', path: '/login', user: 'alice' }),
+        rec({ s: 'alice', at: at(70), path: '/orders/17', user: 'alice' }),
+        rec({ s: 'alice', at: at(80), path: '/orders/18', user: 'alice' }),
+        // bob: a refused token request, an order
+        rec({ s: 'bob', at: at(5), method: 'POST', path: '/api/Token', status: 403 }),
+        rec({ s: 'bob', at: at(6), path: '/orders/1', user: 'bob' }),
+        // mallory: two attacks and a refused sign-in; a GET that fails is no failed login
+        rec({ s: 'mallory', at: at(61), path: '/products', attack: ['sqli'], status: 403, ip: '192.0.2.66' }),
+        rec({ s: 'mallory', at: at(62), path: '/products', attack: ['xss', 'sqli'], status: 403, ip: '192.0.2.66' }),
+        rec({ s: 'mallory', at: at(63), method: 'POST', path: '/auth/sign-in', status: 422, ip: '192.0.2.66' }),
+        rec({ s: 'mallory', at: at(64), path: '/login', status: 401, ip: '192.0.2.66' }),
+        // another application, and alice again an hour later
+        rec({ s: 'bot', at: at(3), app: 'blog', path: '/feed.xml' }),
+        rec({ s: 'alice', at: at(3700), path: '/orders/19', user: 'alice' }),
+      ];
+      await store.ingest(rs.slice(0, 6));
+      await store.ingest(rs.slice(6));
+      const q = { from: t0, to: t0 + 2 * 3600000, bucket: 60000, topsFrom: t0, topsTo: t0 + 2 * 3600000 };
+      const o = await store.overview(q);
+      expect(o.series).toEqual([
+        { t: t0, requests: 5, sessions: 3, attacks: 0, failed_logins: 2 },
+        { t: t0 + 60000, requests: 6, sessions: 2, attacks: 2, failed_logins: 1 },
+        { t: t0 + 61 * 60000, requests: 1, sessions: 1, attacks: 0, failed_logins: 0 },
+      ]);
+      expect(o.top.apps).toEqual([{ value: 'shop', requests: 11 }, { value: 'blog', requests: 1 }]);
+      expect(o.top.users).toEqual([{ value: 'alice', requests: 4 }, { value: 'bob', requests: 1 }]);
+      expect(o.top.endpoints).toEqual([
+        { value: 'GET /orders/N', requests: 4 },
+        { value: 'GET /products', requests: 2 },
+        { value: 'POST /login', requests: 2 },
+        { value: 'GET /feed.xml', requests: 1 },
+        { value: 'GET /login', requests: 1 },
+        { value: 'POST /api/Token', requests: 1 },
+        { value: 'POST /auth/sign-in', requests: 1 },
+      ]);
+      // ten-minute and hourly intervals: a session counts once in each
+      expect((await store.overview({ ...q, bucket: 600000 })).series).toEqual([
+        { t: t0, requests: 11, sessions: 4, attacks: 2, failed_logins: 3 },
+        { t: t0 + 3600000, requests: 1, sessions: 1, attacks: 0, failed_logins: 0 },
+      ]);
+      expect((await store.overview({ ...q, bucket: 3600000 })).series.map((b) => [b.requests, b.sessions])).toEqual([[11, 4], [1, 1]]);
+      // an application pattern; a window that leaves the second hour out (tops cover whole hours)
+      const shop = await store.overview({ ...q, to: t0 + 3600000, topsTo: t0 + 3600000, app: 'SH*' });
+      expect(shop.series.map((b) => b.requests)).toEqual([4, 6]);
+      expect(shop.top.apps).toEqual([{ value: 'shop', requests: 10 }]);
+      expect(shop.top.users).toEqual([{ value: 'alice', requests: 3 }, { value: 'bob', requests: 1 }]);
+      expect(await store.overview({ ...q, app: 'nothing' })).toEqual({ series: [], top: { apps: [], users: [], endpoints: [] } });
+      // a record stored twice counts once
+      await store.ingest([rs[0]]);
+      expect((await store.overview(q)).series[0].requests).toBe(5);
+    });
+
     test('an empty store', async () => {
       expect(await store.stats()).toEqual({ parts: 0, requests: 0, oldestPart: null, newestPart: null });
       expect(await store.listParts({}, { limit: 10 })).toEqual({ items: [], next: null });

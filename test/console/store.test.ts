@@ -313,6 +313,33 @@ describe('SqliteStore', () => {
     await s.close();
   });
 
+  test('overview counts: a session counted once per interval across batches, a reopened file and a late record; retention; the cap on an hour\'s distinct endpoints', async () => {
+    const path = join(tmp.dir, 'overview.db');
+    const t0 = TODAY - (TODAY % 3600000);
+    const q = { from: t0, to: t0 + 3600000, bucket: 60000, topsFrom: t0, topsTo: t0 + 3600000 };
+    let s = new SqliteStore(path);
+    await s.ingest([rec({ s: 'a', at: t0 + 1000 }), rec({ s: 'a', at: t0 + 2000 })]);
+    await s.ingest([rec({ s: 'a', at: t0 + 3000 })]);
+    await s.close();
+    s = new SqliteStore(path);
+    // the same minute after a restart (the part read back from its row), the next minute, and a
+    // late record for the first minute
+    await s.ingest([rec({ s: 'a', at: t0 + 4000 }), rec({ s: 'a', at: t0 + 61000 })]);
+    await s.ingest([rec({ s: 'a', at: t0 + 5000 })]);
+    expect((await s.overview(q)).series.map((b) => [b.requests, b.sessions])).toEqual([[5, 1], [1, 1]]);
+    expect((await s.overview({ ...q, bucket: 600000 })).series.map((b) => [b.requests, b.sessions])).toEqual([[6, 1]]);
+    // a path scanner: 1,200 distinct paths in one hour; 1,000 are counted
+    await s.ingest(Array.from({ length: 1200 }, (_, i) => rec({ s: 'scan', at: t0 + 120000 + i, path: '/probe-' + i })));
+    const kept = s.db.prepare("SELECT count(*) FROM overview_tops WHERE kind = 'e' AND hour = ?").pluck().get(t0);
+    expect(kept).toBe(1000);
+    expect((await s.overview(q)).series.reduce((n, b) => n + b.requests, 0)).toBe(1206);
+    // retention drops the counts with the days
+    await s.deleteBefore(new Date(t0 + DAY).toISOString().slice(0, 10));
+    expect(await s.overview(q)).toEqual({ series: [], top: { apps: [], users: [], endpoints: [] } });
+    expect(s.db.prepare('SELECT count(*) FROM overview_tops').pluck().get()).toBe(0);
+    await s.close();
+  });
+
   test('background checkpoints: the worker copies the WAL into the database file, and a failure is reported', async () => {
     const path = join(tmp.dir, `s${++n}.db`);
     const failures: Error[] = [];

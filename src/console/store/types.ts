@@ -5,6 +5,7 @@
  */
 import { Candidate, SessionRecord } from '../../record/record';
 import type { BlockStore } from '../blocks';
+import type { OverviewCounts, OverviewQuery } from '../overview';
 
 /** Filters of the session list; all given ones must hold (AND). */
 export interface PartFilter {
@@ -213,6 +214,8 @@ export interface Store {
   /** The newest `max` sampled records (those with an `inventory`) of an application, oldest
    *  first. Stores that do not keep them leave it out; the API then answers 501. */
   samples?(app: string, max: number): Promise<SampleRow[]>;
+  /** The overview's counts of a window (../overview.ts defines them). */
+  overview(q: OverviewQuery): Promise<OverviewCounts>;
   /** Blocks and their audit list (blocks.ts). Stores that do not keep them leave it out; the
    *  block API then answers 501. */
   blocks?: BlockStore;

@@ -40,6 +40,8 @@ import { DEFAULT_SCHEMA_FILE, createTables, findJourneyTables, serverHasTtl } fr
 import { getPart, partRequests, sessionParts, timeline } from './session';
 import { ClickHouseTables } from './tables';
 import { RequestWriter, getCheckpoint } from './write';
+import { overview } from './overview';
+import { OverviewCounts, OverviewQuery } from '../../overview';
 
 export { DEFAULT_SCHEMA_FILE, schemaStatements, serverHasTtl } from './schema';
 
@@ -170,6 +172,10 @@ export class ClickHouseStore implements Store {
 
   samples(app: string, max: number): Promise<SampleRow[]> {
     return this.discoverySamples.samples(app, max);
+  }
+
+  overview(q: OverviewQuery): Promise<OverviewCounts> {
+    return overview(this.tables, q);
   }
 
   deleteBefore(cutoffPart: string): Promise<number> {

@@ -7,7 +7,8 @@
  * maps each distinct filter value of a part (IP, status, status class, attack, key, user, role)
  * to the part; `endpoints` + `part_endpoints` map each distinct "METHOD path" to the parts that
  * requested it. Filters then select part ids through small indexes instead of scanning
- * requests, and one session's page reads its aggregates from one row.
+ * requests, and one session's page reads its aggregates from one row. `overview` and
+ * `overview_tops` hold the overview's counts (overview.ts).
  */
 import type Database from 'better-sqlite3';
 import { isPartDate } from '../part-date';
@@ -133,6 +134,30 @@ CREATE INDEX IF NOT EXISTS samples_app ON samples (app, id);
 CREATE INDEX IF NOT EXISTS samples_part ON samples (part);
 `;
 
+/** The overview's counts (overview.ts; added without a schema version change: new tables only).
+ *  `overview`: per interval length, interval start (ms) and application; `overview_tops`: per
+ *  kind (`u` user, `e` endpoint), hour, application and value. */
+const OVERVIEW_SCHEMA = `
+CREATE TABLE IF NOT EXISTS overview (
+  size INTEGER NOT NULL,
+  bucket INTEGER NOT NULL,
+  app TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  sessions INTEGER NOT NULL,
+  attacks INTEGER NOT NULL,
+  failed_logins INTEGER NOT NULL,
+  PRIMARY KEY (size, bucket, app)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS overview_tops (
+  kind TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  app TEXT NOT NULL,
+  value TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  PRIMARY KEY (kind, hour, app, value)
+) WITHOUT ROWID;
+`;
+
 /** Facet kinds: short, stable names stored in the database. */
 export const FACET = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k', user: 'u', role: 'r', ua: 'ua' } as const;
 
@@ -140,6 +165,7 @@ export const FACET = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k'
 export function createTables(db: Database.Database): void {
   db.exec(SCHEMA);
   db.exec(JOURNEY_SCHEMA);
+  db.exec(OVERVIEW_SCHEMA);
   // Files from before samples kept the record's user and key gain the columns (older rows: NULL).
   const cols = samplesColumns(db);
   if (!cols.has('user')) db.exec('ALTER TABLE samples ADD COLUMN user TEXT');
