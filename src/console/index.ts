@@ -201,6 +201,8 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
           }
         : null,
       retention_days: retentionDays,
+      // the UI offers "Sign out" only where there is something to sign out of
+      token_required: token !== null,
     }),
   });
   try {
