@@ -340,8 +340,9 @@ describe('no request holds the console (finding 4)', () => {
     try {
       let busyReplies = 0;
       const replies = await Promise.all(
-        Array.from({ length: 12 }, () =>
-          raw('/api/parts', {}).then((r) => {
+        // Every other one spelled with %XX: the same route, the same queue.
+        Array.from({ length: 12 }, (_, i) =>
+          raw(i % 2 ? '/%61pi/parts' : '/api/parts', {}).then((r) => {
             if (r.status === 503 && ++busyReplies === 6) release();
             return r;
           }),
@@ -423,6 +424,27 @@ describe('sign-in (finding 6)', () => {
     // even the right token waits: a guesser learns nothing from the limit
     expect((await form({ token: TOKEN, next: '/' })).status).toBe(429);
     expect((await form({ token: TOKEN, next: '/' }, { origin: 'http://evil.test' })).status).toBe(403);
+  });
+});
+
+describe('one path for every access decision', () => {
+  test('a percent-encoded path is decided as the route it reaches: the sign-in cookie does not open ingest at /api/%69ngest', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `p${++n}.db`), token: TOKEN, blocksToken: 'nginx-token', log: quiet });
+    const signedIn = await http('/login', { method: 'POST', body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
+    const body = JSON.stringify(rec({ s: 'encoded', at: TODAY })) + '\n';
+    for (const path of ['/api/ingest', '/api/%69ngest', '/%61pi/ingest', '/api/ingest?x=1']) {
+      const res = await http(path, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', cookie } });
+      expect([path, res.status]).toEqual([path, 401]);
+    }
+    expect(await stored({ authorization: 'Bearer ' + TOKEN })).toBe(0);
+    // The token still opens it, whichever spelling.
+    expect((await http('/api/%69ngest', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', authorization: 'Bearer ' + TOKEN } })).status).toBe(200);
+    // An API route spelled otherwise answers 401 like the API (not the sign-in page's redirect).
+    expect((await http('/%61pi/parts')).status).toBe(401);
+    // The blocks token's routes, encoded, take the blocks token, and only it.
+    expect((await http('/api/blocks/%6cist', { headers: { cookie } })).status).toBe(401);
+    expect((await http('/api/blocks/%6cist', { headers: { authorization: 'Bearer nginx-token' } })).status).toBe(200);
   });
 });
 

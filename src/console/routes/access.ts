@@ -34,6 +34,13 @@ export function bearerMatches(req: FastifyRequest, digest: Buffer): boolean | nu
   return timingSafeEqual(tokenDigest(auth.replace(/^Bearer\s+/i, '').trim()), digest);
 }
 
+/** The one path every access decision is made on: the route the router matched (it decodes
+ *  %XX, so /api/%69ngest is /api/ingest here as it is to the router), or the raw path when no
+ *  route matched (the answer is a 404). */
+export function routePath(req: FastifyRequest): string {
+  return req.routeOptions.url ?? req.url.split('?')[0];
+}
+
 function isLoopbackHost(hostHeader: string | undefined): boolean {
   if (!hostHeader) return false;
   let h = hostHeader.toLowerCase();
@@ -58,7 +65,7 @@ export function guardRequests(app: FastifyInstance, token: string | null, signin
 
   app.addHook('onRequest', async (req, reply) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    const path = req.url.split('?')[0];
+    const path = routePath(req);
     // Sign-in and sign-out only from the console's own pages (ingest checks this itself, and counts it).
     if (req.method === 'POST' && path !== '/api/ingest' && crossSite(req)) {
       reply.code(403).send({ error: 'cross-site request refused' });
