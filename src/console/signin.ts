@@ -42,6 +42,8 @@ export function readCookie(header: string | undefined, name: string): string | n
  * The address to go to after sign-in: a path on this console, or `/`. Refuses anything a browser
  * could read as another origin (`//host`, `/\host`, `/%09/host` once decoded: browsers drop tabs
  * and newlines), and any character outside printable ASCII (which a Location header cannot hold).
+ * The path is resolved (dot segments, `%2e`) and the result checked the way the browser will
+ * read it from Location: `/.//host` resolves to `//host`, another origin, and is refused.
  */
 export function safeNext(next: string | null | undefined): string {
   if (typeof next !== 'string' || next.length > 2048) return '/';
@@ -50,8 +52,9 @@ export function safeNext(next: string | null | undefined): string {
   try {
     const base = 'http://console.invalid';
     const u = new URL(next, base);
-    if (u.origin !== base) return '/';
-    return u.pathname + u.search + u.hash;
+    const resolved = u.pathname + u.search + u.hash;
+    if (u.origin !== base || !/^\/(?![/\\])/.test(resolved) || new URL(resolved, base).origin !== base) return '/';
+    return resolved;
   } catch {
     return '/';
   }

@@ -380,11 +380,22 @@ describe('sign-in (finding 6)', () => {
       ['/a\nLocation: //evil.test', '/'],
       ['/caf\u00e9\u0100', '/'],
       ['/session/abc/2026-11-28?x=1#r=2', '/session/abc/2026-11-28?x=1#r=2'],
+      // Dot segments that collapse into `//host` once resolved.
+      ['/.//evil.example', '/'],
+      ['/..//evil.example', '/'],
+      ['/a/..//evil.example', '/'],
+      ['/%2e//evil.example', '/'],
+      ['/%2E%2e//evil.example/x?y#z', '/'],
+      ['/a/%2e%2e//evil.example', '/'],
+      ['/./%5cevil.example', '/%5cevil.example'], // a path: %5c is no backslash to a browser
+      ['/a/../blocks', '/blocks'],
     ];
     for (const [next, location] of cases) {
       const res = await form({ token: TOKEN, next });
       expect([next, res.status]).toEqual([next, 302]);
       expect([next, res.headers.get('location')]).toEqual([next, location]);
+      // Wherever it points, a browser resolves it to this console.
+      expect([next, new URL(res.headers.get('location')!, c.url).origin]).toEqual([next, new URL(c.url).origin]);
     }
   });
 
