@@ -438,6 +438,44 @@ describe('sign-in (finding 6)', () => {
   });
 });
 
+describe("sign-in and sign-out forms: the console's own pages only", () => {
+  const post = (path: string, headers: Record<string, string>, cookie?: string) =>
+    http(path, {
+      method: 'POST',
+      body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}), ...headers },
+    });
+
+  test("a form posted from another site is refused; what a browser sends from the console's own page passes", async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `f${++n}.db`), token: TOKEN, log: quiet });
+    const self = new URL(c.url).origin;
+    expect((await http('/login')).headers.get('referrer-policy')).toBe('same-origin');
+    const crossSite: Array<Record<string, string>> = [
+      { origin: 'http://evil.test', 'sec-fetch-site': 'cross-site' },
+      { origin: 'http://evil.test' },
+      { origin: 'null', 'sec-fetch-site': 'cross-site' }, // a sandboxed page elsewhere
+      { origin: 'null' }, // a browser without Fetch Metadata: an opaque origin is not this one
+      { origin: self.replace(/:\d+$/, ':1'), 'sec-fetch-site': 'same-site' }, // another port
+      { origin: self, 'sec-fetch-site': 'same-site' },
+    ];
+    for (const headers of crossSite) {
+      const res = await post('/login', headers);
+      expect([headers, res.status, res.headers.get('set-cookie')]).toEqual([headers, 403, null]);
+    }
+    const cookie = (await post('/login', { origin: self, 'sec-fetch-site': 'same-origin' })).headers.get('set-cookie')!.split(';')[0];
+    expect((await http('/api/parts', { headers: { cookie } })).status).toBe(200);
+    // Sign-out posted from elsewhere changes nothing; from the console's page it signs out.
+    for (const headers of crossSite) expect((await post('/logout', headers, cookie)).status).toBe(403);
+    expect((await http('/api/parts', { headers: { cookie } })).status).toBe(200);
+    // Chromium posts `Origin: null` from a page with Referrer-Policy: no-referrer; its
+    // Sec-Fetch-Site still says same-origin.
+    const out = await post('/logout', { origin: 'null', 'sec-fetch-site': 'same-origin' }, cookie);
+    expect(out.status).toBe(302);
+    expect((await http('/api/parts', { headers: { cookie } })).status).toBe(401);
+    expect((await post('/login', { origin: self })).status).toBe(302); // a browser without Fetch Metadata
+  });
+});
+
 describe('one path for every access decision', () => {
   test('a percent-encoded path is decided as the route it reaches: the sign-in cookie does not open ingest at /api/%69ngest', async () => {
     c = await startConsole({ dbPath: join(tmp.dir, `p${++n}.db`), token: TOKEN, blocksToken: 'nginx-token', log: quiet });
