@@ -41,6 +41,10 @@ export interface ConsoleOptions {
   /** Token nginx sends to pull the block list (GET /api/blocks/list), separate from `token`;
    *  without it the list is not served. */
   blocksToken?: string;
+  /** Where sign-outs of the UI are kept, so that they hold across restarts (a small file).
+   *  Default: beside the SQLite file (`<dbPath>.signouts`), also when `store` is another store
+   *  and `dbPath` is given; null, or another store without `dbPath`: kept in memory only. */
+  signOutFile?: string | null;
   /** Days of parts kept besides today (default 7). */
   retentionDays?: number;
   /** How often retention runs, ms (default 10 minutes). */
@@ -187,6 +191,13 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     maxQueuedQueries: options.maxQueuedQueries,
     trustForwardedProto: options.trustForwardedProto ?? false,
     blocksToken: options.blocksToken ?? null,
+    signOutFile:
+      options.signOutFile !== undefined
+        ? options.signOutFile
+        : options.dbPath !== undefined || !options.store
+          ? resolve(options.dbPath ?? 'api-sessions.db') + '.signouts'
+          : null,
+    log,
     ingest: (batch, source) => ingest(batch, source),
     status: async () => ({
       store: await store.stats(),

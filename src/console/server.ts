@@ -51,12 +51,17 @@ export interface ServerOptions {
   status(): Promise<Record<string, unknown>>;
   /** Token nginx sends for the block list (routes/blocks.ts), separate from `token`; null: not served. */
   blocksToken?: string | null;
+  /** Where sign-outs are kept across restarts (signouts.ts); null or absent: in memory only. */
+  signOutFile?: string | null;
+  log?: (msg: string) => void;
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
   const { store } = opts;
-  const signin = opts.token ? signIn({ token: opts.token, trustForwardedProto: opts.trustForwardedProto ?? false }) : null;
+  const signin = opts.token
+    ? signIn({ token: opts.token, trustForwardedProto: opts.trustForwardedProto ?? false, signOutFile: opts.signOutFile, log: opts.log })
+    : null;
   guardRequests(app, opts.token, signin);
   answerErrors(app);
 

@@ -1,10 +1,12 @@
 /**
  * Signing in to the console's UI with its token: the sign-in cookie (signed, expiring, one per
- * sign-in, revoked by signing out), the `next` address after sign-in (same-origin paths only),
- * and a rate limit on failed attempts. Used by server.ts only when the console has a token.
+ * sign-in, revoked by signing out, also across restarts: signouts.ts), the `next` address after
+ * sign-in (same-origin paths only), and a rate limit on failed attempts. Used by server.ts only
+ * when the console has a token.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SignOuts } from './signouts';
 
 export const SIGNIN_COOKIE = 'api_sessions_token';
 /** How long a sign-in lasts. */
@@ -22,6 +24,11 @@ export interface SignInOptions {
   /** Mark the cookie `Secure` when X-Forwarded-Proto says https (only behind a TLS proxy you
    *  trust to set it). A TLS connection to the console itself always gets `Secure`. */
   trustForwardedProto: boolean;
+  /** Where sign-outs are kept across restarts (signouts.ts); null: in memory only. */
+  signOutFile?: string | null;
+  /** Sign-outs remembered at most (default 10,000). */
+  maxSignOuts?: number;
+  log?: (msg: string) => void;
   now?: () => number;
 }
 
@@ -106,7 +113,7 @@ export function signIn(opts: SignInOptions): SignIn {
   // The cookie is signed with a key derived from the token: a new token ends every sign-in.
   const key = sha256('api-sessions cookie key\n' + opts.token);
   const tokenHash = sha256(opts.token);
-  const revoked = new Map<string, number>(); // nonce -> expiry
+  const signOuts = new SignOuts(opts.signOutFile ?? null, opts.maxSignOuts ?? MAX_REVOKED, SIGNIN_TTL_MS, now, opts.log ?? (() => undefined));
   const failures = new FailureLimit(now);
 
   const mac = (payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
@@ -125,7 +132,7 @@ export function signIn(opts: SignInOptions): SignIn {
     const given = Buffer.from(parts[3]);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     const expires = Number(parts[1]);
-    if (expires <= now() || revoked.has(parts[2])) return null;
+    if (expires <= now() || signOuts.has(parts[2], expires)) return null;
     return { nonce: parts[2], expires };
   };
 
@@ -138,13 +145,6 @@ export function signIn(opts: SignInOptions): SignIn {
 
   const cookie = (req: FastifyRequest, value: string, maxAgeSeconds: number) =>
     `${SIGNIN_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure(req) ? '; Secure' : ''}`;
-
-  const revoke = (nonce: string, expires: number) => {
-    const t = now();
-    if (revoked.size >= MAX_REVOKED) for (const [n, e] of revoked) if (e <= t) revoked.delete(n);
-    if (revoked.size >= MAX_REVOKED) revoked.delete(revoked.keys().next().value as string);
-    revoked.set(nonce, expires);
-  };
 
   return {
     valid: (req) => parse(readCookie(req.headers.cookie, SIGNIN_COOKIE)) !== null,
@@ -174,7 +174,7 @@ export function signIn(opts: SignInOptions): SignIn {
         });
         scope.post('/logout', async (req: FastifyRequest, reply: FastifyReply) => {
           const signed = parse(readCookie(req.headers.cookie, SIGNIN_COOKIE));
-          if (signed !== null) revoke(signed.nonce, signed.expires);
+          if (signed !== null) signOuts.signOut(signed.nonce, signed.expires);
           reply.header('set-cookie', cookie(req, '', 0));
           return reply.redirect('/login');
         });

@@ -7,11 +7,13 @@ import { request as httpRequest } from 'http';
 import { spawn } from 'child_process';
 import { AddressInfo } from 'net';
 import { setPriority } from 'os';
+import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { buildServer } from '../../src/console/server';
 import { Metrics } from '../../src/console/metrics';
 import { Store } from '../../src/console/store/types';
+import { SignOuts } from '../../src/console/signouts';
 import { SessionRecord } from '../../src/record/record';
 import { TODAY, rec, tempDir } from './helpers';
 
@@ -421,9 +423,46 @@ describe('sign-in (finding 6)', () => {
     expect((await http('/api/parts', { headers: { cookie: cookieB.replace(/v1\.\d+/, 'v1.99999999999999') } })).status).toBe(401);
     await c.close();
 
+    // A restart (same database, same token) remembers the sign-out; the other sign-in still holds.
+    c = await startConsole({ dbPath: join(tmp.dir, `s${n}.db`), token: TOKEN, log: quiet });
+    expect((await http('/api/parts', { headers: { cookie: cookieA } })).status).toBe(401);
+    expect((await http('/api/parts', { headers: { cookie: cookieB } })).status).toBe(200);
+    expect(readFileSync(join(tmp.dir, `s${n}.db.signouts`), 'utf8')).toContain(cookieA.split('.')[2] + ' ');
+    await c.close();
+
     c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet, trustForwardedProto: true });
     expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).toMatch(/; Secure$/);
     expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'http' })).headers.get('set-cookie')).not.toMatch(/Secure/);
+  });
+
+  test('sign-outs are kept in a bounded file: past the bound the first to expire leaves the list and stays refused by the floor', async () => {
+    const file = join(tmp.dir, `signouts-${++n}`);
+    let t = 1_000_000;
+    const open = () => new SignOuts(file, 3, 12 * 3600000, () => t, quiet);
+    const a = open();
+    for (let i = 1; i <= 5; i++) a.signOut('n' + i, t + i * 1000);
+    // n1 and n2 left the list; the floor (n2's expiry) still refuses them, and any cookie
+    // expiring as soon; a cookie expiring later and never signed out is not refused.
+    for (let i = 1; i <= 5; i++) expect(a.has('n' + i, t + i * 1000)).toBe(true);
+    expect(a.has('other', t + 2000)).toBe(true);
+    expect(a.has('other', t + 2001)).toBe(false);
+    const b = open();
+    for (let i = 1; i <= 5; i++) expect(b.has('n' + i, t + i * 1000)).toBe(true);
+    expect(b.has('other', t + 2001)).toBe(false);
+    // Many sign-outs later the file still holds about twice the bound at most.
+    for (let i = 6; i < 200; i++) b.signOut('n' + i, t + i * 1000);
+    expect(readFileSync(file, 'utf8').trim().split('\n').length).toBeLessThanOrEqual(2 * 3 + 1);
+    expect(open().has('n199', t + 199000)).toBe(true);
+    // Expired sign-outs are dropped when read again.
+    t += 300000;
+    open();
+    expect(readFileSync(file, 'utf8').trim().split('\n').filter((l) => !l.startsWith('floor')).length).toBe(0);
+    // A line cut short (a crash while writing): every cookie issued until then is refused,
+    // the ones issued afterwards are not.
+    writeFileSync(file, 'floor 0\nn7 17x');
+    const c2 = open();
+    expect(c2.has('any', t + 12 * 3600000)).toBe(true);
+    expect(c2.has('any', t + 1 + 12 * 3600000)).toBe(false);
   });
 
   test('failed sign-ins are rate limited; a cross-site sign-in is refused', async () => {
