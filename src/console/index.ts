@@ -33,8 +33,9 @@ export interface ConsoleOptions {
   /** Access token for the UI, the API and ingest. Required off loopback: when the host is not a
    *  loopback address and none is given, one is generated and printed. */
   token?: string;
-  /** Behind a TLS proxy you trust to set X-Forwarded-Proto: the sign-in cookie gets `Secure`
-   *  when it says https (a TLS connection to the console itself always does). */
+  /** Behind a TLS proxy you trust to set X-Forwarded-Proto and X-Forwarded-For: the sign-in
+   *  cookie gets `Secure` when the first says https (a TLS connection to the console itself
+   *  always does), and wrong tokens are counted per client address the second names. */
   trustForwardedProto?: boolean;
   /** API queries that may wait at once; more get 503 (default 16). */
   maxQueuedQueries?: number;

@@ -1,22 +1,18 @@
 /**
  * Signing in to the console's UI with its token: the sign-in cookie (signed, expiring, one per
  * sign-in, revoked by signing out, also across restarts: signouts.ts), the `next` address after
- * sign-in (same-origin paths only), and a rate limit on failed attempts. Used by server.ts only
- * when the console has a token.
+ * sign-in (same-origin paths only); wrong tokens are limited by guesses.ts. Used by server.ts
+ * only when the console has a token.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SignOuts } from './signouts';
+import type { TokenGuesses } from './guesses';
 
 export const SIGNIN_COOKIE = 'api_sessions_token';
 /** How long a sign-in lasts. */
 export const SIGNIN_TTL_MS = 12 * 3600 * 1000;
-/** Failed sign-ins allowed per client address per window, and for all clients together. */
-export const SIGNIN_FAILURES_PER_CLIENT = 5;
-export const SIGNIN_FAILURES_TOTAL = 50;
-export const SIGNIN_WINDOW_MS = 60 * 1000;
-/** Bounds on what the rate limit and the sign-out list remember. */
-const MAX_CLIENTS = 10000;
+/** Sign-outs remembered at most (signouts.ts). */
 const MAX_REVOKED = 10000;
 
 export interface SignInOptions {
@@ -24,6 +20,8 @@ export interface SignInOptions {
   /** Mark the cookie `Secure` when X-Forwarded-Proto says https (only behind a TLS proxy you
    *  trust to set it). A TLS connection to the console itself always gets `Secure`. */
   trustForwardedProto: boolean;
+  /** The limit on wrong tokens, shared with the Bearer header's and the blocks token's checks. */
+  guesses: TokenGuesses;
   /** Where sign-outs are kept across restarts (signouts.ts); null: in memory only. */
   signOutFile?: string | null;
   /** Sign-outs remembered at most (default 10,000). */
@@ -67,40 +65,6 @@ export function safeNext(next: string | null | undefined): string {
   }
 }
 
-/** Sliding counts of failures per client address and in all, bounded in memory. */
-class FailureLimit {
-  private readonly clients = new Map<string, number[]>();
-  private all: number[] = [];
-  constructor(private readonly now: () => number) {}
-
-  private recent(list: number[]): number[] {
-    const since = this.now() - SIGNIN_WINDOW_MS;
-    let i = 0;
-    while (i < list.length && list[i] <= since) i++;
-    return i === 0 ? list : list.slice(i);
-  }
-
-  /** Milliseconds until this client may try again, 0 when it may now. */
-  retryAfter(client: string): number {
-    this.all = this.recent(this.all);
-    const mine = this.recent(this.clients.get(client) ?? []);
-    const blocking =
-      mine.length >= SIGNIN_FAILURES_PER_CLIENT ? mine[mine.length - SIGNIN_FAILURES_PER_CLIENT] : this.all.length >= SIGNIN_FAILURES_TOTAL ? this.all[this.all.length - SIGNIN_FAILURES_TOTAL] : null;
-    return blocking === null ? 0 : Math.max(1, blocking + SIGNIN_WINDOW_MS - this.now());
-  }
-
-  fail(client: string): void {
-    const t = this.now();
-    this.all.push(t);
-    if (this.all.length > SIGNIN_FAILURES_TOTAL * 2) this.all = this.all.slice(-SIGNIN_FAILURES_TOTAL);
-    const mine = this.recent(this.clients.get(client) ?? []);
-    mine.push(t);
-    this.clients.delete(client);
-    this.clients.set(client, mine.slice(-SIGNIN_FAILURES_PER_CLIENT));
-    if (this.clients.size > MAX_CLIENTS) this.clients.delete(this.clients.keys().next().value as string);
-  }
-}
-
 export interface SignIn {
   /** Whether the request carries a valid, unexpired, not signed-out sign-in cookie. */
   valid(req: FastifyRequest): boolean;
@@ -114,7 +78,6 @@ export function signIn(opts: SignInOptions): SignIn {
   const key = sha256('api-sessions cookie key\n' + opts.token);
   const tokenHash = sha256(opts.token);
   const signOuts = new SignOuts(opts.signOutFile ?? null, opts.maxSignOuts ?? MAX_REVOKED, SIGNIN_TTL_MS, now, opts.log ?? (() => undefined));
-  const failures = new FailureLimit(now);
 
   const mac = (payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
 
@@ -156,19 +119,10 @@ export function signIn(opts: SignInOptions): SignIn {
         scope.post('/login', async (req: FastifyRequest, reply: FastifyReply) => {
           const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
           const next = safeNext(form.get('next'));
-          const client = req.socket.remoteAddress ?? '';
-          const wait = failures.retryAfter(client);
-          if (wait > 0) {
-            return reply
-              .code(429)
-              .header('retry-after', String(Math.ceil(wait / 1000)))
-              .send({ error: 'too many failed sign-ins: try again in ' + Math.ceil(wait / 1000) + ' s' });
-          }
           const given = form.get('token') ?? '';
-          if (!timingSafeEqual(sha256(given), tokenHash)) {
-            failures.fail(client);
-            return reply.redirect('/login?failed=1&next=' + encodeURIComponent(next));
-          }
+          const right = await opts.guesses.check(req, () => timingSafeEqual(sha256(given), tokenHash));
+          if (right !== true && right !== false) return reply.code(right.status).header('retry-after', String(right.retryAfterSeconds)).send({ error: right.error });
+          if (!right) return reply.redirect('/login?failed=1&next=' + encodeURIComponent(next));
           reply.header('set-cookie', cookie(req, issue(), Math.floor(SIGNIN_TTL_MS / 1000)));
           return reply.redirect(next);
         });

@@ -42,11 +42,11 @@ const metrics = async (headers: Record<string, string> = {}) => (await http('/me
 
 /** Raw HTTP through node:http: a body streamed without buffering it whole, and headers fetch() will not send.
  *  Resolves with the answer, also when the server answers (and closes) before the body is sent. */
-function raw(path: string, opts: { method?: string; headers?: Record<string, string | number>; body?: Buffer; chunks?: () => Iterable<Buffer> }): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+function raw(path: string, opts: { method?: string; headers?: Record<string, string | number>; body?: Buffer; chunks?: () => Iterable<Buffer>; localAddress?: string }): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
     // agent: false: a connection of its own, closed after the answer (none left for close() to wait on)
-    const req = httpRequest(new URL(path, base ?? c.url), { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+    const req = httpRequest(new URL(path, base ?? c.url), { method: opts.method ?? 'GET', headers: opts.headers, agent: false, localAddress: opts.localAddress }, (res) => {
       answered = true;
       const parts: Buffer[] = [];
       res.on('data', (d) => parts.push(d));
@@ -474,6 +474,67 @@ describe('sign-in (finding 6)', () => {
     // even the right token waits: a guesser learns nothing from the limit
     expect((await form({ token: TOKEN, next: '/' })).status).toBe(429);
     expect((await form({ token: TOKEN, next: '/' }, { origin: 'http://evil.test' })).status).toBe(403);
+  });
+
+  /** A sign-in posted from a given loopback address (Linux answers on all of 127.0.0.0/8). */
+  const formFrom = (localAddress: string, token: string, headers: Record<string, string> = {}) =>
+    raw('/login', {
+      method: 'POST',
+      localAddress,
+      body: Buffer.from(new URLSearchParams({ token, next: '/' }).toString()),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
+
+  test('ten addresses with five wrong tokens each slow sign-in down but never lock the right token out of a fresh address', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    for (let a = 2; a < 12; a++) {
+      for (let i = 0; i < 5; i++) expect((await formFrom(`127.0.0.${a}`, 'wrong' + i)).status).toBe(302);
+      expect((await formFrom(`127.0.0.${a}`, TOKEN)).status).toBe(429); // each of them is locked out
+    }
+    const fresh = await formFrom('127.0.0.20', TOKEN);
+    expect(fresh.status).toBe(302);
+    expect(String(fresh.headers['set-cookie'])).toMatch(/^api_sessions_token=v1\./);
+    // Meanwhile tokens from addresses not seen with the right one are checked one at a time,
+    // 250 ms apart: four at once take at least 750 ms.
+    const started = Date.now();
+    const answers = await Promise.all([21, 22, 23, 24].map((a) => formFrom(`127.0.0.${a}`, 'wrong')));
+    expect(answers.map((r) => r.status)).toEqual([302, 302, 302, 302]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(750);
+    // A second attempt from an address already waiting is refused, the first one goes on.
+    const [first, second] = await Promise.all([formFrom('127.0.0.25', 'wrong'), formFrom('127.0.0.25', 'wrong')]);
+    expect([first.status, second.status].sort()).toEqual([302, 429]);
+  });
+
+  test("behind a trusted proxy each client counts for itself (X-Forwarded-For); without the flag they share the proxy's address", async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet, trustForwardedProto: true });
+    const via = (client: string) => ({ 'x-forwarded-for': `198.51.100.9, ${client}` }); // the proxy wrote the last one
+    for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' }, via('203.0.113.1'))).status).toBe(302);
+    expect((await form({ token: TOKEN, next: '/' }, via('203.0.113.1'))).status).toBe(429);
+    expect((await form({ token: TOKEN, next: '/' }, via('203.0.113.2'))).status).toBe(302);
+    // IPv6 clients count per /64.
+    for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' }, via('2001:db8:1:2::' + (i + 1)))).status).toBe(302);
+    expect((await form({ token: TOKEN, next: '/' }, via('2001:db8:1:2:ffff::9'))).status).toBe(429);
+    expect((await form({ token: TOKEN, next: '/' }, via('2001:db8:1:3::1'))).status).toBe(302);
+    await c.close();
+
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' }, via('203.0.113.1'))).status).toBe(302);
+    expect((await form({ token: TOKEN, next: '/' }, via('203.0.113.2'))).status).toBe(429);
+  });
+
+  test("wrong Bearer tokens are limited like sign-ins, the console's and the blocks token", async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, blocksToken: 'nginx-token', log: quiet });
+    const bearer = (localAddress: string, path: string, token: string) => raw(path, { localAddress, headers: { authorization: 'Bearer ' + token } });
+    for (let i = 0; i < 5; i++) expect((await bearer('127.0.0.2', '/api/parts', 'wrong' + i)).status).toBe(401);
+    const limited = await bearer('127.0.0.2', '/api/parts', TOKEN);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // The same count: that address's sign-in waits too; another address is not concerned.
+    expect((await formFrom('127.0.0.2', TOKEN)).status).toBe(429);
+    expect((await bearer('127.0.0.3', '/api/parts', TOKEN)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await bearer('127.0.0.4', '/api/blocks/nginx-map', 'wrong' + i)).status).toBe(401);
+    expect((await bearer('127.0.0.4', '/api/blocks/nginx-map', 'nginx-token')).status).toBe(429);
+    expect((await bearer('127.0.0.5', '/api/blocks/nginx-map', 'nginx-token')).status).toBe(200);
   });
 });
 
