@@ -34,7 +34,7 @@ export class SignOuts {
       }
     }
     if (text !== null) this.load(text);
-    this.rewrite();
+    if (text !== null || this.floor > 0) this.rewrite();
   }
 
   private load(text: string): void {
@@ -66,7 +66,8 @@ export class SignOuts {
     this.add(nonce, expires);
     if (this.file === null) return;
     try {
-      if (this.lines + 2 > 2 * this.max) this.rewrite();
+      // The first write makes the file (and its folder); past twice the bound it is compacted.
+      if (this.lines === 0 || this.lines + 2 > 2 * this.max) this.rewrite();
       else {
         appendFileSync(this.file, (this.floor !== floorBefore ? `floor ${this.floor}\n` : '') + `${nonce} ${expires}\n`, { mode: 0o600 });
         this.lines += this.floor !== floorBefore ? 2 : 1;
