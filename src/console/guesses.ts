@@ -9,8 +9,8 @@
  * - For everyone together: a slowdown, never a lockout. Past 50 wrong tokens within a minute
  *   from all clients, a client that has not shown the right token within the last 12 hours
  *   waits its turn: tokens are then checked one at a time, one every 250 ms (at most 240
- *   guesses a minute whatever the number of addresses), each client with one attempt waiting
- *   at most. The right token from a fresh address is thus slowed, never refused, by other
+ *   guesses a minute from such clients whatever the number of addresses), each client with one
+ *   attempt waiting at most. The right token from a fresh address is thus slowed, never refused, by other
  *   addresses' failures (the line holds 120 attempts, about 30 s; past that 503 with
  *   Retry-After), and a client that signed in or sent the right token before is not slowed.
  *   This is per-address limiting plus a global slowdown instead of a global lockout, which an
