@@ -22,6 +22,7 @@ import { Store } from './store/types';
 import { Batch, InvalidSink } from './ingest/lines';
 import { registerIngest } from './ingest/http';
 import { signIn } from './signin';
+import { TokenGuesses } from './guesses';
 import { Metrics } from './metrics';
 import { guardRequests } from './routes/access';
 import { answerErrors } from './routes/errors';
@@ -46,20 +47,29 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Longest ingest line accepted, bytes: the tailer's chunkBytes. Default 4 MiB. */
   maxLineBytes?: number;
-  /** Behind a TLS proxy that sets X-Forwarded-Proto: the sign-in cookie is `Secure` when it says https. */
+  /** Behind a TLS proxy that sets X-Forwarded-Proto and X-Forwarded-For: the sign-in cookie is
+   *  `Secure` when the first says https, and wrong tokens are counted per address of the second. */
   trustForwardedProto?: boolean;
   /** API queries waiting at most at once; more get 503 (default 16). */
   maxQueuedQueries?: number;
   status(): Promise<Record<string, unknown>>;
   /** Token nginx sends for the block list (routes/blocks.ts), separate from `token`; null: not served. */
   blocksToken?: string | null;
+  /** Where sign-outs are kept across restarts (signouts.ts); null or absent: in memory only. */
+  signOutFile?: string | null;
+  log?: (msg: string) => void;
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
   const { store } = opts;
-  const signin = opts.token ? signIn({ token: opts.token, trustForwardedProto: opts.trustForwardedProto ?? false }) : null;
-  guardRequests(app, opts.token, signin);
+  // One limit on wrong tokens for the sign-in form, the Bearer header and the blocks token.
+  const guesses = new TokenGuesses({ trustProxy: opts.trustForwardedProto ?? false });
+  app.addHook('onClose', async () => guesses.close());
+  const signin = opts.token
+    ? signIn({ token: opts.token, trustForwardedProto: opts.trustForwardedProto ?? false, guesses, signOutFile: opts.signOutFile, log: opts.log })
+    : null;
+  guardRequests(app, opts.token, signin, guesses);
   answerErrors(app);
 
   registerUiRoutes(app);
@@ -73,7 +83,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerJourneyRoutes(app, store);
   registerRecommendationRoutes(app, store);
   registerStatusRoutes(app, opts);
-  registerBlockRoutes(app, { store, blocksToken: opts.blocksToken ?? null });
+  registerBlockRoutes(app, { store, blocksToken: opts.blocksToken ?? null, guesses });
   registerIngest(app, {
     maxBodyBytes: opts.maxBodyBytes,
     maxLineBytes: opts.maxLineBytes,

@@ -333,10 +333,11 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       rs.push(
         rec({ s: 'v6', at: D1 + 13 * 3600000, path: '/Items/9', ip: '2001:db8:0:1::7', user: 'Mallory', params: { 'request.query.term': 'NeedleValue' } }),
         rec({ s: 'v6b', at: D1 + 13 * 3600000 + 5, app: 'Demo-API', path: '/x', ip: '2001:db9::1' }),
+        rec({ s: 'v6c', at: D1 + 13 * 3600000 + 9, app: 'loopback', path: '/y', ip: '::1' }),
       );
       await store.ingest(rs);
       const names: Record<string, string> = {};
-      for (const n of ['alice', 'bob', 'mallory', 'bot', 'v6', 'v6b']) names[sid(n)] = n;
+      for (const n of ['alice', 'bob', 'mallory', 'bot', 'v6', 'v6b', 'v6c']) names[sid(n)] = n;
       const who = async (f: Parameters<Store['listParts']>[0]) =>
         [...new Set((await store.listParts(f, { limit: 50 })).items.map((p) => names[p.session] ?? '?'))].sort();
       // user: case-insensitive, * and ?
@@ -366,8 +367,18 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await who({ ip: '2001:db8::/30' })).toEqual(['v6', 'v6b']);
       expect(await who({ ip: '2001:db8:0:1::/64' })).toEqual(['v6']);
       expect(await who({ ip: '2001:db8:0:2::/64' })).toEqual([]);
-      expect(await who({ ip: '::/0' })).toEqual(['v6', 'v6b']);
+      expect(await who({ ip: '::/0' })).toEqual(['v6', 'v6b', 'v6c']);
       expect(await who({ ip: '192.0.2.6' })).toEqual([]);
+      // A one-address block (/32, /128) is that address, however the address is spelled.
+      expect(await who({ ip: '203.0.113.8/32' })).toEqual(['alice']);
+      expect(await who({ ip: '192.0.2.66/32' })).toEqual(['mallory']);
+      expect(await who({ ip: '192.0.2.6/32' })).toEqual([]);
+      expect(await who({ ip: '2001:db8:0:1::7/128' })).toEqual(['v6']);
+      expect(await who({ ip: '2001:0db8:0000:0001:0000:0000:0000:0007/128' })).toEqual(['v6']);
+      expect(await who({ ip: '2001:db8:0:1::8/128' })).toEqual([]);
+      expect(await who({ ip: '::1/128' })).toEqual(['v6c']);
+      expect(await who({ ip: '0:0:0:0:0:0:0:1/128' })).toEqual(['v6c']);
+      expect(await who({ ip: '::1' })).toEqual(['v6c']);
       // session and request id prefixes
       expect(await who({ session: sid('bob').slice(0, 12) })).toEqual(['bob']);
       expect(await who({ session: sid('bob').slice(0, 8) })).toEqual(['bob']);
