@@ -1,0 +1,192 @@
+/**
+ * Object enumeration (BOLA): one session walking the ids of one endpoint. The endpoint is the
+ * method and the path with its ids folded as the session page folds them (`GET /orders/N`); a
+ * walk is a session's requests to one endpoint within the window. Two rules:
+ *
+ * - failed_ids: many distinct ids, most of them refused (401/403/404): someone guessing ids
+ *   that are not theirs;
+ * - sequential_ids: a run of requests each to a new id close to the one before (12, 13, 15,
+ *   14, ...): someone counting, whatever the answers (an API that hands out other people's
+ *   objects answers 200).
+ *
+ * A person opens a few objects, picked from a list, mostly their own: few ids, few refusals,
+ * no long runs.
+ */
+import { SessionRecord } from '../../record/record';
+import { DetectionConfig } from './config';
+import { PathIds } from './signals';
+import { Findings, OpenFinding, RefRing, SessionState } from './state';
+
+/** Requests of a walk kept in its window (the oldest go first beyond it). */
+const MAX_STEPS = 64;
+/** Requests of a walk kept for evidence. */
+const EVIDENCE = 12;
+/** Walks per session (the least recently used goes first). */
+const WALKS_PER_SESSION = 4;
+
+export class Walk {
+  ts: number[] = [];
+  ids: Array<number | string> = [];
+  failedAt: boolean[] = [];
+  head = 0;
+  distinct = new Map<number | string, number>();
+  failed = 0;
+  run = 0;
+  runFrom = 0;
+  readonly prev: number[] = [];
+  last = 0;
+  readonly evidence = new RefRing(EVIDENCE);
+  /** The finding this walk went to, and which rules fired for it (bits: failed_ids 1,
+   *  sequential_ids 2). */
+  finding: OpenFinding | null = null;
+  fired = 0;
+
+  constructor(
+    readonly method: string,
+    /** PathIds.shape of the endpoint's pattern, and the pattern. */
+    readonly shape: number,
+    readonly pattern: string,
+  ) {}
+
+  get size(): number {
+    return this.ts.length - this.head;
+  }
+
+  dropOldest(): void {
+    const id = this.ids[this.head];
+    const n = this.distinct.get(id)! - 1;
+    if (n === 0) this.distinct.delete(id);
+    else this.distinct.set(id, n);
+    if (this.failedAt[this.head]) this.failed--;
+    this.head++;
+    if (this.head >= 32 && this.head * 2 > this.ts.length) {
+      this.ts = this.ts.slice(this.head);
+      this.ids = this.ids.slice(this.head);
+      this.failedAt = this.failedAt.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+export class EnumerationRules {
+  private readonly windowMs: number;
+  private readonly failedStatuses: Set<number>;
+  private readonly path = new PathIds();
+  /** Walks held by all sessions (the detector lets sessions go when it passes its bound). */
+  walks = 0;
+
+  constructor(
+    private readonly cfg: DetectionConfig['enumeration'],
+    private readonly findings: Findings,
+  ) {
+    this.windowMs = cfg.window_minutes * 60000;
+    this.failedStatuses = new Set(cfg.failed_statuses);
+  }
+
+  /** A session let go: its walks with it. */
+  forget(s: SessionState): void {
+    if (s.walks !== null) this.walks -= s.walks.length;
+  }
+
+  observe(s: SessionState, r: SessionRecord, ts: number): void {
+    const p = this.path;
+    if (!p.read(r.path)) return;
+    let w: Walk | null = null;
+    const walks = s.walks ?? (s.walks = []);
+    for (let i = 0; i < walks.length; i++) {
+      if (walks[i].shape === p.shape && walks[i].method === r.method) {
+        w = walks[i];
+        break;
+      }
+    }
+    if (w === null) {
+      w = new Walk(r.method, p.shape, p.pattern());
+      if (walks.length >= WALKS_PER_SESSION) {
+        let oldest = 0;
+        for (let i = 1; i < walks.length; i++) if (walks[i].last < walks[oldest].last) oldest = i;
+        walks.splice(oldest, 1);
+      } else this.walks++;
+      walks.push(w);
+    }
+    w.last = ts;
+    while (w.size > 0 && (ts - w.ts[w.head] > this.windowMs || w.size >= MAX_STEPS)) w.dropOldest();
+    const nums = p.numbers;
+    const id = p.id();
+    if (!w.distinct.has(id)) {
+      // In sequence: the first id that differs from the previous request's is a number within
+      // sequence_gap of it (a retry of the same id neither extends nor breaks the run).
+      let step = NaN;
+      if (w.prev.length === nums.length) {
+        for (let i = 0; i < nums.length; i++) {
+          if (nums[i] !== w.prev[i]) {
+            step = nums[i] - w.prev[i];
+            break;
+          }
+        }
+      }
+      const gap = Math.abs(step);
+      if (gap > 0 && gap <= this.cfg.sequence_gap && w.run > 0) w.run++;
+      else {
+        w.run = 1;
+        w.runFrom = nums[0];
+      }
+      w.prev.length = 0;
+      for (let i = 0; i < nums.length; i++) w.prev.push(nums[i]);
+    }
+    const failed = this.failedStatuses.has(r.status);
+    w.ts.push(ts);
+    w.ids.push(id);
+    w.failedAt.push(failed);
+    w.distinct.set(id, (w.distinct.get(id) ?? 0) + 1);
+    if (failed) w.failed++;
+    w.evidence.push(r);
+
+    const failedIds = w.distinct.size >= this.cfg.min_ids && w.failed / w.size >= this.cfg.failed_share;
+    const sequential = w.run >= this.cfg.sequence_run;
+    if (!failedIds && !sequential) return;
+    // The walk's open finding takes the request; a rule that fires for the first time, or a
+    // closed finding, makes a report.
+    const bits = (failedIds ? 1 : 0) | (sequential ? 2 : 0);
+    if (w.finding !== null && (w.fired & bits) === bits && this.findings.touch(w.finding, r, ts)) return;
+    if (w.finding !== null && w.finding.closed) w.fired = 0;
+    if (failedIds && !(w.fired & 1)) this.fire(s, 'failed_ids', w, ts, 1);
+    if (sequential && !(w.fired & 2)) this.fire(s, 'sequential_ids', w, ts, 2);
+  }
+
+  private fire(s: SessionState, rule: string, w: Walk, ts: number, bit: number): void {
+    w.fired |= bit;
+    const sequence = { run: w.run, from_id: w.runFrom, to_id: w.prev[0] };
+    w.finding = this.findings.report({
+      kind: 'enumeration',
+      rule,
+      app: s.app,
+      subject_type: 'session',
+      subject: s.session,
+      ts,
+      sessions: s.named(),
+      users: s.users(),
+      evidence: () => w.evidence.refs(),
+      measured: () => {
+        const n = w.size;
+        const m: Record<string, number | string> = {
+          endpoint: w.method + ' ' + w.pattern,
+          ids: w.distinct.size,
+          requests: n,
+          failed: w.failed,
+          failed_share: n > 0 ? Math.round((w.failed / n) * 100) / 100 : 0,
+          span_ms: n > 0 ? w.last - w.ts[w.head] : 0,
+        };
+        if (bit === 2) {
+          // The run as it stands (or as it was when it fired, once it broke).
+          if (w.runFrom === sequence.from_id && w.run >= sequence.run) {
+            sequence.run = w.run;
+            sequence.to_id = w.prev[0];
+          }
+          Object.assign(m, sequence);
+        }
+        return m;
+      },
+      reopenMs: this.windowMs,
+    });
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Scripted clients: sessions a program drives, told by how they go rather than by what they
+ * claim to be (a User-Agent is one header away from anything). Four rules:
+ *
+ * - rate: many requests a minute, minute after minute: a person stops to read;
+ * - regular: a long run of gaps between requests that hardly vary (a loop with a sleep): a
+ *   person clicks several things, then reads;
+ * - no_assets: a browser's User-Agent on a session that never loads a page or a static file
+ *   (nor do its linked sessions), at a pace without a person's pauses, in an application whose
+ *   records do show such loads;
+ * - churn: one address + User-Agent starting many sessions of one request each (a program that
+ *   drops the cookie each response sets, or logs in afresh each time).
+ *
+ * Sessions grouped by IP + User-Agent may be many people behind one address: rate asks more of
+ * them (scripted.fallback_rate_factor); their merged requests are anything but regular.
+ */
+import { SessionRecord } from '../../record/record';
+import { DetectionConfig } from './config';
+import { RequestRef } from './finding';
+import { Recent } from './recent';
+import { AgentFamilies, PageLoads } from './signals';
+import { Findings, SessionState, ref } from './state';
+
+/** Sessions remembered per client for churn (the newest ones). */
+const CHURN_KEPT = 256;
+/** A session counts for churn once it is this old and still has one request. */
+const CHURN_SETTLE_MS = 10000;
+/** Gaps longer than this are cut to it (an hour: keeps the sums exact in doubles). */
+const MAX_GAP_MS = 3600000;
+
+class ChurnClient {
+  sessions: SessionState[] = [];
+  refs: RequestRef[] = [];
+  reportedAt = -Infinity;
+}
+
+export class ScriptedRules {
+  private readonly c: DetectionConfig['scripted'];
+  private readonly pageLoads: PageLoads;
+  private readonly apps = new Map<string, number>();
+  private readonly clients: Recent<ChurnClient>;
+  private readonly churnMs: number;
+  private readonly gaps: number;
+
+  constructor(
+    cfg: DetectionConfig['scripted'],
+    private readonly families: AgentFamilies,
+    private readonly findings: Findings,
+    maxClients: number,
+  ) {
+    this.c = cfg;
+    this.pageLoads = new PageLoads(cfg.assets_path);
+    this.clients = new Recent(maxClients);
+    this.churnMs = cfg.churn_window_minutes * 60000;
+    this.gaps = cfg.regular_gaps;
+  }
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** A session seen for the first time (or again after it was let go). */
+  started(s: SessionState, r: SessionRecord, ts: number): void {
+    if (s.fallback) return;
+    const key = r.app + '\n' + r.ip + '\n' + (r.ua ?? '');
+    let cl = this.clients.get(key);
+    if (cl === undefined) {
+      cl = new ChurnClient();
+      this.clients.set(key, cl);
+    }
+    cl.sessions.push(s);
+    cl.refs.push(ref(r));
+    if (cl.sessions.length > CHURN_KEPT) {
+      cl.sessions.shift();
+      cl.refs.shift();
+    }
+    let singles = 0;
+    for (const x of cl.sessions) if (x.requests <= 1 && ts - x.first >= CHURN_SETTLE_MS && ts - x.first <= this.churnMs) singles++;
+    if (singles < this.c.churn_sessions) return;
+    const continuing = ts - cl.reportedAt <= this.churnMs;
+    cl.reportedAt = ts;
+    const named: Array<{ session: string; part: string }> = [];
+    const evidence: RequestRef[] = [];
+    let oldest = ts;
+    cl.sessions.forEach((x, i) => {
+      if (x.requests <= 1 && ts - x.first >= CHURN_SETTLE_MS && ts - x.first <= this.churnMs && (!continuing || ts - x.first <= CHURN_SETTLE_MS + 60000)) {
+        named.push({ session: x.session, part: x.part });
+        evidence.push(cl!.refs[i]);
+        oldest = Math.min(oldest, x.first);
+      }
+    });
+    const measured = { sessions: singles, span_ms: ts - oldest };
+    this.findings.report({
+      kind: 'scripted',
+      rule: 'churn',
+      app: r.app,
+      subject_type: 'client',
+      subject: `${r.ip} ${r.ua ?? '(no User-Agent)'}`.slice(0, 512),
+      ts,
+      sessions: named,
+      users: [],
+      evidence: () => evidence.slice(-20),
+      measured: () => measured,
+      reopenMs: this.churnMs,
+    });
+  }
+
+  /** Marks the session (and its linked ones) as having loaded a page or a file. */
+  private loaded(s: SessionState, linked: Array<SessionState | undefined>): void {
+    s.assets = true;
+    for (const x of linked) if (x) x.assets = true;
+  }
+
+  observe(s: SessionState, r: SessionRecord, ts: number, linked: Array<SessionState | undefined> | null): void {
+    const c = this.c;
+    // Pages and files: the application's count, the session's mark (shared along links).
+    if (this.pageLoads.test(r)) {
+      if (this.apps.size < 10000 || this.apps.has(r.app)) this.apps.set(r.app, (this.apps.get(r.app) ?? 0) + 1);
+      this.loaded(s, linked ?? []);
+    } else if (linked !== null) {
+      for (const x of linked) if (x && x.assets) s.assets = true;
+      if (s.assets) this.loaded(s, linked);
+    }
+
+    // rate: requests per whole minute, minutes in a row.
+    const minute = Math.floor(ts / 60000);
+    const rate = s.fallback ? c.rate_per_minute * c.fallback_rate_factor : c.rate_per_minute;
+    if (minute !== s.minute) {
+      if (minute === s.minute + 1 && s.minuteCount >= rate) s.streak++;
+      else if (minute > s.minute) s.streak = 0;
+      if (minute > s.minute) {
+        s.minute = minute;
+        s.minuteCount = 0;
+      }
+    }
+    if (minute === s.minute) s.minuteCount++;
+
+    // regular: the last `gaps` gaps, their sum and sum of squares kept as they slide.
+    if (s.requests > 1) {
+      const gap = Math.min(MAX_GAP_MS, Math.max(0, ts - s.last));
+      const g = s.gaps ?? (s.gaps = new Float64Array(this.gaps));
+      if (s.gapCount === this.gaps) {
+        const old = g[s.gapAt];
+        s.gapSum -= old;
+        s.gapSq -= old * old;
+      } else s.gapCount++;
+      g[s.gapAt] = gap;
+      s.gapSum += gap;
+      s.gapSq += gap * gap;
+      s.gapAt = (s.gapAt + 1) % this.gaps;
+    }
+    s.remember(r);
+
+    let bits = 0;
+    if (s.minuteCount >= rate && s.streak + 1 >= c.rate_minutes) bits |= 1;
+    let cv = 0;
+    if (s.gapCount === this.gaps) {
+      const mean = s.gapSum / this.gaps;
+      const variance = Math.max(0, s.gapSq / this.gaps - mean * mean);
+      cv = mean > 0 ? Math.sqrt(variance) / mean : 0;
+      if (mean <= c.regular_max_mean_seconds * 1000 && cv <= c.regular_max_cv) bits |= 2;
+      if (!s.assets && s.cookieKeyed && s.requests >= c.no_assets_requests && cv <= c.no_assets_max_cv && (this.apps.get(s.app) ?? 0) >= c.app_assets_min) {
+        if (s.browser === null) {
+          const f = this.families.of(r.ua);
+          s.browser = f.browser;
+          s.family = f.name;
+        }
+        if (s.browser) bits |= 4;
+      }
+    }
+    if (bits === 0) return;
+    // The session's open finding takes the request; a rule that fires for the first time, or a
+    // closed finding, makes a report.
+    if (s.scripted !== null && (s.scriptedRules & bits) === bits && this.findings.touch(s.scripted, r, ts)) return;
+    if (s.scripted !== null && s.scripted.closed) s.scriptedRules = 0;
+    if (bits & 1 && !(s.scriptedRules & 1)) this.fire(s, 'rate', ts, 1, () => ({ per_minute: s.minuteCount, minutes: s.streak + 1 }));
+    if (bits & 2 && !(s.scriptedRules & 2)) this.fire(s, 'regular', ts, 2, () => ({ gaps: this.gaps, mean_s: Math.round(s.gapSum / this.gaps / 100) / 10, cv: this.cv(s) }));
+    if (bits & 4 && !(s.scriptedRules & 4)) this.fire(s, 'no_assets', ts, 4, () => ({ family: s.family, requests: s.requests, cv: this.cv(s) }));
+  }
+
+  private cv(s: SessionState): number {
+    if (s.gapCount === 0) return 0;
+    const mean = s.gapSum / s.gapCount;
+    const variance = Math.max(0, s.gapSq / s.gapCount - mean * mean);
+    return mean > 0 ? Math.round((Math.sqrt(variance) / mean) * 100) / 100 : 0;
+  }
+
+  private fire(s: SessionState, rule: string, ts: number, bit: number, measured: () => Record<string, number | string>): void {
+    s.scriptedRules |= bit;
+    // The figures as they were when it fired, then as the session goes on while the rule holds.
+    const first = measured();
+    s.scripted = this.findings.report({
+      kind: 'scripted',
+      rule,
+      app: s.app,
+      subject_type: 'session',
+      subject: s.session,
+      ts,
+      sessions: s.named(),
+      users: s.users(),
+      evidence: () => s.recent(),
+      measured: () => first,
+      reopenMs: 30 * 60000,
+    });
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * What the rules remember of a session between its records: one object per recently active
+ * session (the detector holds a bounded number of them, detector.ts), with a part for each
+ * rule. Plain fields, set in place: the rules run on every ingested record.
+ */
+import { SessionRecord } from '../../record/record';
+import { FALLBACK_KEYS } from '../store/types';
+import { BlockTarget, DetectionKind, RequestRef, SubjectType } from './finding';
+import type { Walk } from './enumeration';
+
+/** A rule's report to the detector: it fired for a subject, with what it saw. */
+export interface Trigger {
+  kind: DetectionKind;
+  rule: string;
+  app: string;
+  subject_type: SubjectType;
+  subject: string;
+  /** The triggering request's time (ms). */
+  ts: number;
+  sessions: Array<{ session: string; part: string }>;
+  users: string[];
+  /** The requests that made it (called only while the finding has room for more). */
+  evidence: () => RequestRef[];
+  /** What the rule measured, read when the finding is written (so, the newest values of the
+   *  state it reads: no object per request). */
+  measured: () => Record<string, number | string>;
+  /** A finding of the same rule and subject whose last request is older than this is closed:
+   *  the next trigger opens a new one. */
+  reopenMs: number;
+  /** Grouping values that can be blocked (hashed parameters of the triggering request). */
+  keys?: BlockTarget[];
+}
+
+/** The finding a report went to, for the rule to add later requests to it (Findings.touch). */
+export interface OpenFinding {
+  /** Replaced by a newer finding of its subject, or let go: reports open a new one. */
+  closed: boolean;
+}
+
+/** What the rules report to (the detector). */
+export interface Findings {
+  /** Opens a finding for the trigger's subject, or adds to the open one. */
+  report(t: Trigger): OpenFinding;
+  /** Adds a later request of the subject to its open finding: its time, a count, the request as
+   *  evidence while there is room. False when the finding is closed (report again instead). */
+  touch(o: OpenFinding, r: SessionRecord, ts: number): boolean;
+}
+
+export function ref(r: SessionRecord): RequestRef {
+  return { session: r.session, part: r.part, request_id: r.request_id, ts: r.ts, method: r.method, path: r.path, status: r.status, ip: r.ip, ua: r.ua };
+}
+
+const FALLBACK = new Set(FALLBACK_KEYS);
+
+/**
+ * The newest requests of something (a session, a walk), for evidence: the fields of each kept in
+ * arrays of a fixed size, so that remembering a request allocates nothing (the strings are the
+ * record's own); RequestRefs are made only when a rule fires.
+ */
+export class RefRing {
+  private at = 0;
+  private n = 0;
+  private readonly session: string[];
+  private readonly part: string[];
+  private readonly id: string[];
+  private readonly ts: string[];
+  private readonly method: string[];
+  private readonly path: string[];
+  private readonly status: number[];
+  private readonly ip: string[];
+  private readonly ua: Array<string | null>;
+
+  constructor(private readonly size: number) {
+    this.session = new Array(size);
+    this.part = new Array(size);
+    this.id = new Array(size);
+    this.ts = new Array(size);
+    this.method = new Array(size);
+    this.path = new Array(size);
+    this.status = new Array(size);
+    this.ip = new Array(size);
+    this.ua = new Array(size);
+  }
+
+  push(r: SessionRecord): void {
+    const i = this.at;
+    this.session[i] = r.session;
+    this.part[i] = r.part;
+    this.id[i] = r.request_id;
+    this.ts[i] = r.ts;
+    this.method[i] = r.method;
+    this.path[i] = r.path;
+    this.status[i] = r.status;
+    this.ip[i] = r.ip;
+    this.ua[i] = r.ua;
+    this.at = (i + 1) % this.size;
+    if (this.n < this.size) this.n++;
+  }
+
+  /** The requests kept, oldest first. */
+  refs(): RequestRef[] {
+    const out: RequestRef[] = [];
+    for (let k = 0; k < this.n; k++) {
+      const i = (this.at - this.n + k + this.size) % this.size;
+      out.push({ session: this.session[i], part: this.part[i], request_id: this.id[i], ts: this.ts[i], method: this.method[i], path: this.path[i], status: this.status[i], ip: this.ip[i], ua: this.ua[i] });
+    }
+    return out;
+  }
+}
+
+/** One client of a session for the hijack rules: a network and a User-Agent family, with its
+ *  last request (copied field by field: no object per request). */
+export class Client {
+  requests = 0;
+  first = 0;
+  last = 0;
+  /** The finding a hijack rule named this client in: its later requests go to it. */
+  finding: OpenFinding | null = null;
+  lastId = '';
+  lastTs = '';
+  lastPart = '';
+  lastMethod = '';
+  lastPath = '';
+  lastStatus = 0;
+  lastIp = '';
+  lastUa: string | null = null;
+
+  constructor(
+    readonly net: string,
+    readonly family: string,
+    readonly browser: boolean,
+  ) {}
+
+  touch(r: SessionRecord, ts: number): void {
+    if (this.requests === 0) this.first = ts;
+    this.requests++;
+    if (ts >= this.last) {
+      this.last = ts;
+      this.lastId = r.request_id;
+      this.lastTs = r.ts;
+      this.lastPart = r.part;
+      this.lastMethod = r.method;
+      this.lastPath = r.path;
+      this.lastStatus = r.status;
+      this.lastIp = r.ip;
+      this.lastUa = r.ua;
+    }
+  }
+
+  lastRef(session: string): RequestRef {
+    return { session, part: this.lastPart, request_id: this.lastId, ts: this.lastTs, method: this.lastMethod, path: this.lastPath, status: this.lastStatus, ip: this.lastIp, ua: this.lastUa };
+  }
+}
+
+/** Requests of the session kept for evidence once it is busy (scripted rules). */
+export const SESSION_RING = 10;
+/** A session gets its evidence ring from this many requests on: short sessions never need it. */
+export const RING_FROM = 20;
+
+export class SessionState {
+  readonly session: string;
+  readonly app: string;
+  part: string;
+  readonly key: string;
+  /** Grouped by the IP + User-Agent fallback: everyone behind one address with one browser. */
+  readonly fallback: boolean;
+  /** Grouped by a cookie (or the fallback): a page load would carry it. */
+  readonly cookieKeyed: boolean;
+  requests = 0;
+  first: number;
+  last = 0;
+  user: string | null = null;
+
+  // hijack (hijack.ts)
+  hijackOff: boolean;
+  clients: Client[] = [];
+  cur: Client | null = null;
+  seenIp = '';
+  seenUa: string | null = null;
+  /** Times of returns to a network used shortly before (two_networks). */
+  returns: number[] | null = null;
+
+  // enumeration (enumeration.ts): the session's walks, at most a few
+  walks: Walk[] | null = null;
+
+  // scripted (scripted.ts)
+  minute = -1;
+  minuteCount = 0;
+  /** Whole minutes in a row at the rate, before the current one. */
+  streak = 0;
+  gaps: Float64Array | null = null;
+  gapAt = 0;
+  gapCount = 0;
+  gapSum = 0;
+  gapSq = 0;
+  /** Loaded a page or a static file (or a linked session did). */
+  assets = false;
+  browser: boolean | null = null;
+  family = '';
+  ring: RefRing | null = null;
+  /** The scripted finding of the session, and which of its rules fired (bits: rate 1,
+   *  regular 2, no_assets 4). */
+  scripted: OpenFinding | null = null;
+  scriptedRules = 0;
+
+  constructor(r: SessionRecord, ts: number, ignoreKeys: Set<string>) {
+    this.session = r.session;
+    this.app = r.app;
+    this.part = r.part;
+    this.key = r.key;
+    this.first = ts;
+    this.fallback = r.key_source === 'fallback' || FALLBACK.has(r.key);
+    this.cookieKeyed = this.fallback || r.key.startsWith('request.cookie.') || r.key.startsWith('response.cookie.');
+    this.hijackOff = this.fallback || ignoreKeys.has(r.key);
+  }
+
+  /** The session's newest requests (oldest first), for evidence. */
+  recent(): RequestRef[] {
+    return this.ring === null ? [] : this.ring.refs();
+  }
+
+  remember(r: SessionRecord): void {
+    if (this.requests < RING_FROM) return;
+    (this.ring ?? (this.ring = new RefRing(SESSION_RING))).push(r);
+  }
+
+  users(): string[] {
+    return this.user === null ? [] : [this.user];
+  }
+
+  named(): Array<{ session: string; part: string }> {
+    return [{ session: this.session, part: this.part }];
+  }
+}
