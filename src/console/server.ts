@@ -12,6 +12,7 @@
  *   routes/recommendations.ts  grouping-key recommendations and the what-if preview
  *   routes/status.ts           /healthz, /api/status, /metrics
  *   routes/blocks.ts           blocks, and the block list nginx pulls
+ *   routes/detections.ts       findings of the detections, their page
  *   ingest/http.ts             POST /api/ingest
  *
  * (routes/query.ts and routes/csv.ts: reading a request's parameters, streaming CSV.)
@@ -31,6 +32,8 @@ import { registerJourneyRoutes } from './routes/journeys';
 import { registerRecommendationRoutes } from './routes/recommendations';
 import { registerStatusRoutes } from './routes/status';
 import { registerBlockRoutes } from './routes/blocks';
+import { registerDetectionRoutes } from './routes/detections';
+import type { Detections } from './detect/runner';
 
 export interface ServerOptions {
   store: Store;
@@ -51,6 +54,8 @@ export interface ServerOptions {
   status(): Promise<Record<string, unknown>>;
   /** Token nginx sends for the block list (routes/blocks.ts), separate from `token`; null: not served. */
   blocksToken?: string | null;
+  /** The detections (routes/detections.ts); without them the rules in force are the defaults. */
+  detections?: Detections;
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
@@ -71,6 +76,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerRecommendationRoutes(app, store);
   registerStatusRoutes(app, opts);
   registerBlockRoutes(app, { store, blocksToken: opts.blocksToken ?? null });
+  registerDetectionRoutes(app, { store, detections: opts.detections ?? null });
   registerIngest(app, {
     maxBodyBytes: opts.maxBodyBytes,
     maxLineBytes: opts.maxLineBytes,
