@@ -25,7 +25,8 @@ export interface HijackConfig {
   ipv6_prefix: number;
   /** two_networks: a return to a network counts when that network was used within this long. */
   concurrent_seconds: number;
-  /** two_networks: returns that make a finding, within window_minutes. */
+  /** two_networks: returns that make a finding, within window_minutes (a phone at the edge of
+   *  a Wi-Fi flips back and forth a few times, then stays). */
   switches: number;
   /** Grouping keys whose sessions are never judged (e.g. a service account's API key that a
    *  fleet of machines shares). */
@@ -109,7 +110,7 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
     ipv4_prefix: 16,
     ipv6_prefix: 32,
     concurrent_seconds: 120,
-    switches: 4,
+    switches: 5,
     ignore_keys: [],
   },
   enumeration: {
@@ -133,7 +134,7 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
   scripted: {
     rate_per_minute: 120,
     rate_minutes: 3,
-    fallback_rate_factor: 3,
+    fallback_rate_factor: 2,
     regular_gaps: 30,
     regular_max_mean_seconds: 10,
     regular_max_cv: 0.25,

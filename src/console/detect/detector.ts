@@ -94,13 +94,13 @@ export class Detector {
   constructor(config: DetectionConfig = detectionConfig(), private readonly opts: DetectorOptions = {}) {
     this.config = config;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    this.sessions = new Recent(this.limits.sessions, (s) => this.enumeration.forget(s));
+    this.sessions = new Recent(this.limits.sessions);
     this.open = new Recent(this.limits.open, (o) => (o.closed = true));
     this.logins = new Logins(config.login);
     this.ignoreKeys = new Set(config.hijack.ignore_keys);
     this.hijack = new HijackRules(config.hijack, this.families, this.findings);
-    this.enumeration = new EnumerationRules(config.enumeration, this.findings);
-    this.stuffing = new StuffingRules(config.stuffing, this.logins, this.findings, this.limits.logins);
+    this.enumeration = new EnumerationRules(config.enumeration, this.findings, this.limits.walks);
+    this.stuffing = new StuffingRules(config.stuffing, this.logins, this.findings, this.limits.logins, (id) => this.sessions.peek(id));
     this.scripted = new ScriptedRules(config.scripted, this.families, this.findings, this.limits.clients);
     this.newId = opts.newId ?? (() => randomBytes(8).toString('hex'));
     this.now = opts.now ?? Date.now;
@@ -151,9 +151,10 @@ export class Detector {
     }
     this.hijack.observe(s, r, ts);
     this.enumeration.observe(s, r, ts);
-    // Walks hold the most: past their bound, the least recently used sessions go with theirs.
-    if (this.enumeration.walks > this.limits.walks) this.sessions.rotate();
-    if (this.logins.isLogin(r)) this.stuffing.observe(r, ts, s.user);
+    if (this.logins.isLogin(r)) {
+      s.logins++;
+      this.stuffing.observe(r, ts, s.user);
+    }
     this.scripted.observe(s, r, ts, linked);
     if (ts > s.last) s.last = ts;
   }
@@ -162,6 +163,7 @@ export class Detector {
    *  reaches `now` (ms): record time as records arrive (flush), the clock when none do. */
   tick(now: number): void {
     this.stuffing.tick(now);
+    this.scripted.tick(now);
   }
 
   /** Findings that changed since the last call, as they now stand. They are the detector's

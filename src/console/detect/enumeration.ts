@@ -14,6 +14,7 @@
  */
 import { SessionRecord } from '../../record/record';
 import { DetectionConfig } from './config';
+import { Recent } from './recent';
 import { PathIds } from './signals';
 import { Findings, OpenFinding, RefRing, SessionState } from './state';
 
@@ -23,6 +24,8 @@ const MAX_STEPS = 64;
 const EVIDENCE = 12;
 /** Walks per session (the least recently used goes first). */
 const WALKS_PER_SESSION = 4;
+
+let walkIds = 0;
 
 export class Walk {
   ts: number[] = [];
@@ -40,6 +43,9 @@ export class Walk {
    *  sequential_ids 2). */
   finding: OpenFinding | null = null;
   fired = 0;
+  /** Let go by the bound on walks: its session drops it when it next looks. */
+  dead = false;
+  readonly uid = ++walkIds;
 
   constructor(
     readonly method: string,
@@ -72,20 +78,21 @@ export class EnumerationRules {
   private readonly windowMs: number;
   private readonly failedStatuses: Set<number>;
   private readonly path = new PathIds();
-  /** Walks held by all sessions (the detector lets sessions go when it passes its bound). */
-  walks = 0;
+  /** Every walk held, the least recently used first out: the bound on what walks hold. */
+  private readonly live: Recent<Walk, number>;
 
   constructor(
     private readonly cfg: DetectionConfig['enumeration'],
     private readonly findings: Findings,
+    maxWalks: number,
   ) {
     this.windowMs = cfg.window_minutes * 60000;
     this.failedStatuses = new Set(cfg.failed_statuses);
+    this.live = new Recent(maxWalks, (w) => (w.dead = true));
   }
 
-  /** A session let go: its walks with it. */
-  forget(s: SessionState): void {
-    if (s.walks !== null) this.walks -= s.walks.length;
+  get walks(): number {
+    return this.live.size;
   }
 
   observe(s: SessionState, r: SessionRecord, ts: number): void {
@@ -94,20 +101,21 @@ export class EnumerationRules {
     let w: Walk | null = null;
     const walks = s.walks ?? (s.walks = []);
     for (let i = 0; i < walks.length; i++) {
-      if (walks[i].shape === p.shape && walks[i].method === r.method) {
-        w = walks[i];
-        break;
-      }
+      const x = walks[i];
+      if (x.dead) walks.splice(i--, 1);
+      else if (x.shape === p.shape && x.method === r.method) w = x;
     }
     if (w === null) {
       w = new Walk(r.method, p.shape, p.pattern());
       if (walks.length >= WALKS_PER_SESSION) {
         let oldest = 0;
         for (let i = 1; i < walks.length; i++) if (walks[i].last < walks[oldest].last) oldest = i;
+        this.live.delete(walks[oldest].uid);
         walks.splice(oldest, 1);
-      } else this.walks++;
+      }
       walks.push(w);
-    }
+      this.live.set(w.uid, w);
+    } else this.live.get(w.uid);
     w.last = ts;
     while (w.size > 0 && (ts - w.ts[w.head] > this.windowMs || w.size >= MAX_STEPS)) w.dropOldest();
     const nums = p.numbers;

@@ -7,6 +7,8 @@
  *
  * - new_device: a client whose network AND family the session never used, while an earlier
  *   client was active within the window (a stolen token replayed from the attacker's machine);
+ *   not when one of the two is an app and the other an in-app browser of its system (a web
+ *   view, which may come up first on a new network);
  * - agent_change: a browser of another kind or system on the same network (a session cookie
  *   taken on a shared network); programs that share a token with a web view (an app and its
  *   in-app browser) are not judged by this one, as one side is not a browser;
@@ -45,13 +47,13 @@ export class HijackRules {
       // An address the session used before: its client knows its network.
       for (let i = 0; net === null && i < s.clients.length; i++) if (s.clients[i].lastIp === r.ip) net = s.clients[i].net;
       if (net === null) net = networkOf(r.ip, this.cfg.ipv4_prefix, this.cfg.ipv6_prefix);
-      const fam = c !== null && r.ua === s.seenUa ? { name: c.family, browser: c.browser } : this.families.of(r.ua);
+      const fam = c !== null && r.ua === s.seenUa ? { name: c.family, browser: c.browser, os: c.os, webview: c.webview } : this.families.of(r.ua);
       s.seenIp = r.ip;
       s.seenUa = r.ua;
       let next: Client | null = null;
       for (const x of s.clients) if (x.net === net && x.family === fam.name) next = x;
       if (next === null) {
-        next = new Client(net, fam.name, fam.browser);
+        next = new Client(net, fam.name, fam.browser, fam.os, fam.webview);
         this.judgeNew(s, next, r, ts);
         if (s.clients.length >= MAX_CLIENTS) {
           let oldest = 0;
@@ -74,14 +76,20 @@ export class HijackRules {
     let sameNet = false;
     let sameFamily = false;
     let browserOnNet: Client | null = null;
+    let companion = false;
     for (const x of s.clients) {
       if (x.net === c.net) sameNet = true;
       if (x.family === c.family) sameFamily = true;
-      if (ts - x.last <= this.windowMs && (active === null || x.last > active.last)) active = x;
-      if (x.net === c.net && x.browser && ts - x.last <= this.windowMs && (browserOnNet === null || x.last > browserOnNet.last)) browserOnNet = x;
+      if (ts - x.last > this.windowMs) continue;
+      if (active === null || x.last > active.last) active = x;
+      if (x.net === c.net && x.browser && (browserOnNet === null || x.last > browserOnNet.last)) browserOnNet = x;
+      // An app and its in-app browser: a program and a web view, on one system.
+      const view = x.webview ? x : c.webview ? c : null;
+      const app = view === x ? c : x;
+      if (view !== null && !app.browser && (app.os === null || app.os === view.os)) companion = true;
     }
     if (active === null || sameFamily) return;
-    if (!sameNet) this.fire(s, 'new_device', active, c, r, ts, { gap_ms: Math.max(0, ts - active.last) });
+    if (!sameNet && !companion) this.fire(s, 'new_device', active, c, r, ts, { gap_ms: Math.max(0, ts - active.last) });
     else if (c.browser && browserOnNet !== null) this.fire(s, 'agent_change', browserOnNet, c, r, ts, { gap_ms: Math.max(0, ts - browserOnNet.last) });
   }
 

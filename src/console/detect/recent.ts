@@ -5,9 +5,9 @@
  * entries are held, a lookup costs one or two Map reads (no reordering per hit, as an LRU list
  * would), and what goes is what was not used for the longest (by generation).
  */
-export class Recent<V> {
-  private cur = new Map<string, V>();
-  private old = new Map<string, V>();
+export class Recent<V, K extends string | number = string> {
+  private cur = new Map<K, V>();
+  private old = new Map<K, V>();
   private readonly half: number;
 
   constructor(
@@ -18,7 +18,7 @@ export class Recent<V> {
     this.half = Math.max(1, Math.floor(max / 2));
   }
 
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     const v = this.cur.get(key);
     if (v !== undefined) return v;
     const o = this.old.get(key);
@@ -30,11 +30,11 @@ export class Recent<V> {
   }
 
   /** Without moving it to the current generation. */
-  peek(key: string): V | undefined {
+  peek(key: K): V | undefined {
     return this.cur.get(key) ?? this.old.get(key);
   }
 
-  set(key: string, v: V): void {
+  set(key: K, v: V): void {
     if (this.cur.size >= this.half && !this.cur.has(key)) this.rotate();
     this.cur.set(key, v);
   }
@@ -46,7 +46,7 @@ export class Recent<V> {
     this.cur = new Map();
   }
 
-  delete(key: string): void {
+  delete(key: K): void {
     const v = this.cur.get(key) ?? this.old.get(key);
     if (v !== undefined && this.onEvict) this.onEvict(v);
     this.cur.delete(key);

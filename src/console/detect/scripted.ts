@@ -31,7 +31,12 @@ const MAX_GAP_MS = 3600000;
 class ChurnClient {
   sessions: SessionState[] = [];
   refs: RequestRef[] = [];
-  reportedAt = -Infinity;
+  /** When the client last met the threshold (its settled one-request sessions are named until
+   *  a window after it), and what it showed then. */
+  hitAt = -Infinity;
+  app = '';
+  subject = '';
+  measured: Record<string, number> = {};
 }
 
 export class ScriptedRules {
@@ -39,6 +44,8 @@ export class ScriptedRules {
   private readonly pageLoads: PageLoads;
   private readonly apps = new Map<string, number>();
   private readonly clients: Recent<ChurnClient>;
+  /** Clients whose one-request sessions are being named (tick). */
+  private readonly churning = new Set<ChurnClient>();
   private readonly churnMs: number;
   private readonly gaps: number;
 
@@ -75,34 +82,60 @@ export class ScriptedRules {
       cl.refs.shift();
     }
     let singles = 0;
-    for (const x of cl.sessions) if (x.requests <= 1 && ts - x.first >= CHURN_SETTLE_MS && ts - x.first <= this.churnMs) singles++;
-    if (singles < this.c.churn_sessions) return;
-    const continuing = ts - cl.reportedAt <= this.churnMs;
-    cl.reportedAt = ts;
-    const named: Array<{ session: string; part: string }> = [];
-    const evidence: RequestRef[] = [];
     let oldest = ts;
-    cl.sessions.forEach((x, i) => {
-      if (x.requests <= 1 && ts - x.first >= CHURN_SETTLE_MS && ts - x.first <= this.churnMs && (!continuing || ts - x.first <= CHURN_SETTLE_MS + 60000)) {
-        named.push({ session: x.session, part: x.part });
-        evidence.push(cl!.refs[i]);
+    for (const x of cl.sessions) {
+      if (x.requests <= 1 && ts - x.first >= CHURN_SETTLE_MS && ts - x.first <= this.churnMs) {
+        singles++;
         oldest = Math.min(oldest, x.first);
       }
-    });
-    const measured = { sessions: singles, span_ms: ts - oldest };
+    }
+    if (singles < this.c.churn_sessions) return;
+    cl.hitAt = ts;
+    cl.app = r.app;
+    cl.subject = `${r.ip} ${r.ua ?? '(no User-Agent)'}`.slice(0, 512);
+    cl.measured = { sessions: singles, span_ms: ts - oldest };
+    // Bounded like the rest: beyond 1000 clients at once, the newest are named when they next start a session.
+    if (this.churning.size < 1000) this.churning.add(cl);
+    this.nameChurn(cl, ts);
+  }
+
+  /** Names the client's settled one-request sessions not named yet. */
+  private nameChurn(cl: ChurnClient, now: number): void {
+    const named: Array<{ session: string; part: string }> = [];
+    const evidence: RequestRef[] = [];
+    let newest = cl.hitAt;
+    for (let i = 0; i < cl.sessions.length; i++) {
+      const x = cl.sessions[i];
+      if (x.churned || x.requests > 1 || now - x.first < CHURN_SETTLE_MS || x.first < cl.hitAt - this.churnMs) continue;
+      x.churned = true;
+      named.push({ session: x.session, part: x.part });
+      evidence.push(cl.refs[i]);
+      newest = Math.max(newest, x.first);
+    }
+    if (named.length === 0) return;
+    const measured = cl.measured;
     this.findings.report({
       kind: 'scripted',
       rule: 'churn',
-      app: r.app,
+      app: cl.app,
       subject_type: 'client',
-      subject: `${r.ip} ${r.ua ?? '(no User-Agent)'}`.slice(0, 512),
-      ts,
+      subject: cl.subject,
+      ts: newest,
       sessions: named,
       users: [],
       evidence: () => evidence.slice(-20),
       measured: () => measured,
       reopenMs: this.churnMs,
     });
+  }
+
+  /** Names what settled by `now` (record time, or the clock): the last sessions of a client
+   *  that stopped are named too. */
+  tick(now: number): void {
+    for (const cl of this.churning) {
+      this.nameChurn(cl, now);
+      if (now - cl.hitAt > this.churnMs + CHURN_SETTLE_MS) this.churning.delete(cl);
+    }
   }
 
   /** Marks the session (and its linked ones) as having loaded a page or a file. */

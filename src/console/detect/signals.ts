@@ -16,6 +16,10 @@ export interface AgentFamily {
   name: string;
   /** A web browser (its User-Agent starts with Mozilla/ and names a known browser engine). */
   browser: boolean;
+  /** The operating system it names (iOS, Android, Windows, ...), null when it names none. */
+  os: string | null;
+  /** An app's in-app browser (Android's `; wv)`, an iOS WebKit view without Safari). */
+  webview: boolean;
 }
 
 const BROWSERS: Array<[string, string]> = [
@@ -38,6 +42,7 @@ const SYSTEMS: Array<[string, string]> = [
   ['Windows', 'Windows'],
   ['iPhone', 'iOS'],
   ['iPad', 'iOS'],
+  ['iOS', 'iOS'],
   ['Android', 'Android'],
   ['CrOS', 'ChromeOS'],
   ['Macintosh', 'macOS'],
@@ -45,26 +50,26 @@ const SYSTEMS: Array<[string, string]> = [
   ['Linux', 'Linux'],
 ];
 
-const NO_AGENT: AgentFamily = { name: '(no User-Agent)', browser: false };
+const NO_AGENT: AgentFamily = { name: '(no User-Agent)', browser: false, os: null, webview: false };
+
+function systemOf(ua: string): string | null {
+  for (const [t, name] of SYSTEMS) if (ua.includes(t)) return name;
+  return null;
+}
 
 export function agentFamily(ua: string | null): AgentFamily {
   if (ua === null || ua === '') return NO_AGENT;
+  const os = systemOf(ua);
   if (ua.startsWith('Mozilla/')) {
+    if (ua.includes('; wv)') || (os === 'iOS' && ua.includes('AppleWebKit/') && !ua.includes('Safari/'))) {
+      return { name: `In-app browser on ${os ?? 'another system'}`, browser: true, os, webview: true };
+    }
     for (const [token, browser] of BROWSERS) {
-      if (ua.includes(token)) {
-        let os = 'another system';
-        for (const [t, name] of SYSTEMS) {
-          if (ua.includes(t)) {
-            os = name;
-            break;
-          }
-        }
-        return { name: `${browser} on ${os}`, browser: true };
-      }
+      if (ua.includes(token)) return { name: `${browser} on ${os ?? 'another system'}`, browser: true, os, webview: false };
     }
   }
   const m = /^[\s"']*([A-Za-z][A-Za-z0-9._+-]{0,40})/.exec(ua);
-  return { name: m ? m[1].toLowerCase() : '(other)', browser: false };
+  return { name: m ? m[1].toLowerCase() : '(other)', browser: false, os, webview: false };
 }
 
 /** agentFamily with a bounded cache: User-Agents repeat, and each is looked up once per change. */

@@ -129,6 +129,10 @@ export class Client {
     readonly net: string,
     readonly family: string,
     readonly browser: boolean,
+    /** The system its User-Agent names, null when none. */
+    readonly os: string | null,
+    /** An app's in-app browser. */
+    readonly webview: boolean,
   ) {}
 
   touch(r: SessionRecord, ts: number): void {
@@ -167,6 +171,8 @@ export class SessionState {
   /** Grouped by a cookie (or the fallback): a page load would carry it. */
   readonly cookieKeyed: boolean;
   requests = 0;
+  /** Of which logins (stuffing: a session that only logs in is a tool's). */
+  logins = 0;
   first: number;
   last = 0;
   user: string | null = null;
@@ -202,6 +208,8 @@ export class SessionState {
    *  regular 2, no_assets 4). */
   scripted: OpenFinding | null = null;
   scriptedRules = 0;
+  /** Named by a churn finding. */
+  churned = false;
 
   constructor(r: SessionRecord, ts: number, ignoreKeys: Set<string>) {
     this.session = r.session;

@@ -4,14 +4,16 @@
  *
  * - by_address: many failures from one address, and most of its logins failing: a tool trying
  *   lists of accounts, or one account's passwords. Twenty people behind one NAT log in too, but
- *   they mostly succeed, and a few typos do not reach the count;
+ *   they mostly succeed, and a few typos do not reach the count. It names every login of the
+ *   address in the window, its successes too (accounts the tool got into);
  * - by_account: many failures naming one account, from any number of addresses: a password
  *   guessed for one person, also from a pool of proxies;
  * - by_agent: many failures with one User-Agent from several addresses, for many accounts,
  *   most of that User-Agent's logins failing: a stuffing tool behind rotating proxies. A common
  *   browser's User-Agent is also that of people mistyping their password at the same time, so
- *   its attempts are named a minute after they happen (SETTLE_MS), and not those of an address
- *   that then logged in to the account it had failed on: a person who mistyped.
+ *   its attempts are named a minute after they happen (SETTLE_MS), and not those of a person:
+ *   an address that then logged in to the account it had failed on, or a session that did
+ *   more than log in (browsed, loaded a page or a file) as a tool does not.
  *
  * The account a login names is the record's `user`, else a parameter named like a user name or
  * an email (login.account_params); without either, by_account cannot count and the others
@@ -22,7 +24,7 @@ import { DetectionConfig } from './config';
 import { RequestRef, SubjectType } from './finding';
 import { Recent } from './recent';
 import { Logins } from './signals';
-import { Findings, ref } from './state';
+import { Findings, SessionState, ref } from './state';
 
 /** Attempts kept per window (a tool's thousands are counted by the newest ones). */
 const MAX_ATTEMPTS = 500;
@@ -31,6 +33,8 @@ const EVIDENCE = 20;
 /** by_agent names an attempt this long after it (record time), once it is known whether its
  *  address then logged in to the account it failed on. */
 export const SETTLE_MS = 60000;
+/** A session with this many requests other than logins is a person's (by_agent). */
+const PERSON_REQUESTS = 3;
 
 interface Attempt {
   ts: number;
@@ -92,11 +96,11 @@ class LoginWindow {
     }
   }
 
-  /** Failed attempts in the window, oldest first. */
-  failedAttempts(): Attempt[] {
-    const out: Attempt[] = [];
-    for (let i = this.head; i < this.attempts.length; i++) if (this.attempts[i].failed) out.push(this.attempts[i]);
-    return out;
+  /** The attempts in the window from its first failure on, oldest first. */
+  sinceFailure(): Attempt[] {
+    let i = this.head;
+    while (i < this.attempts.length && !this.attempts[i].failed) i++;
+    return this.attempts.slice(i);
   }
 }
 
@@ -113,6 +117,8 @@ export class StuffingRules {
     readonly logins: Logins,
     private readonly findings: Findings,
     maxWindows: number,
+    /** The detector's state of a session, when it still holds it. */
+    private readonly session: (id: string) => SessionState | undefined,
   ) {
     this.windowMs = cfg.window_minutes * 60000;
     this.byAddress = new Recent(maxWindows);
@@ -133,8 +139,11 @@ export class StuffingRules {
 
     const byAddress = this.window(this.byAddress, r.app + '\n' + r.ip);
     byAddress.add(a, this.windowMs);
-    if (failed && byAddress.failures >= c.address_failures && byAddress.failures / byAddress.size >= c.address_failed_share) {
-      this.fire(r, 'by_address', 'address', r.ip, byAddress, ts, user, {
+    // A finding's subject stays reported for the window: its later logins, successes too (an
+    // account the tool got into), go to the finding.
+    const addressHit = failed && byAddress.failures >= c.address_failures && byAddress.failures / byAddress.size >= c.address_failed_share;
+    if (addressHit || ts - byAddress.reportedAt <= this.windowMs) {
+      this.fire(r, 'by_address', 'address', r.ip, byAddress, ts, addressHit, user, {
         failures: byAddress.failures,
         attempts: byAddress.size,
         accounts: byAddress.failedAccounts.size,
@@ -144,8 +153,9 @@ export class StuffingRules {
     if (account !== null) {
       const byAccount = this.window(this.byAccount, r.app + '\n' + account);
       byAccount.add(a, this.windowMs);
-      if (failed && byAccount.failures >= c.account_failures) {
-        this.fire(r, 'by_account', 'account', account, byAccount, ts, user, { failures: byAccount.failures, addresses: byAccount.failedIps.size });
+      const accountHit = failed && byAccount.failures >= c.account_failures;
+      if (accountHit || ts - byAccount.reportedAt <= this.windowMs) {
+        this.fire(r, 'by_account', 'account', account, byAccount, ts, accountHit, user, { failures: byAccount.failures, addresses: byAccount.failedIps.size });
       }
     }
 
@@ -193,7 +203,10 @@ export class StuffingRules {
         }
         a.settled = true;
         if (people === null) people = personAddresses(w);
-        if (!people.has(a.ip)) named.push(a);
+        if (people.has(a.ip)) continue;
+        const s = this.session(a.ref.session);
+        if (s !== undefined && (s.assets || s.requests - s.logins >= PERSON_REQUESTS)) continue;
+        named.push(a);
       }
       if (named.length > 0) this.name(w.app, 'by_agent', 'agent', w.ua, named, named[named.length - 1].ts, null, w.measured);
       if (!pending && now - w.activeUntil > this.windowMs) this.activeAgents.delete(w);
@@ -216,14 +229,16 @@ export class StuffingRules {
     subject: string,
     w: LoginWindow,
     ts: number,
+    hit: boolean,
     user: string | null,
     measured: Record<string, number>,
   ): void {
-    // The first report names every failed attempt of the window; later ones the new failure
-    // only (the detector adds it to the open finding).
+    // The first report names the window's attempts from its first failure on; later ones the
+    // new attempt only (the detector adds it to the open finding). Only an attempt that meets
+    // the thresholds keeps the subject reported: logins after the attack stop go nowhere.
     const continuing = ts - w.reportedAt <= this.windowMs;
-    w.reportedAt = ts;
-    const attempts = continuing ? [w.attempts[w.attempts.length - 1]] : w.failedAttempts();
+    if (hit) w.reportedAt = ts;
+    const attempts = continuing ? [w.attempts[w.attempts.length - 1]] : w.sinceFailure();
     this.name(r.app, rule, type, subject, attempts, ts, user, { ...measured, span_ms: ts - w.attempts[w.head].ts });
   }
 
