@@ -37,7 +37,8 @@ export interface TrafficOptions {
 
 export const VARIANTS: Array<{ kind: DetectionKind; variant: string; counted: boolean; what: string }> = [
   { kind: 'hijack', variant: 'replay', counted: true, what: "a stolen token used from the attacker's machine while its owner is active" },
-  { kind: 'hijack', variant: 'copied_agent', counted: true, what: "the same, with the owner's User-Agent copied: both use it at once" },
+  { kind: 'hijack', variant: 'copied_agent', counted: true, what: "the owner's User-Agent copied, both browsing at once for a few minutes" },
+  { kind: 'hijack', variant: 'copied_agent_brief', counted: false, what: "the owner's User-Agent copied, overlapping the owner for a moment only (looks like a phone at the edge of a Wi-Fi)" },
   { kind: 'hijack', variant: 'same_network', counted: true, what: 'a session cookie used by another browser on the same network' },
   { kind: 'hijack', variant: 'after_owner_left', counted: false, what: "copied User-Agent, another network, after the owner left (looks like a phone changing network)" },
   { kind: 'enumeration', variant: 'sequential_refused', counted: true, what: 'ids walked one by one, mostly 403/404' },
@@ -341,6 +342,9 @@ function appUser(g: Gen, s: Script, t0: number, o: { ua?: string; webview?: bool
   sessions.push(token);
   const n = Math.max(5, Math.round(g.lognormal(35, 0.8)));
   const moveAt = moves > 0 ? g.int(1, n - 1) : -1;
+  // Some phones sit at the edge of a Wi-Fi: they drop to the mobile network and come back within
+  // a minute or two, once or twice in a session.
+  const flaps = g.chance(0.05) ? [g.int(1, n - 1), g.int(1, n - 1)].slice(0, g.int(1, 2)) : [];
   const backAt = moves > 1 ? g.int(moveAt + 1, n + 30) : -1;
   let feed = g.chance(0.2) ? g.int(0, n - 1) : -1;
   const webviewAt = o.webview ? g.int(1, n - 1) : -1;
@@ -352,6 +356,16 @@ function appUser(g: Gen, s: Script, t0: number, o: { ua?: string; webview?: bool
       onCarrier = !onCarrier;
     }
     t += i % 3 === 0 ? Math.max(700, g.lognormal(8000, 1.0)) : g.int(40, 400);
+    if (flaps.includes(i)) {
+      // A few requests on the other network, then back.
+      onCarrier = !onCarrier;
+      for (let j = g.int(1, 4); j > 0; j--) {
+        t += g.int(3000, 25000);
+        s.add({ t, session: token, key: 'request.header.authorization', source: 'builtin', path: '/api/v1/products', ip: ip(), ua, user });
+      }
+      onCarrier = !onCarrier;
+      t += g.int(3000, 25000);
+    }
     const a = ip();
     const call = (path: string, method = 'GET', status = 200, agent = ua) =>
       s.add({ t, session: token, key: 'request.header.authorization', source: 'builtin', method, path, ip: a, ua: agent, user, status });
@@ -364,7 +378,8 @@ function appUser(g: Gen, s: Script, t0: number, o: { ua?: string; webview?: bool
       continue;
     }
     if (i === webviewAt) {
-      const wv = g.pick(WEBVIEWS);
+      // The in-app browser of the app's own system.
+      const wv = /iPhone|iOS/.test(ua) ? WEBVIEWS[0] : WEBVIEWS[1];
       for (let j = g.int(2, 6); j > 0; j--) {
         t += g.int(300, 4000);
         call(`/help/articles/${g.int(1, 300)}`, 'GET', 200, wv);
@@ -564,21 +579,28 @@ function attack(g: Gen, v: (typeof VARIANTS)[number], t0: number, label: Label):
 /** A victim's token or cookie session (a normal visit), and the attacker using it too. */
 function hijack(g: Gen, v: (typeof VARIANTS)[number], t0: number, label: Label): Rec[] {
   const sameNetwork = v.variant === 'same_network';
-  const s = new Script(g, sameNetwork ? 'shop' : g.chance(0.5) ? 'shop' : 'api');
-  const ua = g.pick(BROWSERS);
-  const ip = g.publicIp();
+  // The victim: on the web shop, the page app, or the mobile app (not for same_network: a
+  // cookie taken on a shared network is a browser's).
+  const where = sameNetwork ? 'shop' : g.pick(['shop', 'spa', 'app']);
+  const s = new Script(g, where === 'shop' ? 'shop' : 'api');
+  let ua = g.pick(BROWSERS);
+  let ip = g.publicIp();
   let visit: Visit;
   // A victim that stays a while, so that the attacker overlaps it.
   do {
     s.recs = [];
-    visit = s.app === 'shop' ? webVisit(g, s, t0, ip, ua, true) : spaUser(g, s, t0, ip, ua);
-  } while (s.recs.filter((r) => r.session === visit.last).length < 8 || visit.last === visit.sessions[0]);
+    visit = where === 'shop' ? webVisit(g, s, t0, ip, ua, true) : where === 'spa' ? spaUser(g, s, t0, ip, ua) : appUser(g, s, t0);
+  } while (!longEnough(s.recs.filter((r) => r.session === visit.last), v.variant === 'copied_agent' ? 7 : 0) || visit.last === visit.sessions[0]);
   const own = s.recs.filter((r) => r.session === visit.last);
+  if (where === 'app') {
+    ua = own[own.length - 1].ua!;
+    ip = own[own.length - 1].ip;
+  }
   const from = Date.parse(own[0].ts);
   const to = Date.parse(own[own.length - 1].ts);
   const key = own[own.length - 1].key;
   const attackerUa =
-    v.variant === 'copied_agent' || v.variant === 'after_owner_left'
+    v.variant === 'copied_agent' || v.variant === 'copied_agent_brief' || v.variant === 'after_owner_left'
       ? ua
       : sameNetwork
         ? g.pick(BROWSERS.filter((b) => familyOf(b) !== familyOf(ua)))
@@ -586,14 +608,44 @@ function hijack(g: Gen, v: (typeof VARIANTS)[number], t0: number, label: Label):
           ? g.pick(TOOLS)
           : g.pick(BROWSERS.filter((b) => familyOf(b) !== familyOf(ua)));
   const attackerIp = sameNetwork ? ip.replace(/\.\d+$/, `.${g.int(1, 254)}`) : g.hostingIp();
-  const n = g.int(5, 30);
-  let t = v.variant === 'after_owner_left' ? to + g.int(120000, 1200000) : from + (to - from) * (0.2 + 0.5 * g.rnd());
-  for (let i = 0; i < n; i++) {
-    s.add({ t, session: visit.last, key, source: 'builtin', path: g.chance(0.5) ? '/account/orders' : `/account/orders/${g.int(100000, 999999)}`, ip: attackerIp, ua: attackerUa, user: own[own.length - 1].user });
-    t += g.int(1000, 20000);
+  const attackerPath = () => (where === 'shop' ? (g.chance(0.5) ? '/account/orders' : `/account/orders/${g.int(100000, 999999)}`) : g.chance(0.5) ? '/api/v1/orders' : `/api/v1/orders/${g.int(100000, 999999)}`);
+  const add = (t: number) => s.add({ t, session: visit.last, key, source: 'builtin', path: attackerPath(), ip: attackerIp, ua: attackerUa, user: own[own.length - 1].user });
+  if (v.variant === 'copied_agent') {
+    // Between the owner's requests (their pauses: between page views), over at least six of
+    // them from some point on: both use the session at once for a few minutes.
+    const pauses: number[] = [];
+    for (let i = 0; i < own.length - 1; i++) if (Date.parse(own[i + 1].ts) - Date.parse(own[i].ts) > 500) pauses.push(i);
+    const from = pauses.length > 6 ? g.int(0, pauses.length - 6) : 0;
+    for (const i of pauses.slice(from, from + g.int(6, 15))) {
+      const a = Date.parse(own[i].ts);
+      const b = Date.parse(own[i + 1].ts);
+      add(a + (b - a) * g.rnd());
+    }
+  } else if (v.variant === 'copied_agent_brief') {
+    // A couple of requests while the owner is active, then the attacker goes on alone.
+    const i = g.int(1, own.length - 2);
+    let t = Date.parse(own[i].ts) + 500;
+    for (let k = g.int(5, 30); k > 0; k--) {
+      add(t);
+      t += g.int(1000, 20000);
+    }
+  } else {
+    const n = g.int(5, 30);
+    let t = v.variant === 'after_owner_left' ? to + g.int(120000, 1200000) : from + (to - from) * (0.2 + 0.5 * g.rnd());
+    for (let i = 0; i < n; i++) {
+      add(t);
+      t += g.int(1000, 20000);
+    }
   }
   label(visit.last, v);
   return s.recs;
+}
+
+/** At least 8 requests, and `pauses` pauses between them (page views). */
+function longEnough(own: Rec[], pauses: number): boolean {
+  let n = 0;
+  for (let i = 0; i < own.length - 1; i++) if (Date.parse(own[i + 1].ts) - Date.parse(own[i].ts) > 500) n++;
+  return own.length >= 8 && n >= pauses;
 }
 
 function familyOf(ua: string): string {

@@ -32,6 +32,7 @@ const { values } = parseArgs({
     hours: { type: 'string', default: '8' },
     config: { type: 'string' },
     show: { type: 'string', default: '3' },
+    missed: { type: 'string', default: '0' },
   },
 });
 
@@ -54,7 +55,15 @@ function main(): void {
     batch = [];
   };
   const t0 = Date.now();
+  // A few requests of each session, to show what a false finding or a miss was about.
+  const seen = new Map<string, string[]>();
+  const keep = Number(values.show) > 0 || Number(values.missed) > 0;
   for (const r of traffic.records) {
+    if (keep) {
+      let l = seen.get(r.session);
+      if (!l) seen.set(r.session, (l = []));
+      if (l.length < (traffic.attacks.has(r.session) ? 40 : 12)) l.push(`${r.ts} ${r.key} ${r.ip} ${r.method} ${r.path} ${r.status} ${(r.ua ?? '').slice(0, 60)}${r.links?.length ? ' links' : ''}`);
+    }
     batch.push(r);
     records++;
     if (batch.length === BATCH) run();
@@ -131,7 +140,25 @@ function main(): void {
     process.stdout.write(`\nFalse findings of ${kind} (${[...byRule].map(([r, n]) => `${r} ${n}`).join(', ')}; the first ${Math.min(show, ff.length)} of ${ff.length}):\n`);
     for (const f of ff.slice(0, show)) {
       process.stdout.write(`  ${f.rules.join('+')} ${f.subject_type} ${f.subject.slice(0, 60)}: ${f.summary}\n`);
-      for (const e of f.evidence.slice(0, 6)) process.stdout.write(`    ${e.ts} ${e.session.slice(0, 8)} ${e.ip} ${e.method} ${e.path} ${e.status} ${(e.ua ?? '').slice(0, 50)}\n`);
+      for (const e of f.evidence.slice(0, 4)) process.stdout.write(`    evidence ${e.ts} ${e.session.slice(0, 8)} ${e.ip} ${e.method} ${e.path} ${e.status} ${(e.ua ?? '').slice(0, 50)}\n`);
+      for (const s of f.sessions.filter((x) => !attacks.has(x.session)).slice(0, 2)) {
+        process.stdout.write(`    normal session ${s.session.slice(0, 8)}:\n`);
+        for (const l of (seen.get(s.session) ?? []).slice(0, 12)) process.stdout.write(`      ${l}\n`);
+      }
+    }
+  }
+
+  const missed = Number(values.missed);
+  if (missed > 0) {
+    for (const v of VARIANTS) {
+      const out: string[] = [];
+      for (const [s, t] of attacks) if (t.kind === v.kind && t.variant === v.variant && !named.get(v.kind)!.has(s)) out.push(s);
+      if (out.length === 0 || !v.counted) continue;
+      process.stdout.write(`\nMissed ${v.kind}/${v.variant} (${out.length}):\n`);
+      for (const s of out.slice(0, missed)) {
+        process.stdout.write(`  session ${s.slice(0, 8)}:\n`);
+        for (const l of (seen.get(s) ?? []).slice(0, 40)) process.stdout.write(`    ${l}\n`);
+      }
     }
   }
 }
