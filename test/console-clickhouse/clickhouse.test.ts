@@ -21,6 +21,7 @@ import { generateRecords } from '../../src/console/record/generate';
 import { SessionRecord } from '../../src/record/record';
 import { clickhouseBinary, startClickHouse, ClickHouseServer } from './server';
 import { defineStoreContract, journeyScenario, rec, sampleScenario, D1, D2, dateOf, sid } from './contract';
+import { defineFindingContract } from './detections-contract';
 
 const bin = clickhouseBinary();
 if (!bin) console.log('ClickHouse store tests skipped: no clickhouse-server binary (apt-get install clickhouse-server, or set CLICKHOUSE_SERVER_BIN)');
@@ -55,6 +56,7 @@ maybe('ClickHouse store', () => {
   });
 
   defineStoreContract('clickhouse', () => (server ? { open: () => open() } : null));
+  defineFindingContract('clickhouse', () => (server ? { open: () => open() } : null));
 
   test('the schema file: TTL only for servers that have it, placeholders filled', async () => {
     const text = readFileSync(DEFAULT_SCHEMA_FILE, 'utf8');
