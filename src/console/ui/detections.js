@@ -56,7 +56,7 @@
     button.disabled = true;
     return call('POST', '/api/blocks', { kind: target.kind, value: target.value, reason: blockReason(f), duration: '1h', by: 'console' }).then(function (b) {
       button.textContent = 'Blocked until ' + fmtTime(new Date(b.expires_at).toISOString()).slice(0, 16) + ' UTC';
-      button.className = 'blocked';
+      button.classList.add('blocked');
       return true;
     }, function (err) {
       button.disabled = false;
@@ -117,7 +117,7 @@
             return call('POST', '/api/blocks', { kind: 'session', value: b.value, reason: blockReason(f), duration: '1h', by: 'console' }).then(function () { done++; all.textContent = 'Blocked ' + done + ' of ' + sessionTargets.length; });
           });
         });
-        chain.then(function () { all.className = 'blocked'; }, function (err) { all.disabled = false; note.textContent = 'Error: ' + err.message; });
+        chain.then(function () { all.classList.add('blocked'); }, function (err) { all.disabled = false; note.textContent = 'Error: ' + err.message; });
       });
       actions.appendChild(all);
     }
