@@ -4,6 +4,7 @@
  * API_SESSIONS_DETECTIONS). docs/console.md explains each one; GET /api/detections/rules shows
  * those in force.
  */
+import { readFileSync } from 'fs';
 
 export interface LoginConfig {
   /** Methods of a login request. */
@@ -146,6 +147,23 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
     churn_window_minutes: 10,
   },
 };
+
+/** The settings file (`--detections FILE`): its JSON object, unchecked (detectionConfig checks
+ *  it); undefined without a file. */
+export function readDetectionSettings(file: string | undefined): unknown {
+  if (file === undefined || file === '') return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new BadDetectionConfig(`detections settings ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BadDetectionConfig(`detections settings ${file}: not JSON (${(e as Error).message})`);
+  }
+}
 
 /** A configuration that breaks a rule: the console refuses to start, naming it. */
 export class BadDetectionConfig extends Error {}
