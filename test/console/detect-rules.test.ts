@@ -288,7 +288,8 @@ describe('scripted clients', () => {
     const loop = Array.from({ length: 40 }, (_, i) => rec({ s: 'loop', at: TODAY + i * 3000 + (i % 3) * 20, ...TOKEN, path: '/api/stock' }));
     const [f] = detect(loop);
     expect(f).toMatchObject({ kind: 'scripted', rule: 'regular' });
-    expect(f.measured.mean_s).toBe(3);
+    expect(f.measured.mean_ms).toBe(3000);
+    expect(f.summary).toBe(`Session ${sid('loop').slice(0, 12)}… sent 30 requests 3.0 s apart on average, with a spread of 0.01.`);
     let t = TODAY;
     const person: SessionRecord[] = [];
     for (let i = 0; i < 60; i++) {

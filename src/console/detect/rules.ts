@@ -20,6 +20,7 @@ export interface RuleInfo {
 
 const pct = (x: number | string) => Math.round(Number(x) * 100) + '%';
 const short = (s: string) => (/^[0-9a-f]{32}$/.test(s) ? s.slice(0, 12) + '…' : s);
+const gap = (ms: number | string) => (Number(ms) < 1000 ? `${Math.round(Number(ms))} ms` : `${(Number(ms) / 1000).toFixed(1)} s`);
 const mins = (ms: number | string) => {
   const s = Math.max(0, Math.round(Number(ms) / 1000));
   return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
@@ -126,7 +127,7 @@ export const RULES: RuleInfo[] = [
       `${c.scripted.regular_gaps} gaps between requests in a row averaging at most ${c.scripted.regular_max_mean_seconds} s, ` +
       `with a spread (standard deviation / mean) of at most ${c.scripted.regular_max_cv} (a person reads, then clicks several things)`,
     settings: (c) => ({ 'scripted.regular_gaps': c.scripted.regular_gaps, 'scripted.regular_max_mean_seconds': c.scripted.regular_max_mean_seconds, 'scripted.regular_max_cv': c.scripted.regular_max_cv }),
-    summary: (m, s) => `Session ${short(s)} sent ${m.gaps} requests every ${m.mean_s} s on average, with a spread of ${m.cv}.`,
+    summary: (m, s) => `Session ${short(s)} sent ${m.gaps} requests ${gap(m.mean_ms)} apart on average, with a spread of ${m.cv}.`,
   },
   {
     kind: 'scripted',

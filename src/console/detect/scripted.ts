@@ -207,7 +207,7 @@ export class ScriptedRules {
     if (s.scripted !== null && (s.scriptedRules & bits) === bits && this.findings.touch(s.scripted, r, ts)) return;
     if (s.scripted !== null && s.scripted.closed) s.scriptedRules = 0;
     if (bits & 1 && !(s.scriptedRules & 1)) this.fire(s, 'rate', ts, 1, () => ({ per_minute: s.minuteCount, minutes: s.streak + 1 }));
-    if (bits & 2 && !(s.scriptedRules & 2)) this.fire(s, 'regular', ts, 2, () => ({ gaps: this.gaps, mean_s: Math.round(s.gapSum / this.gaps / 100) / 10, cv: this.cv(s) }));
+    if (bits & 2 && !(s.scriptedRules & 2)) this.fire(s, 'regular', ts, 2, () => ({ gaps: this.gaps, mean_ms: Math.round(s.gapSum / this.gaps), cv: this.cv(s) }));
     if (bits & 4 && !(s.scriptedRules & 4)) this.fire(s, 'no_assets', ts, 4, () => ({ family: s.family, requests: s.requests, cv: this.cv(s) }));
   }
 
