@@ -210,8 +210,12 @@ async function main(): Promise<void> {
     console.log(`  ${rec.nginx ?? '(nothing to suggest)'}`);
     if (rec.preview) {
       const p = rec.preview;
+      const now = rec.in_force;
       console.log(`  what it would do to the ${p.sampled} sampled requests: ${p.sessions} sessions, ${p.mixed_sessions} with more than one user, ` +
         `${p.fallback_requests} requests left to IP + User-Agent`);
+      console.log(`  what the configuration in force did: ${now.sessions} sessions, ${now.mixed_sessions} with more than one user, ` +
+        `${now.fallback_requests} requests left to IP + User-Agent`);
+      console.log(`  ${rec.comparison.text}`);
     }
     // What the detections found in that traffic, as the Detections page shows it.
     const findings = (await (await fetch(new URL('/api/detections', con.url))).json()) as any;

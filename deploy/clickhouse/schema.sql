@@ -83,7 +83,7 @@ PARTITION BY part
 ORDER BY (a, b);
 
 -- samples: records that carry a discovery `inventory` (JSON text of [{s, h, n, k}], never values),
--- with the request's client fields, links and user. `seq` orders them by arrival; readers take the
+-- with the request's client fields, links, user and grouping key. `seq` orders them by arrival; readers take the
 -- newest 20,000 of an application (FINAL: a batch replayed after a crash writes them again).
 CREATE TABLE IF NOT EXISTS {database}.samples (
   app String,
@@ -99,12 +99,13 @@ CREATE TABLE IF NOT EXISTS {database}.samples (
   ua Nullable(String),
   links Array(String),
   inventory String,
-  user Nullable(String)
+  user Nullable(String),
+  `key` Nullable(String)
 ) ENGINE = ReplacingMergeTree()
 PARTITION BY part
 ORDER BY (app, request_id);
--- (A `samples` table created before it kept `user` gains the column when the console starts:
--- 18.16 has no ADD COLUMN IF NOT EXISTS. Older rows read NULL.)
+-- (A `samples` table created before it kept `user` or `key` gains the column when the console
+-- starts: 18.16 has no ADD COLUMN IF NOT EXISTS. Older rows read NULL.)
 
 -- Blocks (docs/console.md, "Blocks"): every change of a block is one row, never updated; a
 -- block's state is read from its rows (src/console/store/clickhouse/blocks.ts). `id` grows with

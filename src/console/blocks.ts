@@ -8,6 +8,8 @@
  * The values are what records hold, never raw credentials: a session id, a user as the record
  * writes it (a keyed hash when the user parameter is hashed), a grouping value's keyed hash.
  */
+import { createHash } from 'crypto';
+
 export type BlockKind = 'session' | 'user' | 'key';
 
 export interface Block {
@@ -60,7 +62,7 @@ export const MAX_USER = 256;
 export const MAX_REASON = 1000;
 export const MAX_WHO = 100;
 /** Version of the distribution list's format (GET /api/blocks/list). */
-export const BLOCK_LIST_VERSION = 1;
+export const BLOCK_LIST_VERSION = 2;
 /** Paths nginx calls with the blocks token instead of the console's token. */
 export const BLOCK_LIST_PATHS = ['/api/blocks/list', '/api/blocks/nginx-map'];
 
@@ -88,12 +90,20 @@ export function checkValue(kind: unknown, value: unknown): { kind: BlockKind; va
     if (value.length > MAX_USER) throw new BadRequest(`value: a user of at most ${MAX_USER} characters`);
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(value)) throw new BadRequest('value: a user without control characters');
+    try {
+      userHash(value);
+    } catch {
+      throw new BadRequest('value: a user in Unicode text (no lone surrogate)');
+    }
     return { kind, value };
   }
   const v = value.toLowerCase();
   if (!HEX32.test(v)) throw new BadRequest(kind === 'session' ? 'value: a session id (32 hex characters)' : "value: a grouping value's keyed hash (32 hex characters)");
   return { kind, value: v };
 }
+
+/** A listed value and the time its block ends (ms since the epoch): nginx enforces it until then. */
+export type ListEntry = [string, number];
 
 export interface BlockList {
   v: number;
@@ -102,71 +112,78 @@ export interface BlockList {
   generated: string;
   /** The soonest expiry of a listed block (ISO), null when none: pull again by then. */
   expires: string | null;
-  sessions: string[];
-  users: string[];
-  keys: string[];
+  /** Session ids, users' hashes (userHash) and grouping values' keyed hashes, each with the
+   *  expiry of its block (the latest, when one value has several blocks). */
+  sessions: ListEntry[];
+  users: ListEntry[];
+  keys: ListEntry[];
 }
+
+/**
+ * A user as the block list names it: the first 32 hex characters of the SHA-256 of the user
+ * (as records write `user`) percent-encoded. The module computes the same (src/njs/block.ts).
+ * Every entry thus has the same small size whatever the user, so the list of MAX_BLOCKS blocks
+ * stays far below what nginx loads (MAX_LIST_BYTES), and no user name reaches nginx's hosts.
+ * Throws URIError for a string that is no Unicode text (a lone surrogate): no record writes one.
+ */
+export function userHash(user: string): string {
+  return createHash('sha256').update(encodeURIComponent(user)).digest('hex').slice(0, 32);
+}
+
+/** The largest list, in either form, a console may serve: MAX_BLOCKS entries of the longest
+ *  form take about 600 KB; the module and the pull script refuse more (and say so). */
+export const MAX_LIST_BYTES = 1024 * 1024;
 
 export async function blockList(blocks: BlockStore, now: number): Promise<BlockList> {
   const active = await blocks.active(now, MAX_BLOCKS);
   const out: BlockList = { v: BLOCK_LIST_VERSION, version: await blocks.version(), generated: new Date(now).toISOString(), expires: null, sessions: [], users: [], keys: [] };
+  const seen = new Map<string, ListEntry>();
   let soonest = Infinity;
   for (const b of active) {
-    const list = b.kind === 'session' ? out.sessions : b.kind === 'user' ? out.users : out.keys;
-    if (!list.includes(b.value)) list.push(b.value);
+    const value = b.kind === 'user' ? userHash(b.value) : b.value;
+    const id = b.kind + ' ' + value;
+    const same = seen.get(id);
+    if (same) same[1] = Math.max(same[1], b.expires_at);
+    else {
+      const entry: ListEntry = [value, b.expires_at];
+      seen.set(id, entry);
+      (b.kind === 'session' ? out.sessions : b.kind === 'user' ? out.users : out.keys).push(entry);
+    }
     soonest = Math.min(soonest, b.expires_at);
   }
   if (soonest !== Infinity) out.expires = new Date(soonest).toISOString();
   return out;
 }
 
-/** A string as an nginx configuration token in single quotes ($ never appears: see below). */
-function nginxQuoted(s: string): string {
-  return "'" + s.replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'";
-}
-
-/** Characters of a user's percent-encoded form in its map key: keys stay within nginx's
- *  default map_hash_bucket_size (64 bytes on x86_64), so the include needs no hash settings. */
-export const USER_KEY_CHARS = 40;
-
-/** The map key of a user: the module computes the same (src/njs/block.ts). */
-export function userKey(user: string): string {
-  return 'u:' + encodeURIComponent(user).slice(0, USER_KEY_CHARS).toLowerCase();
-}
+/** The first line of the include: deploy/blocks/pull-nginx-map.sh checks it. */
+export const NGINX_MAP_HEADER = '# API Sessions blocks, version ';
 
 /**
  * The list as an nginx include (placed after nginx/api_sessions.conf): $api_sessions_block_list
- * tells the module a list exists (its version), and the volatile map answers the module's probes
- * one at a time: "s:" session id and "k:" keyed hash -> 1; a user's key (userKey: nginx compares
- * map keys without case, and bounds their length) -> the percent-encoded users under that key,
- * separated by spaces, which the module compares exactly. Keys are literal (nginx expands
- * variables only in values, and an encoded value holds no `$`) and prefixed, so none reads as
- * `default` or a `~` regex.
+ * holds the version and the latest expiry (empty when nothing is blocked: the module is then
+ * not even called), and the volatile map answers the module's probes one at a time: "s:"
+ * session id, "u:" user hash, "k:" keyed hash -> the block's expiry in ms. The module blocks a
+ * request only while that expiry is ahead of the request's time, so a block ends in nginx at its
+ * expiry whether or not a newer list arrives. Every key and value is hex or digits: nothing in
+ * it can read as more than a map entry (the pull script refuses anything else).
  */
 export function nginxMap(list: BlockList): string {
   const lines = [
-    `# API Sessions blocks, version ${list.version}, generated ${list.generated} by the console (GET /api/blocks/nginx-map).`,
-    `# Include after nginx/api_sessions.conf in the http block; regenerate and reload (docs/console.md).`,
-    list.expires ? `# The soonest expiry: ${list.expires}: regenerate before then.` : '# No active block.',
+    `${NGINX_MAP_HEADER}${list.version}, generated ${list.generated} by the console (GET /api/blocks/nginx-map).`,
+    '# Include after nginx/api_sessions.conf in the http block; deploy/blocks/pull-nginx-map.sh installs it (docs/console.md).',
+    list.expires ? `# Each block ends at its expiry (ms since the epoch) in nginx too; the soonest: ${list.expires}.` : '# No active block.',
   ];
-  const entries: Array<[string, string]> = [];
-  for (const s of list.sessions) entries.push(['s:' + s, '1']);
-  for (const k of list.keys) entries.push(['k:' + k, '1']);
-  const users = new Map<string, string[]>();
-  for (const u of list.users) {
-    const key = userKey(u);
-    const enc = encodeURIComponent(u);
-    const same = users.get(key);
-    if (same) same.push(enc);
-    else users.set(key, [enc]);
-  }
-  for (const [key, encs] of users) entries.push([key, encs.join(' ')]);
-  const any = list.sessions.length + list.users.length + list.keys.length > 0;
-  lines.push(`map $host $api_sessions_block_list { default ${any ? "'" + list.version + "'" : "''"}; }`);
+  const entries: Array<[string, number]> = [];
+  for (const [v, e] of list.sessions) entries.push(['s:' + v, e]);
+  for (const [v, e] of list.users) entries.push(['u:' + v, e]);
+  for (const [v, e] of list.keys) entries.push(['k:' + v, e]);
+  let latest = 0;
+  for (const [, e] of entries) latest = Math.max(latest, e);
+  lines.push(`map $host $api_sessions_block_list { default '${entries.length > 0 ? list.version + ' ' + latest : ''}'; }`);
   lines.push('map $api_sessions_block_probe $api_sessions_block_hit {');
   lines.push('    volatile;');
   lines.push("    default '';");
-  for (const [k, v] of entries) lines.push(`    ${nginxQuoted(k)} ${nginxQuoted(v)};`);
+  for (const [k, e] of entries) lines.push(`    '${k}' '${e}';`);
   lines.push('}');
   return lines.join('\n') + '\n';
 }

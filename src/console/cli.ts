@@ -16,7 +16,7 @@ const OPTIONS = [
   { name: 'blocks-token', value: 'TOKEN', help: 'token nginx sends to pull the block list (or env API_SESSIONS_BLOCKS_TOKEN)' },
   { name: 'retention-days', value: 'N', help: 'days of parts kept besides today (default 7)' },
   { name: 'detections', value: 'FILE', help: 'JSON file of detection settings to change (or env API_SESSIONS_DETECTIONS; docs/console.md, "Detections")' },
-  { name: 'trust-proxy', help: 'behind a TLS proxy that sets X-Forwarded-Proto (or env API_SESSIONS_TRUST_PROXY=1): the sign-in cookie is Secure when it says https' },
+  { name: 'trust-proxy', help: 'behind a TLS proxy that sets X-Forwarded-Proto and X-Forwarded-For (or env API_SESSIONS_TRUST_PROXY=1): the sign-in cookie is Secure when the first says https; wrong tokens are counted per address of the second' },
   { name: 'help', short: 'h', help: 'print this and exit' },
 ] as const;
 

@@ -36,14 +36,19 @@ export interface ConsoleOptions {
   /** Access token for the UI, the API and ingest. Required off loopback: when the host is not a
    *  loopback address and none is given, one is generated and printed. */
   token?: string;
-  /** Behind a TLS proxy you trust to set X-Forwarded-Proto: the sign-in cookie gets `Secure`
-   *  when it says https (a TLS connection to the console itself always does). */
+  /** Behind a TLS proxy you trust to set X-Forwarded-Proto and X-Forwarded-For: the sign-in
+   *  cookie gets `Secure` when the first says https (a TLS connection to the console itself
+   *  always does), and wrong tokens are counted per client address the second names. */
   trustForwardedProto?: boolean;
   /** API queries that may wait at once; more get 503 (default 16). */
   maxQueuedQueries?: number;
   /** Token nginx sends to pull the block list (GET /api/blocks/list), separate from `token`;
    *  without it the list is not served. */
   blocksToken?: string;
+  /** Where sign-outs of the UI are kept, so that they hold across restarts (a small file).
+   *  Default: beside the SQLite file (`<dbPath>.signouts`), also when `store` is another store
+   *  and `dbPath` is given; null, or another store without `dbPath`: kept in memory only. */
+  signOutFile?: string | null;
   /** Days of parts kept besides today (default 7). */
   retentionDays?: number;
   /** How often retention runs, ms (default 10 minutes). */
@@ -205,6 +210,13 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     trustForwardedProto: options.trustForwardedProto ?? false,
     blocksToken: options.blocksToken ?? null,
     detections,
+    signOutFile:
+      options.signOutFile !== undefined
+        ? options.signOutFile
+        : options.dbPath !== undefined || !options.store
+          ? resolve(options.dbPath ?? 'api-sessions.db') + '.signouts'
+          : null,
+    log,
     ingest: (batch, source) => ingest(batch, source),
     status: async () => ({
       store: await store.stats(),
@@ -219,6 +231,8 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
           }
         : null,
       retention_days: retentionDays,
+      // the UI offers "Sign out" only where there is something to sign out of
+      token_required: token !== null,
     }),
   });
   try {

@@ -4,7 +4,7 @@
  *   API_SESSIONS_CONSOLE_HOST     listen address (default 127.0.0.1)
  *   API_SESSIONS_CONSOLE_PORT     default 7441
  *   API_SESSIONS_TOKEN            access token (required, or generated, off loopback)
- *   API_SESSIONS_TRUST_PROXY      1: behind a TLS proxy that sets X-Forwarded-Proto (Secure sign-in cookie)
+ *   API_SESSIONS_TRUST_PROXY      1: behind a TLS proxy that sets X-Forwarded-Proto and X-Forwarded-For
  *   API_SESSIONS_BLOCKS_TOKEN     token nginx sends to pull the block list (GET /api/blocks/list)
  *   API_SESSIONS_STORE            sqlite (default) | clickhouse
  *   API_SESSIONS_DATA             folder of the SQLite file (default .)

@@ -15,6 +15,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A path with its ids folded: a segment of digits is `N`, a UUID `UUID`, a run of 16 or more hex
  *  digits `HEX`; everything else is kept. `/items/42` -> `/items/N`. */
 export function pathPattern(path: string): string {
+  if (!/[0-9]|[a-f]{16}/i.test(path)) return path; // no id to fold (the common case, and cheap)
   return path
     .split('/')
     .map((seg) => (/^\d+$/.test(seg) ? 'N' : UUID.test(seg) ? 'UUID' : /^[0-9a-f]{16,}$/i.test(seg) ? 'HEX' : seg))

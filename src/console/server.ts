@@ -8,6 +8,7 @@
  *   routes/query-gate.ts       API queries wait in a bounded queue
  *   routes/ui.ts               the web UI's pages and files
  *   routes/sessions.ts         the session list and its CSV, a session, a part's page, attacks
+ *   routes/overview.ts         the overview above the list: activity over time, top values
  *   routes/journeys.ts         linked sessions and journeys
  *   routes/recommendations.ts  grouping-key recommendations and the what-if preview
  *   routes/status.ts           /healthz, /api/status, /metrics
@@ -22,12 +23,14 @@ import { Store } from './store/types';
 import { Batch, InvalidSink } from './ingest/lines';
 import { registerIngest } from './ingest/http';
 import { signIn } from './signin';
+import { TokenGuesses } from './guesses';
 import { Metrics } from './metrics';
 import { guardRequests } from './routes/access';
 import { answerErrors } from './routes/errors';
 import { queryGate } from './routes/query-gate';
 import { registerUiRoutes } from './routes/ui';
 import { registerSessionRoutes } from './routes/sessions';
+import { registerOverviewRoutes } from './routes/overview';
 import { registerJourneyRoutes } from './routes/journeys';
 import { registerRecommendationRoutes } from './routes/recommendations';
 import { registerStatusRoutes } from './routes/status';
@@ -47,7 +50,8 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Longest ingest line accepted, bytes: the tailer's chunkBytes. Default 4 MiB. */
   maxLineBytes?: number;
-  /** Behind a TLS proxy that sets X-Forwarded-Proto: the sign-in cookie is `Secure` when it says https. */
+  /** Behind a TLS proxy that sets X-Forwarded-Proto and X-Forwarded-For: the sign-in cookie is
+   *  `Secure` when the first says https, and wrong tokens are counted per address of the second. */
   trustForwardedProto?: boolean;
   /** API queries waiting at most at once; more get 503 (default 16). */
   maxQueuedQueries?: number;
@@ -56,13 +60,21 @@ export interface ServerOptions {
   blocksToken?: string | null;
   /** The detections (routes/detections.ts); without them the rules in force are the defaults. */
   detections?: Detections;
+  /** Where sign-outs are kept across restarts (signouts.ts); null or absent: in memory only. */
+  signOutFile?: string | null;
+  log?: (msg: string) => void;
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
   const { store } = opts;
-  const signin = opts.token ? signIn({ token: opts.token, trustForwardedProto: opts.trustForwardedProto ?? false }) : null;
-  guardRequests(app, opts.token, signin);
+  // One limit on wrong tokens for the sign-in form, the Bearer header and the blocks token.
+  const guesses = new TokenGuesses({ trustProxy: opts.trustForwardedProto ?? false });
+  app.addHook('onClose', async () => guesses.close());
+  const signin = opts.token
+    ? signIn({ token: opts.token, trustForwardedProto: opts.trustForwardedProto ?? false, guesses, signOutFile: opts.signOutFile, log: opts.log })
+    : null;
+  guardRequests(app, opts.token, signin, guesses);
   answerErrors(app);
 
   registerUiRoutes(app);
@@ -72,10 +84,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   queryGate(app, { maxQueued: opts.maxQueuedQueries ?? 16, metrics: opts.metrics });
   registerSessionRoutes(app, store);
+  registerOverviewRoutes(app, store);
   registerJourneyRoutes(app, store);
   registerRecommendationRoutes(app, store);
   registerStatusRoutes(app, opts);
-  registerBlockRoutes(app, { store, blocksToken: opts.blocksToken ?? null });
+  registerBlockRoutes(app, { store, blocksToken: opts.blocksToken ?? null, guesses });
   registerDetectionRoutes(app, { store, detections: opts.detections ?? null });
   registerIngest(app, {
     maxBodyBytes: opts.maxBodyBytes,

@@ -1,20 +1,18 @@
 /**
  * Signing in to the console's UI with its token: the sign-in cookie (signed, expiring, one per
- * sign-in, revoked by signing out), the `next` address after sign-in (same-origin paths only),
- * and a rate limit on failed attempts. Used by server.ts only when the console has a token.
+ * sign-in, revoked by signing out, also across restarts: signouts.ts), the `next` address after
+ * sign-in (same-origin paths only); wrong tokens are limited by guesses.ts. Used by server.ts
+ * only when the console has a token.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SignOuts } from './signouts';
+import type { TokenGuesses } from './guesses';
 
 export const SIGNIN_COOKIE = 'api_sessions_token';
 /** How long a sign-in lasts. */
 export const SIGNIN_TTL_MS = 12 * 3600 * 1000;
-/** Failed sign-ins allowed per client address per window, and for all clients together. */
-export const SIGNIN_FAILURES_PER_CLIENT = 5;
-export const SIGNIN_FAILURES_TOTAL = 50;
-export const SIGNIN_WINDOW_MS = 60 * 1000;
-/** Bounds on what the rate limit and the sign-out list remember. */
-const MAX_CLIENTS = 10000;
+/** Sign-outs remembered at most (signouts.ts). */
 const MAX_REVOKED = 10000;
 
 export interface SignInOptions {
@@ -22,6 +20,13 @@ export interface SignInOptions {
   /** Mark the cookie `Secure` when X-Forwarded-Proto says https (only behind a TLS proxy you
    *  trust to set it). A TLS connection to the console itself always gets `Secure`. */
   trustForwardedProto: boolean;
+  /** The limit on wrong tokens, shared with the Bearer header's and the blocks token's checks. */
+  guesses: TokenGuesses;
+  /** Where sign-outs are kept across restarts (signouts.ts); null: in memory only. */
+  signOutFile?: string | null;
+  /** Sign-outs remembered at most (default 10,000). */
+  maxSignOuts?: number;
+  log?: (msg: string) => void;
   now?: () => number;
 }
 
@@ -42,6 +47,8 @@ export function readCookie(header: string | undefined, name: string): string | n
  * The address to go to after sign-in: a path on this console, or `/`. Refuses anything a browser
  * could read as another origin (`//host`, `/\host`, `/%09/host` once decoded: browsers drop tabs
  * and newlines), and any character outside printable ASCII (which a Location header cannot hold).
+ * The path is resolved (dot segments, `%2e`) and the result checked the way the browser will
+ * read it from Location: `/.//host` resolves to `//host`, another origin, and is refused.
  */
 export function safeNext(next: string | null | undefined): string {
   if (typeof next !== 'string' || next.length > 2048) return '/';
@@ -50,44 +57,11 @@ export function safeNext(next: string | null | undefined): string {
   try {
     const base = 'http://console.invalid';
     const u = new URL(next, base);
-    if (u.origin !== base) return '/';
-    return u.pathname + u.search + u.hash;
+    const resolved = u.pathname + u.search + u.hash;
+    if (u.origin !== base || !/^\/(?![/\\])/.test(resolved) || new URL(resolved, base).origin !== base) return '/';
+    return resolved;
   } catch {
     return '/';
-  }
-}
-
-/** Sliding counts of failures per client address and in all, bounded in memory. */
-class FailureLimit {
-  private readonly clients = new Map<string, number[]>();
-  private all: number[] = [];
-  constructor(private readonly now: () => number) {}
-
-  private recent(list: number[]): number[] {
-    const since = this.now() - SIGNIN_WINDOW_MS;
-    let i = 0;
-    while (i < list.length && list[i] <= since) i++;
-    return i === 0 ? list : list.slice(i);
-  }
-
-  /** Milliseconds until this client may try again, 0 when it may now. */
-  retryAfter(client: string): number {
-    this.all = this.recent(this.all);
-    const mine = this.recent(this.clients.get(client) ?? []);
-    const blocking =
-      mine.length >= SIGNIN_FAILURES_PER_CLIENT ? mine[mine.length - SIGNIN_FAILURES_PER_CLIENT] : this.all.length >= SIGNIN_FAILURES_TOTAL ? this.all[this.all.length - SIGNIN_FAILURES_TOTAL] : null;
-    return blocking === null ? 0 : Math.max(1, blocking + SIGNIN_WINDOW_MS - this.now());
-  }
-
-  fail(client: string): void {
-    const t = this.now();
-    this.all.push(t);
-    if (this.all.length > SIGNIN_FAILURES_TOTAL * 2) this.all = this.all.slice(-SIGNIN_FAILURES_TOTAL);
-    const mine = this.recent(this.clients.get(client) ?? []);
-    mine.push(t);
-    this.clients.delete(client);
-    this.clients.set(client, mine.slice(-SIGNIN_FAILURES_PER_CLIENT));
-    if (this.clients.size > MAX_CLIENTS) this.clients.delete(this.clients.keys().next().value as string);
   }
 }
 
@@ -103,8 +77,7 @@ export function signIn(opts: SignInOptions): SignIn {
   // The cookie is signed with a key derived from the token: a new token ends every sign-in.
   const key = sha256('api-sessions cookie key\n' + opts.token);
   const tokenHash = sha256(opts.token);
-  const revoked = new Map<string, number>(); // nonce -> expiry
-  const failures = new FailureLimit(now);
+  const signOuts = new SignOuts(opts.signOutFile ?? null, opts.maxSignOuts ?? MAX_REVOKED, SIGNIN_TTL_MS, now, opts.log ?? (() => undefined));
 
   const mac = (payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
 
@@ -122,7 +95,7 @@ export function signIn(opts: SignInOptions): SignIn {
     const given = Buffer.from(parts[3]);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
     const expires = Number(parts[1]);
-    if (expires <= now() || revoked.has(parts[2])) return null;
+    if (expires <= now() || signOuts.has(parts[2], expires)) return null;
     return { nonce: parts[2], expires };
   };
 
@@ -136,13 +109,6 @@ export function signIn(opts: SignInOptions): SignIn {
   const cookie = (req: FastifyRequest, value: string, maxAgeSeconds: number) =>
     `${SIGNIN_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure(req) ? '; Secure' : ''}`;
 
-  const revoke = (nonce: string, expires: number) => {
-    const t = now();
-    if (revoked.size >= MAX_REVOKED) for (const [n, e] of revoked) if (e <= t) revoked.delete(n);
-    if (revoked.size >= MAX_REVOKED) revoked.delete(revoked.keys().next().value as string);
-    revoked.set(nonce, expires);
-  };
-
   return {
     valid: (req) => parse(readCookie(req.headers.cookie, SIGNIN_COOKIE)) !== null,
     register(app) {
@@ -153,25 +119,16 @@ export function signIn(opts: SignInOptions): SignIn {
         scope.post('/login', async (req: FastifyRequest, reply: FastifyReply) => {
           const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
           const next = safeNext(form.get('next'));
-          const client = req.socket.remoteAddress ?? '';
-          const wait = failures.retryAfter(client);
-          if (wait > 0) {
-            return reply
-              .code(429)
-              .header('retry-after', String(Math.ceil(wait / 1000)))
-              .send({ error: 'too many failed sign-ins: try again in ' + Math.ceil(wait / 1000) + ' s' });
-          }
           const given = form.get('token') ?? '';
-          if (!timingSafeEqual(sha256(given), tokenHash)) {
-            failures.fail(client);
-            return reply.redirect('/login?failed=1&next=' + encodeURIComponent(next));
-          }
+          const right = await opts.guesses.check(req, () => timingSafeEqual(sha256(given), tokenHash));
+          if (right !== true && right !== false) return reply.code(right.status).header('retry-after', String(right.retryAfterSeconds)).send({ error: right.error });
+          if (!right) return reply.redirect('/login?failed=1&next=' + encodeURIComponent(next));
           reply.header('set-cookie', cookie(req, issue(), Math.floor(SIGNIN_TTL_MS / 1000)));
           return reply.redirect(next);
         });
         scope.post('/logout', async (req: FastifyRequest, reply: FastifyReply) => {
           const signed = parse(readCookie(req.headers.cookie, SIGNIN_COOKIE));
-          if (signed !== null) revoke(signed.nonce, signed.expires);
+          if (signed !== null) signOuts.signOut(signed.nonce, signed.expires);
           reply.header('set-cookie', cookie(req, '', 0));
           return reply.redirect('/login');
         });

@@ -17,7 +17,8 @@ import { buildRecord, RequestFacts, RawRequest, recordLine } from './record';
 import { sessionId } from './identify';
 import { discoveryRate, sampled, InventorySources } from './discover';
 import { RECORD_VERSION } from '../record/record';
-import { blockProbes, blockDict, pull_blocks, SharedDict } from './block';
+import { blockLookup, blockProbes, listedNow, SharedDict } from './block';
+import { blockDict, pull_blocks } from './block-pull';
 
 /** The key used when no secret is configured: ids and hashes are then guessable. */
 const BUILTIN_SECRET = 'api-sessions-builtin-key-set-api_sessions_secret';
@@ -300,18 +301,15 @@ function inventorySources(r: NginxHTTPRequest): InventorySources {
   return { requestLines, responseHeaderNames: Object.keys(r.headersOut) };
 }
 
-/** Probes a block list holds at most per request (a session, a user, up to four key hashes). */
-const MAX_PROBES = 6;
-
 /** The shared dictionary of parsed configurations (nginx/api_sessions_config_cache.conf). */
 const CONFIG_DICT = 'api_sessions_config';
 
 /**
  * $api_sessions_blocked. Without a list ($api_sessions_block_list empty) one variable read.
- * "shared": the list pulled into the shared dictionary (pull_blocks); its current generation
- * is one dictionary read, and an empty list stops there. Otherwise the console's map include:
- * each probe is set in $api_sessions_block_probe and looked up in the volatile map
- * $api_sessions_block_hit. Never throws: a failure is logged and the request passes (fail open).
+ * With one (block.ts): a list that is empty or whose every block has expired at the request's
+ * time stops there; otherwise the request's probes are looked up, and a probe blocks while its
+ * block's expiry is ahead of the request's time. Never throws: a failure is logged and the
+ * request passes (fail open).
  */
 function blocked(r: NginxHTTPRequest): string {
   const held = r as unknown as Held;
@@ -321,38 +319,16 @@ function blocked(r: NginxHTTPRequest): string {
     const list = v.api_sessions_block_list;
     held.apiSessionsBlocked = false;
     if (!list) return '';
-    let dict: SharedDict | undefined;
-    let generation = '';
-    if (list === 'shared') {
-      dict = blockDict();
-      const current = dict === undefined ? undefined : dict.get('current');
-      if (current === undefined) return '';
-      const fields = current.split(' ');
-      if (fields[1] === '0') return '';
-      generation = fields[0] + '|';
-    }
+    const now = startMsOf(r);
+    const lookup = blockLookup(list, now, list === 'shared' ? blockDict() : undefined, v);
+    if (lookup === null) return '';
     const cfg = configOf(r);
     const host = v.host || '';
     const st = startExtraction(exchangeOf(r, cfg), cfg.limits, []);
     const client = { ip: v.remote_addr || '', ua: header(r.headersIn['User-Agent']), fingerprint: v.api_sessions_fingerprint };
-    const found = blockProbes(cfg, st, client, secretOf(r), v.api_sessions_app || host);
-    const probes = found.probes;
-    for (let i = 0; i < probes.length && i < MAX_PROBES; i++) {
-      const isUser = probes[i].charAt(0) === 'u';
-      if (dict !== undefined) {
-        // The dictionary keys users whole (no length or case rule to work around).
-        if (dict.get(generation + (isUser ? 'u=' + found.user : probes[i])) === undefined) continue;
-      } else {
-        v.api_sessions_block_probe = probes[i];
-        const hit = v.api_sessions_block_hit;
-        if (!hit) continue;
-        // A user's key answers the encoded users it stands for: this one must be among them.
-        if (isUser && (' ' + hit + ' ').indexOf(' ' + found.user + ' ') < 0) continue;
-      }
-      held.apiSessionsBlocked = true;
-      return '1';
-    }
-    return '';
+    if (!listedNow(lookup, blockProbes(cfg, st, client, secretOf(r), v.api_sessions_app || host), now)) return '';
+    held.apiSessionsBlocked = true;
+    return '1';
   } catch (e) {
     try {
       r.error('api_sessions: block check failed, the request passes: ' + String((e as Error).message || e));

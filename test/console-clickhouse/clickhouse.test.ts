@@ -220,7 +220,7 @@ maybe('ClickHouse store', () => {
       expect(made.body.expires_at - made.body.created_at).toBe(2 * 3600000);
       const pulled = await call('GET', '/api/blocks/list', undefined, 'nginx-token');
       expect(pulled.status).toBe(200);
-      expect(pulled.body.sessions).toEqual([sid('eve')]);
+      expect(pulled.body.sessions).toEqual([[sid('eve'), made.body.expires_at]]);
       expect((await call('POST', `/api/blocks/${made.body.id}/lift`, { by: 'bo', reason: 'done' })).body.state).toBe('lifted');
       expect((await call('GET', '/api/blocks/list', undefined, 'nginx-token')).body.sessions).toEqual([]);
       expect((await call('GET', '/api/blocks/audit')).body.items.map((a: any) => a.action)).toEqual(['lift', 'block']);

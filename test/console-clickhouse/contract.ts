@@ -333,10 +333,11 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       rs.push(
         rec({ s: 'v6', at: D1 + 13 * 3600000, path: '/Items/9', ip: '2001:db8:0:1::7', user: 'Mallory', params: { 'request.query.term': 'NeedleValue' } }),
         rec({ s: 'v6b', at: D1 + 13 * 3600000 + 5, app: 'Demo-API', path: '/x', ip: '2001:db9::1' }),
+        rec({ s: 'v6c', at: D1 + 13 * 3600000 + 9, app: 'loopback', path: '/y', ip: '::1' }),
       );
       await store.ingest(rs);
       const names: Record<string, string> = {};
-      for (const n of ['alice', 'bob', 'mallory', 'bot', 'v6', 'v6b']) names[sid(n)] = n;
+      for (const n of ['alice', 'bob', 'mallory', 'bot', 'v6', 'v6b', 'v6c']) names[sid(n)] = n;
       const who = async (f: Parameters<Store['listParts']>[0]) =>
         [...new Set((await store.listParts(f, { limit: 50 })).items.map((p) => names[p.session] ?? '?'))].sort();
       // user: case-insensitive, * and ?
@@ -366,8 +367,18 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await who({ ip: '2001:db8::/30' })).toEqual(['v6', 'v6b']);
       expect(await who({ ip: '2001:db8:0:1::/64' })).toEqual(['v6']);
       expect(await who({ ip: '2001:db8:0:2::/64' })).toEqual([]);
-      expect(await who({ ip: '::/0' })).toEqual(['v6', 'v6b']);
+      expect(await who({ ip: '::/0' })).toEqual(['v6', 'v6b', 'v6c']);
       expect(await who({ ip: '192.0.2.6' })).toEqual([]);
+      // A one-address block (/32, /128) is that address, however the address is spelled.
+      expect(await who({ ip: '203.0.113.8/32' })).toEqual(['alice']);
+      expect(await who({ ip: '192.0.2.66/32' })).toEqual(['mallory']);
+      expect(await who({ ip: '192.0.2.6/32' })).toEqual([]);
+      expect(await who({ ip: '2001:db8:0:1::7/128' })).toEqual(['v6']);
+      expect(await who({ ip: '2001:0db8:0000:0001:0000:0000:0000:0007/128' })).toEqual(['v6']);
+      expect(await who({ ip: '2001:db8:0:1::8/128' })).toEqual([]);
+      expect(await who({ ip: '::1/128' })).toEqual(['v6c']);
+      expect(await who({ ip: '0:0:0:0:0:0:0:1/128' })).toEqual(['v6c']);
+      expect(await who({ ip: '::1' })).toEqual(['v6c']);
       // session and request id prefixes
       expect(await who({ session: sid('bob').slice(0, 12) })).toEqual(['bob']);
       expect(await who({ session: sid('bob').slice(0, 8) })).toEqual(['bob']);
@@ -612,8 +623,11 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
         links: [],
         inventory: sampled[0].inventory,
         user: null,
+        key: 'ip+ua',
       });
-      // the record's user is kept (the recommendations' "two users carried this value")
+      // the record's user is kept (the recommendations' "two users carried this value"), and its
+      // key (the recommendations compare with the grouping keys in force)
+      expect(all.map((r) => r.key)).toEqual(sampled.map((r) => r.key));
       expect(all.filter((r) => r.user !== null).map((r) => r.user)).toEqual(sampled.filter((r) => r.user !== null).map((r) => r.user));
       expect(all.some((r) => r.user === 'u1')).toBe(true);
       expect(all.map((r) => r.ts)).toEqual(sampled.map((r) => Date.parse(r.ts)));
@@ -660,6 +674,64 @@ export function defineStoreContract(name: string, factory: () => StoreFactory | 
       expect(await who([sid('alice'), sid('bot')], { app: 'shop', to: D2 - 1 })).toEqual([[sid('alice'), dateOf(D1)]]);
       expect(await who([])).toEqual([]);
       expect(await who([sid("o'brien")])).toEqual([]);
+    });
+
+    test('overview: requests, sessions with a request, attacks and failed logins per interval; top applications, users and endpoints', async () => {
+      const t0 = D2 + 2 * 3600000; // today 02:00 UTC
+      const at = (s: number) => t0 + s * 1000;
+      const rs = [
+        // alice signs in at the second try, then reads two orders a minute later
+        rec({ s: 'alice', at: at(1), method: 'POST', path: '/login', status: 401 }),
+        rec({ s: 'alice', at: at(2), method: 'POST', path: '/login', user: 'alice' }),
+        rec({ s: 'alice', at: at(70), path: '/orders/17', user: 'alice' }),
+        rec({ s: 'alice', at: at(80), path: '/orders/18', user: 'alice' }),
+        // bob: a refused token request, an order
+        rec({ s: 'bob', at: at(5), method: 'POST', path: '/api/Token', status: 403 }),
+        rec({ s: 'bob', at: at(6), path: '/orders/1', user: 'bob' }),
+        // mallory: two attacks and a refused sign-in; a GET that fails is no failed login
+        rec({ s: 'mallory', at: at(61), path: '/products', attack: ['sqli'], status: 403, ip: '192.0.2.66' }),
+        rec({ s: 'mallory', at: at(62), path: '/products', attack: ['xss', 'sqli'], status: 403, ip: '192.0.2.66' }),
+        rec({ s: 'mallory', at: at(63), method: 'POST', path: '/auth/sign-in', status: 422, ip: '192.0.2.66' }),
+        rec({ s: 'mallory', at: at(64), path: '/login', status: 401, ip: '192.0.2.66' }),
+        // another application, and alice again an hour later
+        rec({ s: 'bot', at: at(3), app: 'blog', path: '/feed.xml' }),
+        rec({ s: 'alice', at: at(3700), path: '/orders/19', user: 'alice' }),
+      ];
+      await store.ingest(rs.slice(0, 6));
+      await store.ingest(rs.slice(6));
+      const q = { from: t0, to: t0 + 2 * 3600000, bucket: 60000, topsFrom: t0, topsTo: t0 + 2 * 3600000 };
+      const o = await store.overview(q);
+      expect(o.series).toEqual([
+        { t: t0, requests: 5, sessions: 3, attacks: 0, failed_logins: 2 },
+        { t: t0 + 60000, requests: 6, sessions: 2, attacks: 2, failed_logins: 1 },
+        { t: t0 + 61 * 60000, requests: 1, sessions: 1, attacks: 0, failed_logins: 0 },
+      ]);
+      expect(o.top.apps).toEqual([{ value: 'shop', requests: 11 }, { value: 'blog', requests: 1 }]);
+      expect(o.top.users).toEqual([{ value: 'alice', requests: 4 }, { value: 'bob', requests: 1 }]);
+      expect(o.top.endpoints).toEqual([
+        { value: 'GET /orders/N', requests: 4 },
+        { value: 'GET /products', requests: 2 },
+        { value: 'POST /login', requests: 2 },
+        { value: 'GET /feed.xml', requests: 1 },
+        { value: 'GET /login', requests: 1 },
+        { value: 'POST /api/Token', requests: 1 },
+        { value: 'POST /auth/sign-in', requests: 1 },
+      ]);
+      // ten-minute and hourly intervals: a session counts once in each
+      expect((await store.overview({ ...q, bucket: 600000 })).series).toEqual([
+        { t: t0, requests: 11, sessions: 4, attacks: 2, failed_logins: 3 },
+        { t: t0 + 3600000, requests: 1, sessions: 1, attacks: 0, failed_logins: 0 },
+      ]);
+      expect((await store.overview({ ...q, bucket: 3600000 })).series.map((b) => [b.requests, b.sessions])).toEqual([[11, 4], [1, 1]]);
+      // an application pattern; a window that leaves the second hour out (tops cover whole hours)
+      const shop = await store.overview({ ...q, to: t0 + 3600000, topsTo: t0 + 3600000, app: 'SH*' });
+      expect(shop.series.map((b) => b.requests)).toEqual([4, 6]);
+      expect(shop.top.apps).toEqual([{ value: 'shop', requests: 10 }]);
+      expect(shop.top.users).toEqual([{ value: 'alice', requests: 3 }, { value: 'bob', requests: 1 }]);
+      expect(await store.overview({ ...q, app: 'nothing' })).toEqual({ series: [], top: { apps: [], users: [], endpoints: [] } });
+      // a record stored twice counts once
+      await store.ingest([rs[0]]);
+      expect((await store.overview(q)).series[0].requests).toBe(5);
     });
 
     test('an empty store', async () => {

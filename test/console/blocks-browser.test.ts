@@ -34,6 +34,10 @@ const HOSTILE = '<img src=x onerror="window.__xss=1">';
   test('block, list as text, extend, lift, audit', async () => {
     await page.goto(c.url + 'blocks');
     await page.waitForSelector('#block-form');
+    // The page says what a session block and a user block stop.
+    const help = await page.locator('#block-help').textContent();
+    expect(help).toMatch(/session block ends when that person signs in again/);
+    expect(help).toMatch(/To keep someone out, block their user: the login itself still passes, but the first request with the new token is refused/);
     await page.selectOption('#block-form select[name=kind]', 'user');
     await page.fill('#block-form input[name=value]', HOSTILE);
     await page.fill('#block-form input[name=reason]', '<b>scraping</b>');

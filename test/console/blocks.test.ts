@@ -4,7 +4,7 @@
  */
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
-import { nginxMap, blockList, MAX_DURATION_MS } from '../../src/console/blocks';
+import { nginxMap, blockList, userHash, MAX_BLOCKS, MAX_DURATION_MS, MAX_LIST_BYTES } from '../../src/console/blocks';
 import { SqliteBlocks } from '../../src/console/store/sqlite/blocks';
 import Database from 'better-sqlite3';
 import { sid, tempDir } from './helpers';
@@ -66,6 +66,7 @@ describe('blocks API', () => {
     expect((await call('POST', '/api/blocks', { kind: 'key', value: 'abc', reason: 'x' })).status).toBe(400);
     expect((await call('POST', '/api/blocks', { kind: 'user', value: 'a\nb', reason: 'x' })).status).toBe(400);
     expect((await call('POST', '/api/blocks', { kind: 'user', value: 'x'.repeat(257), reason: 'x' })).status).toBe(400);
+    expect((await call('POST', '/api/blocks', { kind: 'user', value: 'a\ud800', reason: 'x' })).status).toBe(400);
     expect((await call('POST', '/api/blocks', { kind: 'user', value: 'bob' })).status).toBe(400);
     expect((await call('POST', '/api/blocks', { kind: 'user', value: 'bob', reason: 'x', duration: '31d' })).status).toBe(400);
     const max = await call('POST', '/api/blocks', { kind: 'user', value: 'bob', reason: 'x', duration: '30d' });
@@ -83,14 +84,15 @@ describe('blocks API', () => {
     expect((await call('GET', '/api/blocks', undefined, BLOCKS_TOKEN)).status).toBe(401);
     const list = await call('GET', '/api/blocks/list', undefined, BLOCKS_TOKEN);
     expect(list.status).toBe(200);
-    expect(list.body).toMatchObject({ v: 1, users: ["o'brien$x\\y"], sessions: [], keys: [] });
+    // Users go out as their hashes, each entry with its block's expiry.
+    expect(list.body).toMatchObject({ v: 2, users: [[userHash("o'brien$x\\y"), b.body.expires_at]], sessions: [], keys: [] });
     expect(list.body.version).toBeGreaterThan(0);
     expect(Date.parse(list.body.expires)).toBe(b.body.expires_at);
     const map = await call('GET', '/api/blocks/nginx-map', undefined, BLOCKS_TOKEN);
     expect(map.status).toBe(200);
-    // Percent-encoded: no quote, backslash or $ reaches nginx's parser.
-    expect(map.body).toContain("    'u:o\\'brien%24x%5cy' 'o\\'brien%24x%5Cy';");
-    expect(map.body).toContain(`map $host $api_sessions_block_list { default '${list.body.version}'; }`);
+    // Hex and digits only: no quote, backslash or $ of the user reaches nginx's parser.
+    expect(map.body).toContain(`    'u:${userHash("o'brien$x\\y")}' '${b.body.expires_at}';`);
+    expect(map.body).toContain(`map $host $api_sessions_block_list { default '${list.body.version} ${b.body.expires_at}'; }`);
     await call('POST', `/api/blocks/${b.body.id}/lift`, {});
     const empty = await call('GET', '/api/blocks/nginx-map', undefined, BLOCKS_TOKEN);
     expect(empty.body).toContain("map $host $api_sessions_block_list { default ''; }");
@@ -116,12 +118,32 @@ describe('block store', () => {
     const t = 1_800_000_000_000;
     await s.create({ kind: 'session', value: sid('a'), reason: 'r', who: 'w', now: t, expiresAt: t + 1000, max: 10 });
     await s.create({ kind: 'key', value: sid('k'), reason: 'r', who: 'w', now: t, expiresAt: t + 5000, max: 10 });
-    expect((await blockList(s, t + 999)).sessions).toEqual([sid('a')]);
+    expect((await blockList(s, t + 999)).sessions).toEqual([[sid('a'), t + 1000]]);
     const later = await blockList(s, t + 1000);
     expect(later.sessions).toEqual([]);
-    expect(later.keys).toEqual([sid('k')]);
-    expect(nginxMap(later)).toContain(`'k:${sid('k')}' '1';`);
-    expect(await s.create({ kind: 'user', value: 'u', reason: 'r', who: 'w', now: t, expiresAt: t + 5000, max: 2 })).toBe('full');
+    expect(later.keys).toEqual([[sid('k'), t + 5000]]);
+    expect(nginxMap(later)).toContain(`'k:${sid('k')}' '${t + 5000}';`);
+    // Two blocks of one value: one entry, until the later expiry.
+    await s.create({ kind: 'key', value: sid('k'), reason: 'again', who: 'w', now: t, expiresAt: t + 9000, max: 10 });
+    expect((await blockList(s, t + 1000)).keys).toEqual([[sid('k'), t + 9000]]);
+    expect(await s.create({ kind: 'user', value: 'u', reason: 'r', who: 'w', now: t, expiresAt: t + 5000, max: 3 })).toBe('full');
+    db.close();
+  });
+
+  test('the largest list (10,000 user blocks of 256 CJK characters each) stays far below what nginx loads', async () => {
+    const db = new Database(':memory:');
+    const s = new SqliteBlocks(db);
+    const t = 1_800_000_000_000;
+    for (let i = 0; i < MAX_BLOCKS; i++) {
+      const user = String(i).padStart(5, '0') + '用'.repeat(251);
+      expect(await s.create({ kind: 'user', value: user, reason: 'r', who: 'w', now: t, expiresAt: t + 3600000 + i, max: MAX_BLOCKS })).not.toBe('full');
+    }
+    const list = await blockList(s, t);
+    expect(list.users).toHaveLength(MAX_BLOCKS);
+    const map = Buffer.byteLength(nginxMap(list));
+    const json = Buffer.byteLength(JSON.stringify(list));
+    expect(map).toBeLessThan(MAX_LIST_BYTES * 0.6);
+    expect(json).toBeLessThan(MAX_LIST_BYTES * 0.6);
     db.close();
   });
 });

@@ -39,6 +39,39 @@ describe('console over HTTP (no token, loopback)', () => {
     c = await startConsole({ dbPath: join(tmp.dir, `h${++n}.db`), log: quiet });
   });
 
+  test('GET /api/overview: every interval of the window, totals and tops; the window from from/to/window; bad values are 400', async () => {
+    const t0 = TODAY - (TODAY % 3600000);
+    await post([
+      rec({ s: 'a', at: t0 + 1000, user: 'ann' }),
+      rec({ s: 'a', at: t0 + 2000, user: 'ann', attack: ['sqli'] }),
+      rec({ s: 'b', at: t0 + 121000, method: 'POST', path: '/login', status: 401 }),
+    ].map(line).join(''));
+    const iso = (t: number) => new Date(t).toISOString();
+    const res = await http(`/api/overview?from=${iso(t0)}&to=${iso(t0 + 5 * 60000 - 1)}`);
+    expect(res.status).toBe(200);
+    const o = (await res.json()) as any;
+    expect(o).toMatchObject({ from: iso(t0), to: iso(t0 + 5 * 60000), bucket_ms: 60000, app: null,
+      totals: { requests: 3, attacks: 1, failed_logins: 1, sessions_peak: 1 }, top: { from: iso(t0), to: iso(t0 + 3600000) } });
+    expect(o.series.map((b: any) => [b.t.slice(11, 16), b.requests, b.sessions, b.attacks, b.failed_logins])).toEqual([
+      [iso(t0).slice(11, 16), 2, 1, 1, 0], [iso(t0 + 60000).slice(11, 16), 0, 0, 0, 0], [iso(t0 + 120000).slice(11, 16), 1, 1, 0, 1],
+      [iso(t0 + 180000).slice(11, 16), 0, 0, 0, 0], [iso(t0 + 240000).slice(11, 16), 0, 0, 0, 0],
+    ]);
+    expect(o.top.users).toEqual([{ value: 'ann', requests: 2 }]);
+    expect(o.top.endpoints).toEqual([{ value: 'GET /', requests: 2 }, { value: 'POST /login', requests: 1 }]);
+    // a window of 24 hours ending now: ten-minute intervals; 7 days: hours
+    const day = (await (await http('/api/overview')).json()) as any;
+    expect(day.bucket_ms).toBe(600000);
+    expect(day.series.length).toBeGreaterThanOrEqual(144);
+    expect(Date.parse(day.to)).toBeGreaterThanOrEqual(Date.now() - 600000);
+    expect(((await (await http('/api/overview?window=7d')).json()) as any).bucket_ms).toBe(3600000);
+    expect(((await (await http(`/api/overview?from=${iso(t0)}&window=1h`)).json()) as any).to).toBe(iso(t0 + 3600000));
+    expect(((await (await http('/api/overview?app=nothing&from=' + iso(t0))).json()) as any).totals.requests).toBe(0);
+    for (const bad of ['window=2y', 'window=0m', 'from=yesterday', `from=${iso(t0)}&to=${iso(t0 - 1)}`, `from=${iso(t0 - 40 * DAY)}&to=${iso(t0)}`]) {
+      const r = await http('/api/overview?' + bad);
+      expect({ bad, status: r.status }).toEqual({ bad, status: 400 });
+    }
+  });
+
   test('binds 127.0.0.1 on a free port by default', () => {
     expect(c.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     expect(c.token).toBeNull();

@@ -60,8 +60,8 @@ function traffic(o: Options): { rows: SampleRow[]; truth: Array<string | null> }
       cand('request.header.x-app-version', '4.2.0'),
       cand('request.header.x-request-id', 'req-' + ++reqNo + '-' + 'r'.repeat(10)),
     ];
-    const push = (r: Omit<SampleRow, 'ts' | 'ip' | 'ua' | 'user'>, user: string | null) => {
-      rows.push({ ...r, ts: 0, ip, ua, user: o.named ? user : null });
+    const push = (r: Omit<SampleRow, 'ts' | 'ip' | 'ua' | 'user' | 'key'>, user: string | null) => {
+      rows.push({ ...r, ts: 0, ip, ua, user: o.named ? user : null, key: null });
       truth.push(user === null && r.path !== '/login' ? null : name);
     };
     // anonymous browsing
@@ -271,7 +271,7 @@ test('Basic credentials name a user (the module reads the user name, never the p
   const rows: SampleRow[] = [];
   for (let i = 0; i < 30; i++) {
     const u = i % 5;
-    rows.push({ ts: TODAY + i * 1000, session: S('basic' + u), key_source: 'builtin', method: 'GET', path: '/', ip: '10.0.0.' + u, ua: 'curl/8', links: [], user: null,
+    rows.push({ ts: TODAY + i * 1000, session: S('basic' + u), key_source: 'builtin', method: 'GET', path: '/', ip: '10.0.0.' + u, ua: 'curl/8', links: [], user: null, key: null,
       inventory: [{ s: AUTH, h: h12('user' + u), n: 5, k: 'basic' }, cand('request.cookie.sid', 'sid-' + u + '-' + 'z'.repeat(20))] });
   }
   const r = recommend('basic', rows);

@@ -11,6 +11,7 @@ import { startConsole, RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { lineParsesBack, recommend, Recommendations } from '../../src/console/recommend';
 import { SessionRecord, Candidate } from '../../src/record/record';
+import { SampleRow } from '../../src/console/store/types';
 import { TODAY, rec, tempDir } from './helpers';
 
 const tmp = tempDir('api-sessions-recommend-');
@@ -116,7 +117,7 @@ function check(r: Recommendations) {
 
 test('the best key ranks first; each decoy names why it lost (pure function)', () => {
   const rows = traffic().map((x) => ({ ts: Date.parse(x.ts), session: x.session, key_source: x.key_source, method: x.method, path: x.path,
-    ip: x.ip, ua: x.ua, links: x.links ?? [], inventory: x.inventory!, user: x.user }));
+    ip: x.ip, ua: x.ua, links: x.links ?? [], inventory: x.inventory!, user: x.user, key: x.key }));
   const r = recommend('shop', rows);
   check(r);
   // deterministic: the same samples give the same answer
@@ -131,7 +132,7 @@ test('a value several clients held over the window is shared unless links say th
   const base = traffic()
     .filter((x) => x.ip.startsWith('192.0.2.'))
     .map((x) => ({ ts: Date.parse(x.ts), session: x.session, key_source: x.key_source, method: x.method, path: x.path,
-      ip: x.ip, ua: x.ua, links: [] as string[], inventory: x.inventory!, user: x.user }));
+      ip: x.ip, ua: x.ua, links: [] as string[], inventory: x.inventory!, user: x.user, key: x.key }));
   const unlinked = recommend('shop', base);
   expect(unlinked.suggestions.find((s) => s.selector === 'request.cookie.site')!.lost).toEqual(['low_distinctness']);
   // Linked as the module links them (the first token request to the anonymous session, the
@@ -199,7 +200,7 @@ describe('over the store and the API', () => {
 
   test('an nginx line never takes a selector that could break out of its quotes', () => {
     const row = (i: number, v: string) => ({ ts: TODAY + i, session: sessionOf('s' + (i % 5)), key_source: 'builtin', method: 'GET', path: '/', ip: '10.1.1.' + (i % 5),
-      ua: 'x', links: [], user: null, inventory: [cand("request.body.json.a'b;$x", v)] });
+      ua: 'x', links: [], user: null, key: null, inventory: [cand("request.body.json.a'b;$x", v)] });
     const r = recommend('x', Array.from({ length: 20 }, (_, i) => row(i, 'val' + (i % 5))));
     expect(r.suggestions[0].suggested).toBe(true);
     expect(r.nginx).toBeNull();
@@ -210,7 +211,7 @@ describe('over the store and the API', () => {
     // that none follows another): all three are suggested.
     const sels = ['request.body.form.a["x', 'request.cookie.a["x"]b', 'request.query.token'];
     const row = (i: number) => ({ ts: TODAY + i, session: sessionOf('s' + (i % 5)), key_source: 'builtin', method: 'GET', path: '/', ip: '10.1.1.' + (i % 5),
-      ua: 'x', links: [], user: null, inventory: sels.filter((_, k) => Math.floor(i / 5) % 3 !== k).map((s) => cand(s, s + (i % 5))) });
+      ua: 'x', links: [], user: null, key: null, inventory: sels.filter((_, k) => Math.floor(i / 5) % 3 !== k).map((s) => cand(s, s + (i % 5))) });
     const r = recommend('x', Array.from({ length: 30 }, (_, i) => row(i)));
     expect(r.suggestions.map((s) => s.suggested)).toEqual([true, true, true]);
     expect(r.suggestions.map((s) => s.selector).sort()).toEqual([...sels].sort());
@@ -224,5 +225,74 @@ describe('over the store and the API', () => {
     expect(lineParsesBack(['request.cookie.a["x'])).toBe(false);
     expect(lineParsesBack(['request.body.json.a["x"]b'])).toBe(false); // text after `"]` in a JSON path
     expect(lineParsesBack(['request.header.Authorization'])).toBe(false); // read back lowercased
+  });
+});
+
+describe('never worse than the configuration in force', () => {
+  /** 6 users on their own addresses. Each logs in (the response body issues a token; the
+   *  configuration in force groups the login by it), then sends the token in Authorization, in
+   *  the query and in an X-Token header twice each, and once in a JSON body (a cart update):
+   *  the configuration in force groups every request by the token, the body one by
+   *  `request.body.json.token`, which is seen too rarely to be suggested on its own. */
+  function rows(): SampleRow[] {
+    const out: SampleRow[] = [];
+    let t = TODAY;
+    const carriers: Array<[string, string]> = [
+      ['request.header.authorization', '/profile'], ['request.query.token', '/orders'], ['request.header.x-token', '/items'],
+      ['request.header.authorization', '/profile'], ['request.query.token', '/orders'], ['request.header.x-token', '/items'],
+      ['request.body.json.token', '/cart'],
+    ];
+    for (let step = 0; step <= carriers.length; step++) {
+      for (let u = 0; u < 6; u++) {
+        const token = `tok-${u}-${'k'.repeat(24)}`;
+        const base = { ts: (t += 1000), ip: '192.0.2.' + u, ua: 'browser/' + u, user: null, session: sessionOf(token), key_source: 'params' };
+        const common = [cand('request.header.user-agent', 'browser/' + u), cand('request.header.accept-language', 'en')];
+        if (step === 0) {
+          out.push({ ...base, key: 'response.body.json.token', method: 'POST', path: '/login', links: [sessionOf('ipua ' + u)],
+            inventory: [...common, cand('response.body.json.token', token)] });
+          continue;
+        }
+        const [sel, path] = carriers[step - 1];
+        out.push({ ...base, key: sel, method: sel.includes('body') ? 'POST' : 'GET', path, links: [], inventory: [...common, cand(sel, token)] });
+      }
+    }
+    return out;
+  }
+
+  test('a grouping key in force that the preview shows helping stays in the line, and the answer says the line is as good', () => {
+    const r = recommend('shop', rows());
+    // as the records were grouped: every request by the token
+    expect(r.in_force).toMatchObject({ sampled: 48, sessions: 6, mixed_sessions: 0, fallback_requests: 0, users_split: 0 });
+    expect(r.in_force.keys).toEqual(['response.body.json.token', 'request.header.authorization', 'request.query.token', 'request.header.x-token', 'request.body.json.token']);
+    const body = r.suggestions.find((s) => s.selector === 'request.body.json.token')!;
+    expect(body.suggested && body.as === 'group').toBe(false);
+    // the three best carriers with their origin, then the body's token: nothing left to IP + User-Agent
+    expect(r.nginx).toMatch(/^set \$api_sessions_params 'response\.body\.json\.token group; /);
+    expect(r.nginx).toContain('request.body.json.token group');
+    expect(r.preview).toMatchObject({ fallback_requests: 0, mixed_sessions: 0, users_split: 0 });
+    expect(r.comparison).toEqual({ verdict: 'same', text: expect.stringMatching(/^As good as the configuration in force on the sampled requests: .*requests left to IP \+ User-Agent: 0 \(now 0\)/) });
+  });
+
+  test('a configuration in force that groups what the samples cannot show: the answer says the line is worse, and which keys to keep', () => {
+    // the body's token sits deeper than discovery looks: the records were grouped by it, the
+    // inventories do not carry it
+    const rs = rows().map((x) =>
+      x.key === 'request.body.json.token' ? { ...x, key: 'request.body.json.cart.owner.auth.token', inventory: x.inventory.filter((c) => c.s !== 'request.body.json.token') } : x,
+    );
+    const r = recommend('shop', rs);
+    expect(r.preview!.fallback_requests).toBe(6);
+    expect(r.in_force.fallback_requests).toBe(0);
+    expect(r.comparison!.verdict).toBe('worse');
+    expect(r.comparison!.text).toBe(
+      'Worse than the configuration in force on the sampled requests: requests left to IP + User-Agent: 6 (now 0). ' +
+        'Keep your configuration, or add its grouping keys to this line (request.body.json.cart.owner.auth.token).',
+    );
+  });
+
+  test('samples stored before records kept their key: nothing is known of the configuration in force but what grouped them', () => {
+    const r = recommend('shop', rows().map((x) => ({ ...x, key: null })));
+    expect(r.in_force.keys).toEqual([]);
+    expect(r.in_force.fallback_requests).toBe(0);
+    expect(r.comparison!.verdict).toBe('worse');
   });
 });

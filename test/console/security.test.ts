@@ -7,11 +7,13 @@ import { request as httpRequest } from 'http';
 import { spawn } from 'child_process';
 import { AddressInfo } from 'net';
 import { setPriority } from 'os';
+import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { buildServer } from '../../src/console/server';
 import { Metrics } from '../../src/console/metrics';
 import { Store } from '../../src/console/store/types';
+import { SignOuts } from '../../src/console/signouts';
 import { SessionRecord } from '../../src/record/record';
 import { TODAY, rec, tempDir } from './helpers';
 
@@ -40,11 +42,11 @@ const metrics = async (headers: Record<string, string> = {}) => (await http('/me
 
 /** Raw HTTP through node:http: a body streamed without buffering it whole, and headers fetch() will not send.
  *  Resolves with the answer, also when the server answers (and closes) before the body is sent. */
-function raw(path: string, opts: { method?: string; headers?: Record<string, string | number>; body?: Buffer; chunks?: () => Iterable<Buffer> }): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+function raw(path: string, opts: { method?: string; headers?: Record<string, string | number>; body?: Buffer; chunks?: () => Iterable<Buffer>; localAddress?: string }): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   return new Promise((resolve, reject) => {
     let answered = false;
     // agent: false: a connection of its own, closed after the answer (none left for close() to wait on)
-    const req = httpRequest(new URL(path, base ?? c.url), { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+    const req = httpRequest(new URL(path, base ?? c.url), { method: opts.method ?? 'GET', headers: opts.headers, agent: false, localAddress: opts.localAddress }, (res) => {
       answered = true;
       const parts: Buffer[] = [];
       res.on('data', (d) => parts.push(d));
@@ -340,8 +342,9 @@ describe('no request holds the console (finding 4)', () => {
     try {
       let busyReplies = 0;
       const replies = await Promise.all(
-        Array.from({ length: 12 }, () =>
-          raw('/api/parts', {}).then((r) => {
+        // Every other one spelled with %XX: the same route, the same queue.
+        Array.from({ length: 12 }, (_, i) =>
+          raw(i % 2 ? '/%61pi/parts' : '/api/parts', {}).then((r) => {
             if (r.status === 503 && ++busyReplies === 6) release();
             return r;
           }),
@@ -379,11 +382,22 @@ describe('sign-in (finding 6)', () => {
       ['/a\nLocation: //evil.test', '/'],
       ['/caf\u00e9\u0100', '/'],
       ['/session/abc/2026-11-28?x=1#r=2', '/session/abc/2026-11-28?x=1#r=2'],
+      // Dot segments that collapse into `//host` once resolved.
+      ['/.//evil.example', '/'],
+      ['/..//evil.example', '/'],
+      ['/a/..//evil.example', '/'],
+      ['/%2e//evil.example', '/'],
+      ['/%2E%2e//evil.example/x?y#z', '/'],
+      ['/a/%2e%2e//evil.example', '/'],
+      ['/./%5cevil.example', '/%5cevil.example'], // a path: %5c is no backslash to a browser
+      ['/a/../blocks', '/blocks'],
     ];
     for (const [next, location] of cases) {
       const res = await form({ token: TOKEN, next });
       expect([next, res.status]).toEqual([next, 302]);
       expect([next, res.headers.get('location')]).toEqual([next, location]);
+      // Wherever it points, a browser resolves it to this console.
+      expect([next, new URL(res.headers.get('location')!, c.url).origin]).toEqual([next, new URL(c.url).origin]);
     }
   });
 
@@ -409,9 +423,46 @@ describe('sign-in (finding 6)', () => {
     expect((await http('/api/parts', { headers: { cookie: cookieB.replace(/v1\.\d+/, 'v1.99999999999999') } })).status).toBe(401);
     await c.close();
 
+    // A restart (same database, same token) remembers the sign-out; the other sign-in still holds.
+    c = await startConsole({ dbPath: join(tmp.dir, `s${n}.db`), token: TOKEN, log: quiet });
+    expect((await http('/api/parts', { headers: { cookie: cookieA } })).status).toBe(401);
+    expect((await http('/api/parts', { headers: { cookie: cookieB } })).status).toBe(200);
+    expect(readFileSync(join(tmp.dir, `s${n}.db.signouts`), 'utf8')).toContain(cookieA.split('.')[2] + ' ');
+    await c.close();
+
     c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet, trustForwardedProto: true });
     expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).toMatch(/; Secure$/);
     expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'http' })).headers.get('set-cookie')).not.toMatch(/Secure/);
+  });
+
+  test('sign-outs are kept in a bounded file: past the bound the first to expire leaves the list and stays refused by the floor', async () => {
+    const file = join(tmp.dir, `signouts-${++n}`);
+    let t = 1_000_000;
+    const open = () => new SignOuts(file, 3, 12 * 3600000, () => t, quiet);
+    const a = open();
+    for (let i = 1; i <= 5; i++) a.signOut('n' + i, t + i * 1000);
+    // n1 and n2 left the list; the floor (n2's expiry) still refuses them, and any cookie
+    // expiring as soon; a cookie expiring later and never signed out is not refused.
+    for (let i = 1; i <= 5; i++) expect(a.has('n' + i, t + i * 1000)).toBe(true);
+    expect(a.has('other', t + 2000)).toBe(true);
+    expect(a.has('other', t + 2001)).toBe(false);
+    const b = open();
+    for (let i = 1; i <= 5; i++) expect(b.has('n' + i, t + i * 1000)).toBe(true);
+    expect(b.has('other', t + 2001)).toBe(false);
+    // Many sign-outs later the file still holds about twice the bound at most.
+    for (let i = 6; i < 200; i++) b.signOut('n' + i, t + i * 1000);
+    expect(readFileSync(file, 'utf8').trim().split('\n').length).toBeLessThanOrEqual(2 * 3 + 1);
+    expect(open().has('n199', t + 199000)).toBe(true);
+    // Expired sign-outs are dropped when read again.
+    t += 300000;
+    open();
+    expect(readFileSync(file, 'utf8').trim().split('\n').filter((l) => !l.startsWith('floor')).length).toBe(0);
+    // A line cut short (a crash while writing): every cookie issued until then is refused,
+    // the ones issued afterwards are not.
+    writeFileSync(file, 'floor 0\nn7 17x');
+    const c2 = open();
+    expect(c2.has('any', t + 12 * 3600000)).toBe(true);
+    expect(c2.has('any', t + 1 + 12 * 3600000)).toBe(false);
   });
 
   test('failed sign-ins are rate limited; a cross-site sign-in is refused', async () => {
@@ -423,6 +474,126 @@ describe('sign-in (finding 6)', () => {
     // even the right token waits: a guesser learns nothing from the limit
     expect((await form({ token: TOKEN, next: '/' })).status).toBe(429);
     expect((await form({ token: TOKEN, next: '/' }, { origin: 'http://evil.test' })).status).toBe(403);
+  });
+
+  /** A sign-in posted from a given loopback address (Linux answers on all of 127.0.0.0/8). */
+  const formFrom = (localAddress: string, token: string, headers: Record<string, string> = {}) =>
+    raw('/login', {
+      method: 'POST',
+      localAddress,
+      body: Buffer.from(new URLSearchParams({ token, next: '/' }).toString()),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    });
+
+  test('ten addresses with five wrong tokens each slow sign-in down but never lock the right token out of a fresh address', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    for (let a = 2; a < 12; a++) {
+      for (let i = 0; i < 5; i++) expect((await formFrom(`127.0.0.${a}`, 'wrong' + i)).status).toBe(302);
+      expect((await formFrom(`127.0.0.${a}`, TOKEN)).status).toBe(429); // each of them is locked out
+    }
+    const fresh = await formFrom('127.0.0.20', TOKEN);
+    expect(fresh.status).toBe(302);
+    expect(String(fresh.headers['set-cookie'])).toMatch(/^api_sessions_token=v1\./);
+    // Meanwhile tokens from addresses not seen with the right one are checked one at a time,
+    // 250 ms apart: four at once take at least 750 ms.
+    const started = Date.now();
+    const answers = await Promise.all([21, 22, 23, 24].map((a) => formFrom(`127.0.0.${a}`, 'wrong')));
+    expect(answers.map((r) => r.status)).toEqual([302, 302, 302, 302]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(750);
+    // A second attempt from an address already waiting is refused, the first one goes on.
+    const [first, second] = await Promise.all([formFrom('127.0.0.25', 'wrong'), formFrom('127.0.0.25', 'wrong')]);
+    expect([first.status, second.status].sort()).toEqual([302, 429]);
+  });
+
+  test("behind a trusted proxy each client counts for itself (X-Forwarded-For); without the flag they share the proxy's address", async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet, trustForwardedProto: true });
+    const via = (client: string) => ({ 'x-forwarded-for': `198.51.100.9, ${client}` }); // the proxy wrote the last one
+    for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' }, via('203.0.113.1'))).status).toBe(302);
+    expect((await form({ token: TOKEN, next: '/' }, via('203.0.113.1'))).status).toBe(429);
+    expect((await form({ token: TOKEN, next: '/' }, via('203.0.113.2'))).status).toBe(302);
+    // IPv6 clients count per /64.
+    for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' }, via('2001:db8:1:2::' + (i + 1)))).status).toBe(302);
+    expect((await form({ token: TOKEN, next: '/' }, via('2001:db8:1:2:ffff::9'))).status).toBe(429);
+    expect((await form({ token: TOKEN, next: '/' }, via('2001:db8:1:3::1'))).status).toBe(302);
+    await c.close();
+
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' }, via('203.0.113.1'))).status).toBe(302);
+    expect((await form({ token: TOKEN, next: '/' }, via('203.0.113.2'))).status).toBe(429);
+  });
+
+  test("wrong Bearer tokens are limited like sign-ins, the console's and the blocks token", async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, blocksToken: 'nginx-token', log: quiet });
+    const bearer = (localAddress: string, path: string, token: string) => raw(path, { localAddress, headers: { authorization: 'Bearer ' + token } });
+    for (let i = 0; i < 5; i++) expect((await bearer('127.0.0.2', '/api/parts', 'wrong' + i)).status).toBe(401);
+    const limited = await bearer('127.0.0.2', '/api/parts', TOKEN);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    // The same count: that address's sign-in waits too; another address is not concerned.
+    expect((await formFrom('127.0.0.2', TOKEN)).status).toBe(429);
+    expect((await bearer('127.0.0.3', '/api/parts', TOKEN)).status).toBe(200);
+    for (let i = 0; i < 5; i++) expect((await bearer('127.0.0.4', '/api/blocks/nginx-map', 'wrong' + i)).status).toBe(401);
+    expect((await bearer('127.0.0.4', '/api/blocks/nginx-map', 'nginx-token')).status).toBe(429);
+    expect((await bearer('127.0.0.5', '/api/blocks/nginx-map', 'nginx-token')).status).toBe(200);
+  });
+});
+
+describe("sign-in and sign-out forms: the console's own pages only", () => {
+  const post = (path: string, headers: Record<string, string>, cookie?: string) =>
+    http(path, {
+      method: 'POST',
+      body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}), ...headers },
+    });
+
+  test("a form posted from another site is refused; what a browser sends from the console's own page passes", async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `f${++n}.db`), token: TOKEN, log: quiet });
+    const self = new URL(c.url).origin;
+    expect((await http('/login')).headers.get('referrer-policy')).toBe('same-origin');
+    const crossSite: Array<Record<string, string>> = [
+      { origin: 'http://evil.test', 'sec-fetch-site': 'cross-site' },
+      { origin: 'http://evil.test' },
+      { origin: 'null', 'sec-fetch-site': 'cross-site' }, // a sandboxed page elsewhere
+      { origin: 'null' }, // a browser without Fetch Metadata: an opaque origin is not this one
+      { origin: self.replace(/:\d+$/, ':1'), 'sec-fetch-site': 'same-site' }, // another port
+      { origin: self, 'sec-fetch-site': 'same-site' },
+    ];
+    for (const headers of crossSite) {
+      const res = await post('/login', headers);
+      expect([headers, res.status, res.headers.get('set-cookie')]).toEqual([headers, 403, null]);
+    }
+    const cookie = (await post('/login', { origin: self, 'sec-fetch-site': 'same-origin' })).headers.get('set-cookie')!.split(';')[0];
+    expect((await http('/api/parts', { headers: { cookie } })).status).toBe(200);
+    // Sign-out posted from elsewhere changes nothing; from the console's page it signs out.
+    for (const headers of crossSite) expect((await post('/logout', headers, cookie)).status).toBe(403);
+    expect((await http('/api/parts', { headers: { cookie } })).status).toBe(200);
+    // Chromium posts `Origin: null` from a page with Referrer-Policy: no-referrer; its
+    // Sec-Fetch-Site still says same-origin.
+    const out = await post('/logout', { origin: 'null', 'sec-fetch-site': 'same-origin' }, cookie);
+    expect(out.status).toBe(302);
+    expect((await http('/api/parts', { headers: { cookie } })).status).toBe(401);
+    expect((await post('/login', { origin: self })).status).toBe(302); // a browser without Fetch Metadata
+  });
+});
+
+describe('one path for every access decision', () => {
+  test('a percent-encoded path is decided as the route it reaches: the sign-in cookie does not open ingest at /api/%69ngest', async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, `p${++n}.db`), token: TOKEN, blocksToken: 'nginx-token', log: quiet });
+    const signedIn = await http('/login', { method: 'POST', body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
+    const body = JSON.stringify(rec({ s: 'encoded', at: TODAY })) + '\n';
+    for (const path of ['/api/ingest', '/api/%69ngest', '/%61pi/ingest', '/api/ingest?x=1']) {
+      const res = await http(path, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', cookie } });
+      expect([path, res.status]).toEqual([path, 401]);
+    }
+    expect(await stored({ authorization: 'Bearer ' + TOKEN })).toBe(0);
+    // The token still opens it, whichever spelling.
+    expect((await http('/api/%69ngest', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', authorization: 'Bearer ' + TOKEN } })).status).toBe(200);
+    // An API route spelled otherwise answers 401 like the API (not the sign-in page's redirect).
+    expect((await http('/%61pi/parts')).status).toBe(401);
+    // The blocks token's routes, encoded, take the blocks token, and only it.
+    expect((await http('/api/blocks/%6cist', { headers: { cookie } })).status).toBe(401);
+    expect((await http('/api/blocks/%6cist', { headers: { authorization: 'Bearer nginx-token' } })).status).toBe(200);
   });
 });
 

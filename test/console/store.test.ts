@@ -244,21 +244,23 @@ describe('SqliteStore', () => {
     check.close();
   });
 
-  test('a samples table from before it kept the user: read-only it reads NULL users; opened for writing it gains the column', async () => {
+  test('a samples table from before it kept the user and the key: read-only it reads NULLs; opened for writing it gains the columns', async () => {
     const path = join(tmp.dir, 'old-samples.db');
     await new SqliteStore(path).close();
     const raw = new Database(path);
     raw.exec('ALTER TABLE samples DROP COLUMN user');
+    raw.exec('ALTER TABLE samples DROP COLUMN key');
     raw.exec(`INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
       VALUES ('shop', ${TODAY}, '${new Date(TODAY).toISOString().slice(0, 10)}', '${sid('old')}', 'builtin', 'GET', '/', '10.0.0.1', NULL, '[]', '[{"s":"request.header.x","h":"abcdef012345","n":3}]')`);
     raw.close();
     const ro = new SqliteStore(path, { readonly: true });
-    expect((await ro.samples('shop', 10)).map((r) => r.user)).toEqual([null]);
+    expect((await ro.samples('shop', 10)).map((r) => [r.user, r.key])).toEqual([[null, null]]);
     await ro.close();
     const s = new SqliteStore(path);
     await s.ingest([rec({ s: 'new', at: TODAY + 1000, user: 'zoe', inventory: [{ s: 'request.header.x', h: 'abcdef012345', n: 3, k: 'number' }] })]);
     const rows = await s.samples('shop', 10);
     expect(rows.map((r) => r.user)).toEqual([null, 'zoe']);
+    expect(rows.map((r) => r.key)).toEqual([null, 'request.query.token']);
     expect(rows[1].inventory).toEqual([{ s: 'request.header.x', h: 'abcdef012345', n: 3, k: 'number' }]);
     await s.close();
   });
@@ -308,6 +310,33 @@ describe('SqliteStore', () => {
       expect((await s.listParts({ endpoint: p }, { limit: 10 })).items.map((x) => x.session)).toEqual([sid('scanner')]);
     }
     expect(s.db.prepare('SELECT count(*) FROM part_endpoints').pluck().get()).toBe(3100);
+    await s.close();
+  });
+
+  test('overview counts: a session counted once per interval across batches, a reopened file and a late record; retention; the cap on an hour\'s distinct endpoints', async () => {
+    const path = join(tmp.dir, 'overview.db');
+    const t0 = TODAY - (TODAY % 3600000);
+    const q = { from: t0, to: t0 + 3600000, bucket: 60000, topsFrom: t0, topsTo: t0 + 3600000 };
+    let s = new SqliteStore(path);
+    await s.ingest([rec({ s: 'a', at: t0 + 1000 }), rec({ s: 'a', at: t0 + 2000 })]);
+    await s.ingest([rec({ s: 'a', at: t0 + 3000 })]);
+    await s.close();
+    s = new SqliteStore(path);
+    // the same minute after a restart (the part read back from its row), the next minute, and a
+    // late record for the first minute
+    await s.ingest([rec({ s: 'a', at: t0 + 4000 }), rec({ s: 'a', at: t0 + 61000 })]);
+    await s.ingest([rec({ s: 'a', at: t0 + 5000 })]);
+    expect((await s.overview(q)).series.map((b) => [b.requests, b.sessions])).toEqual([[5, 1], [1, 1]]);
+    expect((await s.overview({ ...q, bucket: 600000 })).series.map((b) => [b.requests, b.sessions])).toEqual([[6, 1]]);
+    // a path scanner: 1,200 distinct paths in one hour; 1,000 are counted
+    await s.ingest(Array.from({ length: 1200 }, (_, i) => rec({ s: 'scan', at: t0 + 120000 + i, path: '/probe-' + i })));
+    const kept = s.db.prepare("SELECT count(*) FROM overview_tops WHERE kind = 'e' AND hour = ?").pluck().get(t0);
+    expect(kept).toBe(1000);
+    expect((await s.overview(q)).series.reduce((n, b) => n + b.requests, 0)).toBe(1206);
+    // retention drops the counts with the days
+    await s.deleteBefore(new Date(t0 + DAY).toISOString().slice(0, 10));
+    expect(await s.overview(q)).toEqual({ series: [], top: { apps: [], users: [], endpoints: [] } });
+    expect(s.db.prepare('SELECT count(*) FROM overview_tops').pluck().get()).toBe(0);
     await s.close();
   });
 

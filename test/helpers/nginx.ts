@@ -3,8 +3,8 @@
  * a temp prefix, and stops it by its pid. On a failed test, `dump()` prints its logs.
  */
 import { spawn, spawnSync, ChildProcess } from 'child_process';
-import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync } from 'fs';
-import { join, resolve } from 'path';
+import { mkdirSync, writeFileSync, readFileSync, existsSync, rmSync, symlinkSync } from 'fs';
+import { dirname, join, resolve } from 'path';
 import net from 'net';
 import { Engine, currentEngine, engineTempDir, copyCheckout, inEngine } from './engines';
 
@@ -100,9 +100,26 @@ export interface NginxOptions {
   startTimeoutMs?: number;
   /** How long stop() waits for a graceful exit before SIGKILL (default 5 s). */
   stopTimeoutMs?: number;
+  /** More files in the prefix, by their path in it (e.g. `conf.d/site.conf`), with the same
+   *  placeholders filled. */
+  files?: Record<string, string>;
+  /** Symbolic links in the prefix, by their path in it, to a path as the engine sees it. */
+  links?: Record<string, string>;
 }
 
-export async function startNginx(opts: NginxOptions): Promise<Nginx> {
+/** The prefix laid out and the configuration written, not started. */
+interface Prepared {
+  engine: Engine;
+  prefix: string;
+  inner: string;
+  ports: number[];
+  conf: string;
+  errorLog: string;
+  /** Fills the placeholders as the configuration's were. */
+  fill(s: string): string;
+}
+
+async function prepare(opts: NginxOptions): Promise<Prepared> {
   const engine = opts.engine || currentEngine();
   if (engine.why !== null) throw new Error(`engine ${engine.name} cannot run here: ${engine.why}`);
   // An engine in a Debian root sees only that root: its prefix and a copy of the checkout's
@@ -149,6 +166,29 @@ ${fill(opts.http || '')}
   const conf = opts.config !== undefined ? fill(opts.config) : generated;
   const confPath = join(prefix, 'nginx.conf');
   writeFileSync(confPath, conf);
+  for (const [path, text] of Object.entries(opts.files || {})) {
+    mkdirSync(dirname(join(prefix, path)), { recursive: true });
+    writeFileSync(join(prefix, path), fill(text));
+  }
+  for (const [path, target] of Object.entries(opts.links || {})) symlinkSync(target, join(prefix, path));
+  return { engine, prefix, inner, ports, conf, errorLog, fill };
+}
+
+/** `nginx -t` of a configuration (as startNginx would lay it out): whether it passed, and what
+ *  nginx said. The prefix is removed afterwards. */
+export async function checkNginx(opts: NginxOptions): Promise<{ ok: boolean; output: string; conf: string }> {
+  const { engine, prefix, inner, conf } = await prepare(opts);
+  try {
+    const command = inEngine(engine, [engine.nginxBin, '-t', '-p', inner, '-c', inner + '/nginx.conf']);
+    const r = spawnSync(command[0], command.slice(1), { encoding: 'utf8', env: { ...process.env, ...(opts.env || {}) } });
+    return { ok: r.status === 0, output: (r.stderr || '') + (r.stdout || ''), conf };
+  } finally {
+    if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true });
+  }
+}
+
+export async function startNginx(opts: NginxOptions): Promise<Nginx> {
+  const { engine, prefix, inner, ports, conf, errorLog, fill } = await prepare(opts);
   const command = inEngine(engine, (opts.wrapper || []).map(fill).concat([engine.nginxBin, '-p', inner, '-c', inner + '/nginx.conf']), { proc: opts.wrapper !== undefined });
   const child = spawn(command[0], command.slice(1), {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,8 +1,9 @@
 /**
  * Blocks pulled without reloads (njs >= 0.8: js_periodic + ngx.fetch + js_shared_dict_zone,
  * nginx/api_sessions_blocks_pull.conf): two nginx follow one console; a block reaches both
- * within 10 s and a lift restores access, with no reload; a malformed list is refused whole and
- * logged, the console away keeps the last list. njs 0.7.9 has none of these: there the map
+ * within 10 s and a lift restores access, with no reload; a block ends at its expiry in nginx,
+ * with or without the console; a malformed list is refused whole and logged, the console away
+ * keeps the last list. njs 0.7.9 has none of these: there the map
  * include (blocks.test.ts) is the way, and this file is skipped.
  */
 import http from 'http';
@@ -15,6 +16,7 @@ import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request } from '../helpers/http';
 import { startConsole, RunningConsole } from '../../src/console/index';
+import { userHash } from '../../src/console/blocks';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const SECRET = 'blocks-secret';
@@ -42,6 +44,7 @@ const old = engine.name === 'debian12' || engine.name === 'custom';
         access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
         set $api_sessions_secret "${SECRET}";
         set $api_sessions_params 'request.header.authorization.jwt.sub user';
+        set $api_sessions_now $http_x_test_now;           # tests pin the request's time
         location / {
             if ($api_sessions_blocked) { return 403; }
             proxy_pass http://app;
@@ -60,7 +63,7 @@ const old = engine.name === 'debian12' || engine.name === 'custom';
     c = await startConsole({ dbPath: join(dir, 'c.db'), token: TOKEN, blocksToken: BLOCKS_TOKEN, log: () => undefined });
     relay = http.createServer((req, res) => {
       if (mode === 'down') return void req.socket.destroy();
-      if (mode === 'malformed') return void res.end('{"v":1,"version":99,"expires":null,"sessions":["zz"],"users":["mallory"],"keys":[]}');
+      if (mode === 'malformed') return void res.end(JSON.stringify({ v: 2, version: 99, expires: null, sessions: [['zz', 1]], users: [[userHash('mallory'), Date.now() + 3600000]], keys: [] }));
       fetch(c.url + req.url!.slice(1), { headers: { authorization: String(req.headers.authorization) } })
         .then(async (r) => {
           res.statusCode = r.status;
@@ -86,7 +89,8 @@ const old = engine.name === 'debian12' || engine.name === 'custom';
     const r = await request(ng.url('/login'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user }) });
     return JSON.parse(r.text).token;
   }
-  const get = (ng: Nginx, token: string) => request(ng.url('/orders'), { headers: { authorization: 'Bearer ' + token } });
+  const get = (ng: Nginx, token: string, at?: number) =>
+    request(ng.url('/orders'), { headers: { authorization: 'Bearer ' + token, ...(at === undefined ? {} : { 'x-test-now': String(at / 1000) }) } });
 
   async function api(method: string, path: string, body?: unknown): Promise<any> {
     const r = await fetch(c.url + path.slice(1), { method, headers: { authorization: 'Bearer ' + TOKEN, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -136,6 +140,34 @@ const old = engine.name === 'debian12' || engine.name === 'custom';
     await within10s(a, erin, 200);
   });
 
+  test('a block ends at its expiry in nginx, whether the console answers or not', async () => {
+    const kim = await login(b, 'kim');
+    const lee = await login(b, 'lee');
+    const hour = await api('POST', '/api/blocks', { kind: 'user', value: 'lee', reason: 'an hour', duration: '1h' });
+    const short = await api('POST', '/api/blocks', { kind: 'user', value: 'kim', reason: 'a few seconds', duration: '6s' });
+    await within10s(b, kim, 403);
+    await within10s(b, lee, 403);
+    // The console answers (and still lists lee's block): at a pinned time past the expiry
+    // nginx lets the request through by itself.
+    expect((await get(b, lee, hour.expires_at - 1)).status).toBe(403);
+    expect((await get(b, lee, hour.expires_at)).status).toBe(200);
+    mode = 'down';
+    try {
+      const end = Date.now() + 10000;
+      while (!/block list not pulled/.test(b.errorLog()) && Date.now() < end) await new Promise((res) => setTimeout(res, 200));
+      expect((await get(b, lee, hour.expires_at - 1)).status).toBe(403);
+      expect((await get(b, lee, hour.expires_at)).status).toBe(200);
+      // By the clock, with no list since: kim's block ends, lee's holds.
+      await new Promise((res) => setTimeout(res, Math.max(0, short.expires_at - Date.now()) + 100));
+      expect((await get(b, kim)).status).toBe(200);
+      expect((await get(b, lee)).status).toBe(403);
+    } finally {
+      mode = 'relay';
+    }
+    await api('POST', `/api/blocks/${hour.id}/lift`, {});
+    await within10s(b, lee, 200);
+  });
+
   test('a malformed list is refused whole and logged; the console away keeps the last list', async () => {
     const frank = await login(b, 'frank');
     const grace = await login(b, 'grace');
@@ -145,7 +177,7 @@ const old = engine.name === 'debian12' || engine.name === 'custom';
     mode = 'malformed';
     const end = Date.now() + 10000;
     while (!/block list refused whole/.test(b.errorLog()) && Date.now() < end) await new Promise((res) => setTimeout(res, 200));
-    expect(b.errorLog()).toMatch(/block list refused whole, the last one stays: sessions\[0\]: not 32 hex characters/);
+    expect(b.errorLog()).toMatch(/block list refused whole, the last one stays: sessions\[0\]: not \[32 hex characters, expiry in ms\]/);
     expect((await get(b, frank)).status).toBe(403);
     expect((await get(b, await login(b, 'mallory'))).status).toBe(200);
 

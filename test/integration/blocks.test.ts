@@ -3,8 +3,8 @@
  * nginx loads the console's generated `map` include with a reload (the fallback every engine
  * runs, njs 0.7.9 included), and `if ($api_sessions_blocked) { return 403; }` refuses that
  * user's next request while another user behind the same IP goes on; the refused request is
- * still recorded, marked `blocked`. Lifting and expiry restore access; a stopped console
- * changes nothing for traffic.
+ * still recorded, marked `blocked`. Lifting and expiry restore access; a block ends at its
+ * expiry in nginx with no newer list; a stopped console changes nothing else for traffic.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -15,6 +15,7 @@ import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request, expectedSession } from '../helpers/http';
 import { startConsole, RunningConsole } from '../../src/console/index';
+import { userHash } from '../../src/console/blocks';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const SECRET = 'blocks-secret';
@@ -41,6 +42,7 @@ beforeAll(async () => {
         set $api_sessions_secret "${SECRET}";
         set $api_sessions_app "${APP}";
         set $api_sessions_params 'request.header.authorization.jwt.sub user';
+        set $api_sessions_now $http_x_test_now;           # tests pin the request's time
         location / {
             if ($api_sessions_blocked) { return 403; }
             proxy_pass http://app;
@@ -65,8 +67,8 @@ async function login(user: string): Promise<string> {
   return JSON.parse(r.text).token;
 }
 
-function get(token: string, path = '/orders') {
-  return request(ng.url(path), { headers: { authorization: 'Bearer ' + token } });
+function get(token: string, path = '/orders', at?: number) {
+  return request(ng.url(path), { headers: { authorization: 'Bearer ' + token, ...(at === undefined ? {} : { 'x-test-now': String(at / 1000) }) } });
 }
 
 async function api(method: string, path: string, body?: unknown): Promise<any> {
@@ -181,8 +183,33 @@ test('an expired block leaves the list: the next pull restores access', async ()
   await waitForStatus(erin, 403);
   await new Promise((res) => setTimeout(res, 3200));
   const text = await pullAndReload();
-  expect(text).not.toContain("'u:erin'");
+  expect(text).not.toContain(`'u:${userHash('erin')}'`);
   await waitForStatus(erin, 200);
+});
+
+test("a block ends at its expiry in nginx with no newer list: nginx reads each block's expiry from the list it has", async () => {
+  const ivan = await login('ivan');
+  const judy = await login('judy');
+  const hour = await api('POST', '/api/blocks', { kind: 'user', value: 'ivan', reason: 'an hour', duration: '1h' });
+  const short = await api('POST', '/api/blocks', { kind: 'user', value: 'judy', reason: 'three seconds', duration: '3s' });
+  const text = await pullAndReload();
+  expect(text).toContain(`'u:${userHash('ivan')}' '${hour.expires_at}';`);
+  await waitForStatus(judy, 403);
+  // No pull from now on: the list nginx has is the one above.
+  // The request's time pinned: blocked until the expiry, not from then on.
+  expect((await get(ivan, '/orders', hour.expires_at - 60000)).status).toBe(403);
+  expect((await get(ivan, '/orders', hour.expires_at - 1)).status).toBe(403);
+  const after = await get(ivan, '/orders', hour.expires_at);
+  expect(after.status).toBe(200);
+  expect((await ng.recordById(String(after.headers['x-request-id']))).blocked).toBeUndefined();
+  expect((await get(ivan, '/orders', hour.expires_at + 3600000)).status).toBe(200);
+  // And by the clock.
+  await new Promise((res) => setTimeout(res, Math.max(0, short.expires_at - Date.now()) + 100));
+  expect((await get(judy)).status).toBe(200);
+  expect((await get(ivan)).status).toBe(403);
+  await api('POST', `/api/blocks/${hour.id}/lift`, {});
+  await pullAndReload();
+  await waitForStatus(ivan, 200);
 });
 
 // The recipe's script runs the host's nginx: on engines in a Debian root the test above (the same

@@ -239,6 +239,11 @@ test("the demo's configuration under the issue's traffic: five signed-in users, 
     }
     expect(rec.nginx).toMatch(/request\.header\.authorization\.jwt\.sub user/);
     expect(rec.preview.mixed_sessions).toBe(0);
+    // never worse than the demo's configuration, which grouped these same records
+    expect(rec.in_force.keys).toEqual(expect.arrayContaining(['response.body.json.token', 'request.query.token', 'request.body.json.token']));
+    expect(rec.preview.fallback_requests).toBeLessThanOrEqual(rec.in_force.fallback_requests);
+    expect(rec.preview.users_split).toBeLessThanOrEqual(rec.in_force.users_split);
+    expect(rec.comparison.verdict).not.toBe('worse');
   } finally {
     await c.close();
   }

@@ -1,5 +1,9 @@
 /** The record (src/njs/record.ts): buildRecord with plain facts and a fake exchange. */
 import { createHmac } from 'crypto';
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { recordProblem } from '../../src/console/record/parse';
+import { sessionId } from '../../src/njs/identify';
 import { buildConfig } from '../../src/njs/config';
 import { buildRecord, RequestFacts, RawRequest, attackTypes, redact, requestContent, isoTime } from '../../src/njs/record';
 import { RECORD_VERSION, SessionRecord } from '../../src/record/record';
@@ -455,4 +459,17 @@ test('isoTime (the time memo where module state lives on) writes what toISOStrin
   for (const t of times.concat(times.slice().reverse())) expect(isoTime(t)).toBe(new Date(t).toISOString());
   expect(isoTime(-1)).toBe(new Date(-1).toISOString());
   expect(() => isoTime(NaN)).toThrow(RangeError);
+});
+
+test("docs/record.md's example is a record the module would write: valid, its session and its grouping key's value computed from the stated secret, application and token", () => {
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'record.md'), 'utf8');
+  const example = doc.slice(doc.indexOf('## Example'), doc.indexOf('## Fields'));
+  const stated = /returned the token `([^`]+)`.*?the secret `([^`]+)`,\s+the application `([^`]+)`/s.exec(example)!;
+  const [, token, secret, app] = stated;
+  const r = JSON.parse(/```json\n([\s\S]*?)```/.exec(example)![1]);
+  expect(recordProblem(r)).toBeNull();
+  expect(r.app).toBe(app);
+  expect(r.session).toBe(sessionId(secret, app, token));
+  expect(r.params[r.key]).toBe(r.session);
+  expect(JSON.stringify(r)).not.toContain(token);
 });

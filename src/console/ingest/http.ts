@@ -48,16 +48,23 @@ function refusal(status: number, reason: RefusalReason, message: string): Error 
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Whether a request comes from a web page on another origin (or another port: same-site is not same-origin). */
+/**
+ * Whether a request comes from a web page on another origin (or another port: same-site is not
+ * same-origin). Browsers set `Sec-Fetch-Site` themselves (no page can), so it decides where
+ * present; `Origin` must agree. `Origin: null` (an opaque origin: sandboxed pages, file:, and
+ * Chromium's form posts from a page whose Referrer-Policy is no-referrer) passes only when the
+ * browser's `Sec-Fetch-Site` says same-origin. Clients that are no browser send neither.
+ */
 export function crossSite(req: FastifyRequest): boolean {
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
   const origin = req.headers.origin;
   if (origin === undefined) return false;
+  if (origin === 'null') return site === undefined;
   try {
     return new URL(origin).host !== String(req.headers.host ?? '').toLowerCase();
   } catch {
-    return true; // `null` (sandboxed pages, file:) and anything unreadable
+    return true; // anything unreadable
   }
 }
 

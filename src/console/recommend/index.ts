@@ -30,7 +30,9 @@
  * score = coverage x stability x distinctness x (0.75 + 0.25 x origin share). The nginx line
  * takes the best keys (with their issuing response selectors), a `user` and a `role` claim, and
  * is checked with the what-if preview (whatif.ts): a key that would put two users into one
- * session is left out.
+ * session is left out. Further keys, those of the configuration in force among them, go in when
+ * the preview shows that they help; the answer compares the line's preview with how the
+ * configuration in force grouped the same samples, and says which is better.
  *
  * The stages, a file each: clients.ts (who the clients are), candidates.ts (the sample read
  * once, per request selector), figures.ts (a candidate's figures), verdict.ts (what it is
@@ -39,18 +41,18 @@
  */
 import type { SampleRow } from '../store/types';
 import { sampleUsers } from './classify';
-import type { Preview } from './whatif';
+import { inForce, InForce, Preview } from './whatif';
 import { sampleClients } from './clients';
 import { collectCandidates } from './candidates';
 import { measure } from './figures';
 import { judge } from './verdict';
 import { rank } from './ranking';
-import { buildLine } from './line';
+import { buildLine, compare, Comparison } from './line';
 import type { Suggestion } from './suggestion';
 
 export type { Origin, Shortfall, Suggestion, Use } from './suggestion';
 export { lineParsesBack } from './line';
-export type { LineEntry } from './line';
+export type { Comparison, LineEntry } from './line';
 
 export const MAX_LISTED = 50;
 
@@ -69,6 +71,11 @@ export interface Recommendations {
   nginx: string | null;
   /** The what-if preview of that line on the same samples; null without a line. */
   preview: Preview | null;
+  /** How the configuration in force grouped the same samples: the records' own sessions, keys
+   *  and links. */
+  in_force: InForce;
+  /** The line's preview against the configuration in force, in words; null without a line. */
+  comparison: Comparison | null;
   /** How the figures are defined, in words (the same for every answer). */
   method: string;
 }
@@ -93,7 +100,8 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
   const candidates = collectCandidates(rows, users, clients);
   const judged = [...candidates.selectors].map(([selector, st]) => judge(selector, st, measure(st, candidates, clients), n));
   const suggestions = rank(rows, judged);
-  const line = buildLine(rows, suggestions, users);
+  const now = inForce(rows, users);
+  const line = buildLine(rows, suggestions, users, now.keys);
   return {
     app,
     sampled: n,
@@ -104,6 +112,8 @@ export function recommend(app: string, rows: SampleRow[]): Recommendations {
     suggestions: suggestions.slice(0, MAX_LISTED),
     nginx: line ? line.text : null,
     preview: line ? line.preview : null,
+    in_force: now,
+    comparison: line ? compare(line.preview, now) : null,
     method: METHOD_TEXT,
   };
 }

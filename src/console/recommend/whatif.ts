@@ -27,14 +27,9 @@ export interface PreviewParam {
   flags: string[];
 }
 
-export interface Preview {
-  /** The `$api_sessions_params` value previewed (a whole `set ... '...';` line is read too). */
-  line: string;
-  /** Entries of the line the module would refuse, as the module words it (they are skipped). */
-  errors: string[];
-  params: PreviewParam[];
-  /** Selectors of the line's grouping keys that no sampled request carried. */
-  unseen: string[];
+/** What a grouping of the sampled requests amounts to (a line's preview, or the configuration
+ *  in force). */
+export interface Figures {
   sampled: number;
   /** Sessions formed by a key (the line's or a built-in one). */
   sessions: number;
@@ -59,6 +54,23 @@ export interface Preview {
   by_key: Array<{ key: string; requests: number; sessions: number }>;
   /** The largest mixed sessions: their key, users and requests (at most MAX_EXAMPLES). */
   mixed: Array<{ key: string; users: number; requests: number }>;
+}
+
+export interface Preview extends Figures {
+  /** The `$api_sessions_params` value previewed (a whole `set ... '...';` line is read too). */
+  line: string;
+  /** Entries of the line the module would refuse, as the module words it (they are skipped). */
+  errors: string[];
+  params: PreviewParam[];
+  /** Selectors of the line's grouping keys that no sampled request carried. */
+  unseen: string[];
+}
+
+/** The configuration in force, as the sampled records show it. */
+export interface InForce extends Figures {
+  /** The configured grouping keys that decided sampled requests (records whose `key_source` is
+   *  `params`), in the order they were first seen. */
+  keys: string[];
 }
 
 /** The params text of `line`: the quoted value of a whole `set $api_sessions_params '...';`
@@ -127,6 +139,24 @@ export function preview(rows: SampleRow[], line: string, users: Array<string | n
     }
   }
 
+  const unseen: string[] = [];
+  for (const p of groups) for (const s of p.selectors) if (!seenSelectors.has(s.text) && !unseen.includes(s.text)) unseen.push(s.text);
+  return {
+    line: text,
+    errors,
+    params: params.map((p) => ({
+      name: p.name,
+      selectors: p.selectors.map((s) => s.text),
+      flags: (['group', 'user', 'role', 'hash'] as const).filter((f) => p[f]),
+    })),
+    unseen,
+    ...figures(rows, users, sessionOf, keyOf, joiner),
+  };
+}
+
+/** What a grouping of the sampled requests amounts to: `sessionOf[i]` is request i's session
+ *  (`f:`... for an IP + User-Agent one), `keyOf[i]` its deciding key, `joiner` the links. */
+function figures(rows: SampleRow[], users: Array<string | null>, sessionOf: string[], keyOf: string[], joiner: UnionFind): Figures {
   const sessionUsers = new Map<string, Set<string>>();
   const sessionRequests = new Map<string, number>();
   const sessionKey = new Map<string, string>();
@@ -180,17 +210,7 @@ export function preview(rows: SampleRow[], line: string, users: Array<string | n
   mixed.sort((a, b) => b.users - a.users || b.requests - a.requests || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   let split = 0;
   for (const j of userJourneys.values()) if (j.size > 1) split++;
-  const unseen: string[] = [];
-  for (const p of groups) for (const s of p.selectors) if (!seenSelectors.has(s.text) && !unseen.includes(s.text)) unseen.push(s.text);
   return {
-    line: text,
-    errors,
-    params: params.map((p) => ({
-      name: p.name,
-      selectors: p.selectors.map((s) => s.text),
-      flags: (['group', 'user', 'role', 'hash'] as const).filter((f) => p[f]),
-    })),
-    unseen,
     sampled: rows.length,
     sessions,
     mixed_sessions: mixedSessions,
@@ -206,4 +226,28 @@ export function preview(rows: SampleRow[], line: string, users: Array<string | n
       .sort((a, b) => b.requests - a.requests || (a.key < b.key ? -1 : 1)),
     mixed: mixed.slice(0, MAX_EXAMPLES),
   };
+}
+
+/**
+ * The same figures for the configuration in force: the sampled records as the module grouped
+ * them (their own `session`, `key` and `links`), so that a recommendation can be compared with
+ * what is configured. Journeys never continue through a session the sample shows grouped by
+ * IP + User-Agent, as in the preview.
+ */
+export function inForce(rows: SampleRow[], users: Array<string | null> = sampleUsers(rows)): InForce {
+  const fallbackIds = new Set<string>();
+  for (const r of rows) if (r.key_source === 'fallback') fallbackIds.add(r.session);
+  const sessionOf: string[] = [];
+  const keyOf: string[] = [];
+  const joiner = new UnionFind();
+  const keys: string[] = [];
+  for (const r of rows) {
+    const fallback = r.key_source === 'fallback';
+    sessionOf.push((fallback ? 'f:' : 'v:') + r.session);
+    keyOf.push(fallback ? 'ip+ua' : r.key ?? r.key_source);
+    if (r.key_source === 'params' && r.key !== null && !keys.includes(r.key)) keys.push(r.key);
+    if (fallback) continue;
+    for (const l of r.links) if (!fallbackIds.has(l)) joiner.union('v:' + r.session, 'v:' + l);
+  }
+  return { ...figures(rows, users, sessionOf, keyOf, joiner), keys };
 }

@@ -7,16 +7,19 @@
  * (signin.ts), and ingest the header only.
  */
 import { createHash, timingSafeEqual } from 'crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { crossSite } from '../ingest/http';
 import { BLOCK_LIST_PATHS } from '../blocks';
 import type { SignIn } from '../signin';
+import type { Refusal, TokenGuesses } from '../guesses';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  // The console's own addresses (filters, session ids) go to the console only; `no-referrer`
+  // would also make Chromium post the sign-in and sign-out forms with `Origin: null`.
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
 };
@@ -26,12 +29,28 @@ export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-/** Whether the request's `Authorization: Bearer` header carries the token of `digest`; null
- *  when it has no such header. */
-export function bearerMatches(req: FastifyRequest, digest: Buffer): boolean | null {
+/**
+ * Whether the request's `Authorization: Bearer` header carries the token of `digest`, checked
+ * through the limit on wrong tokens (guesses.ts): true or false, a Refusal when the limit
+ * answers instead, null when the request has no such header.
+ */
+export async function bearerMatches(req: FastifyRequest, digest: Buffer, guesses: TokenGuesses): Promise<boolean | Refusal | null> {
   const auth = req.headers.authorization;
   if (!auth || !/^Bearer\s+/i.test(auth)) return null;
-  return timingSafeEqual(tokenDigest(auth.replace(/^Bearer\s+/i, '').trim()), digest);
+  const given = tokenDigest(auth.replace(/^Bearer\s+/i, '').trim());
+  return guesses.check(req, () => timingSafeEqual(given, digest));
+}
+
+/** Answers a request the limit on wrong tokens refused. */
+export function sendRefusal(reply: FastifyReply, r: Refusal): FastifyReply {
+  return reply.code(r.status).header('retry-after', String(r.retryAfterSeconds)).send({ error: r.error });
+}
+
+/** The one path every access decision is made on: the route the router matched (it decodes
+ *  %XX, so /api/%69ngest is /api/ingest here as it is to the router), or the raw path when no
+ *  route matched (the answer is a 404). */
+export function routePath(req: FastifyRequest): string {
+  return req.routeOptions.url ?? req.url.split('?')[0];
 }
 
 function isLoopbackHost(hostHeader: string | undefined): boolean {
@@ -44,21 +63,21 @@ function isLoopbackHost(hostHeader: string | undefined): boolean {
 
 /** Checks every request before its route: the headers above, then who is asking. `signin` is
  *  null exactly when `token` is. */
-export function guardRequests(app: FastifyInstance, token: string | null, signin: SignIn | null): void {
+export function guardRequests(app: FastifyInstance, token: string | null, signin: SignIn | null, guesses: TokenGuesses): void {
   const tokenHash = token ? tokenDigest(token) : null;
 
   /** The token as a Bearer header, or (when `cookie`) the UI's sign-in cookie. Ingest takes the
    *  header only: a browser sends the cookie with requests other pages make. */
-  const authorized = (req: FastifyRequest, cookie: boolean): boolean => {
+  const authorized = async (req: FastifyRequest, cookie: boolean): Promise<boolean | Refusal> => {
     if (!tokenHash || !signin) return true;
-    const bearer = bearerMatches(req, tokenHash);
+    const bearer = await bearerMatches(req, tokenHash, guesses);
     if (bearer !== null) return bearer;
     return cookie && signin.valid(req);
   };
 
   app.addHook('onRequest', async (req, reply) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    const path = req.url.split('?')[0];
+    const path = routePath(req);
     // Sign-in and sign-out only from the console's own pages (ingest checks this itself, and counts it).
     if (req.method === 'POST' && path !== '/api/ingest' && crossSite(req)) {
       reply.code(403).send({ error: 'cross-site request refused' });
@@ -75,7 +94,9 @@ export function guardRequests(app: FastifyInstance, token: string | null, signin
     }
     if (path === '/login' || path === '/logout' || path === '/ui/style.css' || path === '/ui/login.js' || path === '/healthz' || path === '/favicon.ico') return;
     if (BLOCK_LIST_PATHS.includes(path)) return; // nginx's own token, checked by routes/blocks.ts
-    if (authorized(req, path !== '/api/ingest')) return;
+    const allowed = await authorized(req, path !== '/api/ingest');
+    if (allowed === true) return;
+    if (allowed !== false) return sendRefusal(reply, allowed);
     if (req.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
       reply.redirect('/login?next=' + encodeURIComponent(req.url));
       return reply;

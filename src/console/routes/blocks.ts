@@ -30,7 +30,8 @@ import {
   nginxMap,
   parseDuration,
 } from '../blocks';
-import { bearerMatches, tokenDigest } from './access';
+import { bearerMatches, sendRefusal, tokenDigest } from './access';
+import type { TokenGuesses } from '../guesses';
 
 function field(body: Record<string, unknown>, name: string, max: number): string | undefined {
   const v = body[name];
@@ -44,6 +45,8 @@ export interface BlockRoutesOptions {
   store: Store;
   /** Token of the distribution endpoints (nginx's), separate from the console's; null: they answer 503. */
   blocksToken: string | null;
+  /** The limit on wrong tokens, shared with the console's token. */
+  guesses: TokenGuesses;
   now?: () => number;
 }
 
@@ -73,13 +76,15 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
   };
   const who = (body: Record<string, unknown>) => field(body, 'by', MAX_WHO) ?? 'console';
   const shown = (b: Block, t: number) => ({ ...b, state: b.lifted_at !== null ? 'lifted' : b.expires_at <= t ? 'expired' : 'active' });
-  const nginxAuthorized = (req: FastifyRequest, reply: FastifyReply): boolean => {
+  const nginxAuthorized = async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
     if (!tokenHash) {
       reply.code(503).send({ error: 'the block list is not served: start the console with a blocks token (API_SESSIONS_BLOCKS_TOKEN or --blocks-token)' });
       return false;
     }
-    if (bearerMatches(req, tokenHash) === true) return true;
-    reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'blocks token required' });
+    const right = await bearerMatches(req, tokenHash, opts.guesses);
+    if (right === true) return true;
+    if (right !== null && right !== false) sendRefusal(reply, right);
+    else reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'blocks token required' });
     return false;
   };
 
@@ -155,14 +160,14 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
   });
 
   app.get('/api/blocks/list', async (req, reply) => {
-    if (!nginxAuthorized(req, reply)) return reply;
+    if (!(await nginxAuthorized(req, reply))) return reply;
     const blocks = storeOf(reply);
     if (!blocks) return reply;
     return blockList(blocks, now());
   });
 
   app.get('/api/blocks/nginx-map', async (req, reply) => {
-    if (!nginxAuthorized(req, reply)) return reply;
+    if (!(await nginxAuthorized(req, reply))) return reply;
     const blocks = storeOf(reply);
     if (!blocks) return reply;
     return reply.type('text/plain; charset=utf-8').send(nginxMap(await blockList(blocks, now())));

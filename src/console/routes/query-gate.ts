@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Metrics } from '../metrics';
+import { routePath } from './access';
 
 /**
  * API queries run one or two at a time, each after a turn of the event loop, and at most
@@ -18,7 +19,7 @@ export function queryGate(app: FastifyInstance, opts: { maxQueued: number; metri
     if (wake) wake();
   };
   app.addHook('preHandler', async (req, reply) => {
-    const path = req.url.split('?')[0];
+    const path = routePath(req);
     if (req.method !== 'GET' || !path.startsWith('/api/') || path.endsWith('.csv')) return;
     if (active >= running && waiting.length >= maxQueued) {
       opts.metrics.queriesRefused.inc();

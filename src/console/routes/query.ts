@@ -18,7 +18,7 @@ export function str(q: Record<string, unknown>, name: string, max = 1024): strin
   return v;
 }
 
-function time(q: Record<string, unknown>, name: string): number | undefined {
+export function time(q: Record<string, unknown>, name: string): number | undefined {
   const v = str(q, name, 64);
   if (v === undefined) return undefined;
   // Only ISO 8601 or digits: Date.parse alone reads almost anything (`' OR '1'='1` as a day in 2001).

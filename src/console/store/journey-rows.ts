@@ -70,6 +70,9 @@ export interface SampleFields {
   inventory: Candidate[];
   /** The record's `user`, up to 1000 characters (null when none). */
   user: string | null;
+  /** The record's `key` (what grouped it), up to 1000 characters: with `key_source` `params`,
+   *  a grouping key of the configuration in force. */
+  key: string;
 }
 
 /** What a newly stored record adds to the journey tables: its link edges (both directions,
@@ -87,7 +90,7 @@ export function journeyRows(r: SessionRecord, ts: number): { edges: Array<[strin
   const sample =
     inv !== null && inv.length > 0
       ? { app: r.app, ts, part: r.part, session: r.session, key_source: r.key_source, method: r.method, path: r.path, ip: r.ip, ua: r.ua, links, inventory: inv,
-          user: typeof r.user === 'string' ? r.user.slice(0, 1000) : null }
+          user: typeof r.user === 'string' ? r.user.slice(0, 1000) : null, key: r.key.slice(0, 1000) }
       : null;
   return { edges, sample };
 }

@@ -128,11 +128,11 @@ export function parseIpBlock(input: string): IpBlock | null {
   };
 }
 
-/** A CIDR block of more than one address, which the list matches by containment; null for a
- *  single address (matched exactly, as is anything that is no IP). */
+/** A CIDR block (`/N` given, `/32` and `/128` included), which the list matches by containment,
+ *  so that any spelling of an address in it is found; null for a plain value (matched exactly,
+ *  as is anything that is no IP). */
 export function ipNetwork(input: string): IpBlock | null {
-  const block = parseIpBlock(input);
-  return block && block.bits < (block.family === 4 ? 32 : 128) ? block : null;
+  return input.includes('/') ? parseIpBlock(input) : null;
 }
 
 function ipv6Text(bytes: number[]): string {

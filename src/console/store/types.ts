@@ -6,6 +6,7 @@
 import { Candidate, SessionRecord } from '../../record/record';
 import type { BlockStore } from '../blocks';
 import type { FindingStore } from '../detect/finding';
+import type { OverviewCounts, OverviewQuery } from '../overview';
 
 /** Filters of the session list; all given ones must hold (AND). */
 export interface PartFilter {
@@ -177,6 +178,8 @@ export interface SampleRow {
   inventory: Candidate[];
   /** The record's `user` (null when it names none). */
   user: string | null;
+  /** The record's `key`: what grouped it (null for samples stored before it was kept). */
+  key: string | null;
 }
 
 export interface Store {
@@ -213,6 +216,8 @@ export interface Store {
   /** The newest `max` sampled records (those with an `inventory`) of an application, oldest
    *  first. Stores that do not keep them leave it out; the API then answers 501. */
   samples?(app: string, max: number): Promise<SampleRow[]>;
+  /** The overview's counts of a window (../overview.ts defines them). */
+  overview(q: OverviewQuery): Promise<OverviewCounts>;
   /** Blocks and their audit list (blocks.ts). Stores that do not keep them leave it out; the
    *  block API then answers 501. */
   blocks?: BlockStore;

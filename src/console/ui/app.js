@@ -68,6 +68,13 @@
   function fmtTime(iso) {
     return iso ? iso.replace('T', ' ').replace('Z', '') : '';
   }
+  /** A part's first and last request on two short lines: the date once, seconds, no
+   *  milliseconds (the title has both in full). */
+  function fmtRange(first, last) {
+    var sameDay = first.slice(0, 10) === last.slice(0, 10);
+    return el('span', { className: 'when-range', title: fmtTime(first) + ' to ' + fmtTime(last) + ' UTC' },
+      first.slice(0, 10) + ' ' + first.slice(11, 19), el('br'), '→ ' + (sameDay ? '' : last.slice(5, 10) + ' ') + last.slice(11, 19));
+  }
   function statusChip(code, n) {
     return el('span', { className: 'chip s' + String(code).charAt(0), title: n + ' × ' + code }, String(code) + (n > 1 ? ' ×' + n : ''));
   }
@@ -122,6 +129,41 @@
     return form;
   }
 
+  // --- The search box: the filters as text (query.js), the full form folded behind it ------------
+  // View settings that a search keeps (they are not filters).
+  var VIEW = ['refresh', 'window'];
+  function searchBar(q, action) {
+    var box = el('div', { className: 'search' });
+    var input = el('input', { type: 'search', name: 'query', id: 'search-input', value: window.apiSessionsQuery.format(q), autocomplete: 'off', spellcheck: false,
+      placeholder: 'user:alice status:4xx path:/orders/* app:shop ip:10.0.0.0/8 or words to find' });
+    input.setAttribute('aria-label', 'Search sessions');
+    var errors = el('div', { className: 'error', id: 'search-errors', role: 'alert', hidden: true });
+    var form = el('form', { className: 'search-form', id: 'search', method: 'get', action: action },
+      input, el('button', { type: 'submit' }, 'Search'), link(action, 'Clear', 'button secondary'));
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      var r = window.apiSessionsQuery.parse(input.value);
+      if (r.errors.length) {
+        errors.textContent = r.errors.join('\n');
+        errors.hidden = false;
+        return;
+      }
+      var out = new URLSearchParams();
+      for (var k in r.params) out.set(k, r.params[k]);
+      VIEW.forEach(function (k) { if (q.get(k) && action === '/') out.set(k, q.get(k)); });
+      if (!r.params.sort && q.get('sort') && action === '/') out.set('sort', q.get('sort'));
+      var s = out.toString();
+      location.href = action + (s ? '?' + s : '');
+    });
+    box.appendChild(form);
+    box.appendChild(errors);
+    box.appendChild(el('p', { className: 'muted search-help' }, 'Fields: user: role: app: ip: ua: status: attack: key: session: request: path: method: endpoint: from: to:' +
+      ' (quote values with spaces: ua:"curl/8.0"); other words find users, IPs, paths and parameters. * and ? are wildcards in user, app and path.'));
+    var more = el('details', { className: 'more-filters', id: 'more-filters' }, el('summary', null, 'All filters'), filterForm(q, action));
+    box.appendChild(more);
+    return box;
+  }
+
   /** A column heading that orders the list by it (descending); the current order is marked. */
   function sortLink(q, sort, text) {
     var cur = q.get('sort') || 'last';
@@ -132,7 +174,10 @@
 
   function renderList(main) {
     var q = new URLSearchParams(location.search);
-    main.appendChild(filterForm(q, '/'));
+    main.appendChild(searchBar(q, '/'));
+    var overview = el('section', { className: 'overview', id: 'overview' });
+    main.appendChild(overview);
+    window.apiSessionsOverview.render(overview, q, api);
     var attacksQ = new URLSearchParams(q); attacksQ.delete('cursor'); attacksQ.delete('follow'); attacksQ.delete('refresh');
     var csvQ = new URLSearchParams(q); csvQ.delete('cursor'); csvQ.delete('refresh');
     main.appendChild(el('p', null, link('/attacks' + (attacksQ.toString() ? '?' + attacksQ.toString() : ''), 'Malicious requests of these sessions', 'attacks-link'),
@@ -174,7 +219,7 @@
         var attackCell = el('td');
         sortedCounts(p.attacks).forEach(function (x) { attackCell.appendChild(pivot('attack', x[0], x[0] + ' ×' + x[1], 'chip attack')); });
         tbody.appendChild(el('tr', { className: 'part-row', dataset: { session: p.session, part: p.part } },
-          el('td', { className: 'mono' }, fmtTime(p.first_ts), el('br'), fmtTime(p.last_ts)),
+          el('td', { className: 'mono when' }, fmtRange(p.first_ts, p.last_ts)),
           el('td', { className: 'mono' }, link(sessionHref(p.session, p.part), p.session.slice(0, 12) + '…', 'session-link'), el('div', { className: 'muted' }, p.part)),
           el('td', null, pivot('app', p.app)),
           el('td', null, p.users.length ? pivots('user', p.users, 3) : el('span', { className: 'muted' }, '—'),
@@ -455,12 +500,20 @@
     main.appendChild(box);
     api('/api/apps/' + encodeURIComponent(app) + '/recommendations').then(function (r) {
       clear(box);
-      box.appendChild(el('p', { className: 'muted' }, r.sampled + ' sampled requests from ' + r.clients + ' clients and ' + r.users + ' users' + (r.from ? ', ' + fmtTime(r.from) + ' to ' + fmtTime(r.to) : '') + '. ' + r.method));
-      box.appendChild(el('h2', { className: 'section' }, 'Configuration'));
+      box.appendChild(el('p', { className: 'muted', id: 'sampled' }, r.sampled + ' sampled requests from ' + r.clients + ' clients and ' + r.users + ' users' +
+        (r.from ? ', ' + fmtTime(r.from) + ' to ' + fmtTime(r.to) + ' UTC' : '') + '.'));
+      box.appendChild(el('h2', { className: 'section' }, 'Recommended configuration'));
       if (r.nginx) {
-        box.appendChild(el('pre', { id: 'nginx-line' }, r.nginx));
-        box.appendChild(el('h3', null, 'What this line would do to the sampled requests'));
-        box.appendChild(previewTable(r.preview, 'preview-suggested'));
+        var copy = el('button', { type: 'button', className: 'secondary', id: 'copy-line' }, 'Copy');
+        copy.addEventListener('click', function () {
+          if (!navigator.clipboard) { copy.textContent = 'Select the line and copy it'; return; }
+          navigator.clipboard.writeText(r.nginx).then(function () { copy.textContent = 'Copied'; }, function () { copy.textContent = 'Select the line and copy it'; });
+        });
+        box.appendChild(el('div', { className: 'nginx-line' }, el('pre', { id: 'nginx-line' }, r.nginx), copy));
+        box.appendChild(el('p', { className: 'muted' }, 'Paste it into the server block of this application (nginx.conf), then nginx -t && nginx -s reload.'));
+        if (r.comparison) box.appendChild(el('p', { id: 'comparison', className: 'comparison ' + r.comparison.verdict }, r.comparison.text));
+        box.appendChild(el('h3', null, 'What this line would do to the sampled requests, and what the configuration in force did'));
+        box.appendChild(previewTable(r.preview, 'preview-suggested', r.in_force));
       } else {
         box.appendChild(el('p', { className: 'muted', id: 'nginx-line' }, r.sampled ? 'Nothing to suggest.' : 'No sampled records: turn on $api_sessions_discovery.'));
       }
@@ -480,12 +533,42 @@
         el('thead', null, el('tr', null, el('th', { className: 'num' }, '#'), el('th', null, 'Parameter'), el('th', null, 'As'), el('th', { className: 'num' }, 'Score'),
           el('th', { className: 'num' }, 'Coverage'), el('th', { className: 'num' }, 'Stability'), el('th', { className: 'num' }, 'Distinctness'), el('th', null, 'Why'))),
         tbody));
+      box.appendChild(el('h2', { className: 'section' }, 'How the figures are computed'));
+      box.appendChild(el('p', { className: 'muted method', id: 'method' }, r.method));
+    }).catch(function (err) { clear(box); showError(box, err); });
+  }
+
+  /** /recommendations (the top bar's link): the applications seen in the last 7 days, each with
+   *  its recommendations page. */
+  function renderRecommendationApps(main) {
+    document.title = 'Recommendations · API Sessions';
+    main.appendChild(el('h1', { className: 'page-title' }, 'Grouping key recommendations'));
+    main.appendChild(el('p', { className: 'muted' }, 'Recommendations are made per application, from the records that $api_sessions_discovery samples.'));
+    var box = el('div', { id: 'recommendation-apps' }, el('p', { className: 'muted' }, 'Loading…'));
+    main.appendChild(box);
+    var form = el('form', { className: 'inside', id: 'recommendation-app' });
+    var input = el('input', { type: 'text', name: 'app', placeholder: 'Application (as records write app)' });
+    form.appendChild(input);
+    form.appendChild(el('button', { type: 'submit' }, 'Open'));
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      if (input.value.trim()) location.href = '/apps/' + encodeURIComponent(input.value.trim()) + '/recommendations';
+    });
+    api('/api/overview?window=7d').then(function (o) {
+      clear(box);
+      if (o.top.apps.length === 0) { box.appendChild(el('p', { className: 'muted' }, 'No application has records in the last 7 days.')); return; }
+      box.appendChild(el('p', null, 'Applications with the most requests in the last 7 days:'));
+      box.appendChild(el('ul', { className: 'linked' }, o.top.apps.map(function (a) {
+        return el('li', null, link('/apps/' + encodeURIComponent(a.value) + '/recommendations', a.value, 'mono recommendations-app'), el('span', { className: 'muted' }, ' ' + a.requests + ' requests'));
+      })));
+      box.appendChild(el('p', { className: 'muted' }, 'Another application:'));
+      box.appendChild(form);
     }).catch(function (err) { clear(box); showError(box, err); });
   }
 
   // --- What-if preview (recommendations page) --------------------------------------------------
   // Any line the analyst types, previewed on the same samples (GET /api/apps/{app}/preview).
-  function previewTable(p, id) {
+  function previewTable(p, id, now) {
     var rows = [
       ['sessions', 'Sessions formed by a key', p.sessions],
       ['mixed_sessions', 'Sessions with more than one user', p.mixed_sessions + (p.mixed_sessions ? ' (' + p.mixed_requests + ' requests)' : '')],
@@ -493,12 +576,18 @@
       ['fallback_requests', 'Requests left to IP + User-Agent', p.fallback_requests + ' of ' + p.sampled + ' (' + p.fallback_sessions + ' sessions, ' + p.mixed_fallback_sessions + ' with more than one user)'],
       ['journeys', 'Journeys (sessions joined by links)', p.journeys],
     ];
+    var nowOf = {
+      sessions: now && now.sessions, mixed_sessions: now && now.mixed_sessions + (now.mixed_sessions ? ' (' + now.mixed_requests + ' requests)' : ''),
+      users_split: now && now.users_split + ' of ' + now.users, fallback_requests: now && now.fallback_requests + ' of ' + now.sampled, journeys: now && now.journeys,
+    };
     var tbody = el('tbody');
     rows.forEach(function (x) {
       var bad = (x[0] === 'mixed_sessions' && p.mixed_sessions > 0) || (x[0] === 'users_split' && p.users_split > 0);
-      tbody.appendChild(el('tr', { dataset: { figure: x[0] }, className: bad ? 'warn' : '' }, el('td', null, x[1]), el('td', { className: 'num mono' }, String(x[2]))));
+      tbody.appendChild(el('tr', { dataset: { figure: x[0] }, className: bad ? 'warn' : '' }, el('td', null, x[1]), el('td', { className: 'num mono' }, String(x[2])),
+        now ? el('td', { className: 'num mono now' }, String(nowOf[x[0]])) : null));
     });
-    var box = el('div', { className: 'preview', id: id }, el('table', { className: 'figures' }, tbody));
+    var head = now ? el('thead', null, el('tr', null, el('th', null, ''), el('th', { className: 'num' }, 'With this line'), el('th', { className: 'num' }, 'Configuration in force'))) : null;
+    var box = el('div', { className: 'preview', id: id }, el('table', { className: 'figures' }, head, tbody));
     if (p.errors.length) box.appendChild(el('ul', { className: 'errors' }, p.errors.map(function (e) { return el('li', { className: 'mono' }, e); })));
     if (p.unseen.length) box.appendChild(el('p', { className: 'muted unseen' }, 'No sampled request carried: ' + p.unseen.join(', ')));
     if (p.mixed.length) {
@@ -668,7 +757,7 @@
     document.title = 'Attacks · API Sessions';
     var q = new URLSearchParams(location.search);
     main.appendChild(el('h1', { className: 'page-title' }, 'Attacks'));
-    main.appendChild(filterForm(q, '/attacks'));
+    main.appendChild(searchBar(q, '/attacks'));
     var result = el('div', { id: 'result' }, el('p', { className: 'muted' }, 'Loading…'));
     main.appendChild(result);
     var apiQ = new URLSearchParams();
@@ -729,6 +818,7 @@
     else if (location.pathname === '/attacks') renderAttacks(main);
     else if (location.pathname === '/blocks' && window.apiSessionsBlocks) window.apiSessionsBlocks.render(main);
     else if (location.pathname === '/detections' && window.apiSessionsDetections) window.apiSessionsDetections.render(main);
+    else if (location.pathname === '/recommendations') renderRecommendationApps(main);
     else if (location.pathname !== '/' && !jm && !am) {
       // e.g. /session/nothex/...: say so rather than show the list as if it were asked for.
       main.appendChild(el('p', { className: 'error', id: 'bad-url' }, 'Not a page of the console: ' + location.pathname +
@@ -738,7 +828,13 @@
     else if (jm) renderJourney(main, jm[1].toLowerCase());
     else if (am) renderRecommendations(main, (function () { try { return decodeURIComponent(am[1]); } catch (e) { return am[1]; } })());
     else renderList(main);
+    // Recommendations in the top bar: straight to the application the list is filtered by.
+    var app = new URLSearchParams(location.search).get('app');
+    var nav = document.getElementById('nav-recommendations');
+    if (nav) nav.href = app && !/[*?]/.test(app) ? '/apps/' + encodeURIComponent(app) + '/recommendations' : '/recommendations';
     statusOnce().then(function (st) {
+      var signout = document.getElementById('signout');
+      if (signout) signout.hidden = st.token_required !== true;
       var s = st.store;
       document.getElementById('status').textContent = s.parts + ' session parts, ' + s.requests + ' requests' + (s.oldestPart ? ', ' + s.oldestPart + ' to ' + s.newestPart : '');
       showIngestHealth(st.tail);

@@ -38,6 +38,13 @@
   function render(main) {
     var q = new URLSearchParams(location.search);
     main.appendChild(el('h1', null, 'Blocks'));
+    // What each kind stops: a session block does not outlive the next login.
+    main.appendChild(el('div', { id: 'block-help', className: 'muted' },
+      el('p', null, 'A session block ends when that person signs in again: a new login makes a new session. ' +
+        'To keep someone out, block their user: the login itself still passes, but the first request with the new token is refused, and every one after it. ' +
+        'A grouping value block stops every session grouped by that value.'),
+      el('p', null, 'Every nginx enforces a block until its expiry and not after, even when it cannot reach this console; ' +
+        'new blocks, extensions and lifts reach nginx with its next pull.')));
     var message = el('p', { className: 'error', id: 'block-error' });
     var kind = el('select', { name: 'kind' },
       el('option', { value: 'session' }, 'Session id'),

@@ -41,6 +41,8 @@ import { DEFAULT_SCHEMA_FILE, createTables, findJourneyTables, serverHasTtl } fr
 import { getPart, partRequests, sessionParts, timeline } from './session';
 import { ClickHouseTables } from './tables';
 import { RequestWriter, getCheckpoint } from './write';
+import { overview } from './overview';
+import { OverviewCounts, OverviewQuery } from '../../overview';
 
 export { DEFAULT_SCHEMA_FILE, schemaStatements, serverHasTtl } from './schema';
 
@@ -125,6 +127,7 @@ export class ClickHouseStore implements Store {
     const found = await findJourneyTables(this.tables, { journeys: this.opts.journeys, createSchema });
     this.tables.journeys = found.journeys;
     this.tables.samplesUser = found.samplesUser;
+    this.tables.samplesKey = found.samplesKey;
     if (!found.journeys) {
       // The optional Store methods are absent: callers (journey.ts, the API) then answer 501.
       Object.defineProperty(this, 'links', { value: undefined });
@@ -174,6 +177,10 @@ export class ClickHouseStore implements Store {
 
   samples(app: string, max: number): Promise<SampleRow[]> {
     return this.discoverySamples.samples(app, max);
+  }
+
+  overview(q: OverviewQuery): Promise<OverviewCounts> {
+    return overview(this.tables, q);
   }
 
   deleteBefore(cutoffPart: string): Promise<number> {

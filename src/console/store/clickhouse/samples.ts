@@ -34,6 +34,7 @@ export class Samples {
       links: x.links,
       inventory: JSON.stringify(x.inventory),
       ...(this.t.samplesUser ? { user: x.user } : {}),
+      ...(this.t.samplesKey ? { key: x.key } : {}),
     };
   }
 
@@ -73,9 +74,11 @@ export class Samples {
       links: string[];
       inventory: string;
       user_: string | null;
+      key_: string | null;
     }>(
-      `SELECT t, session, key_source, method, path, ip, ua, links, inventory, user_ FROM (
-         SELECT seq, ts_ms AS t, session, key_source, method, path, ip, ua, links, inventory, ${t.samplesUser ? 'user' : 'CAST(NULL AS Nullable(String))'} AS user_
+      `SELECT t, session, key_source, method, path, ip, ua, links, inventory, user_, key_ FROM (
+         SELECT seq, ts_ms AS t, session, key_source, method, path, ip, ua, links, inventory,
+           ${t.samplesUser ? 'user' : 'CAST(NULL AS Nullable(String))'} AS user_, ${t.samplesKey ? '`key`' : 'CAST(NULL AS Nullable(String))'} AS key_
          FROM ${t.database}.samples FINAL WHERE app = ${lit(app)}${since ? ` AND part >= toDate(${lit(since)})` : ''}
          ORDER BY seq DESC LIMIT ${num(n)}
        ) ORDER BY t, seq`,
@@ -91,6 +94,7 @@ export class Samples {
       links: r.links,
       inventory: parseJson(r.inventory, []),
       user: r.user_ ?? null,
+      key: r.key_ ?? null,
     }));
   }
 }

@@ -54,11 +54,12 @@ async function hasTtl(t: ClickHouseTables, table: string, retentionDays: number)
 }
 
 /** Whether links and samples are kept (`journeys` when given; otherwise when the schema was
- *  created, or both tables exist), and whether samples has its `user` column. */
+ *  created, or both tables exist), and which of the columns samples gained later (`user`,
+ *  `key`) it has. */
 export async function findJourneyTables(
   t: ClickHouseTables,
   opts: { journeys?: boolean; createSchema: boolean },
-): Promise<{ journeys: boolean; samplesUser: boolean }> {
+): Promise<{ journeys: boolean; samplesUser: boolean; samplesKey: boolean }> {
   let journeys = opts.journeys;
   if (journeys === undefined) {
     if (opts.createSchema) journeys = true;
@@ -69,15 +70,23 @@ export async function findJourneyTables(
       journeys = found.length === 2;
     }
   }
-  if (!journeys) return { journeys, samplesUser: false };
-  // `samples.user` arrived after the table: added here (18.16 has no ADD COLUMN IF NOT
-  // EXISTS); an operator-managed schema without it is read with NULL users.
-  const cols = await t.rows<{ name: string }>(
-    `SELECT name FROM system.columns WHERE database = ${lit(t.database)} AND table = 'samples' AND name = 'user'`,
+  if (!journeys) return { journeys, samplesUser: false, samplesKey: false };
+  // `samples.user` and `samples.key` arrived after the table: added here (18.16 has no ADD
+  // COLUMN IF NOT EXISTS); an operator-managed schema without them is read with NULLs.
+  const cols = new Set(
+    (
+      await t.rows<{ name: string }>(
+        `SELECT name FROM system.columns WHERE database = ${lit(t.database)} AND table = 'samples' AND name IN ('user', 'key')`,
+      )
+    ).map((c) => c.name),
   );
-  if (cols.length === 0 && opts.createSchema) {
-    await t.client.command({ query: `ALTER TABLE ${t.database}.samples ADD COLUMN user Nullable(String)` });
-    return { journeys, samplesUser: true };
+  if (opts.createSchema) {
+    for (const c of ['user', 'key']) {
+      if (!cols.has(c)) {
+        await t.client.command({ query: `ALTER TABLE ${t.database}.samples ADD COLUMN \`${c}\` Nullable(String)` });
+        cols.add(c);
+      }
+    }
   }
-  return { journeys, samplesUser: cols.length > 0 };
+  return { journeys, samplesUser: cols.has('user'), samplesKey: cols.has('key') };
 }

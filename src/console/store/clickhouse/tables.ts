@@ -30,8 +30,9 @@ export function parseJson<T>(s: string | null, fallback: T): T {
 export class ClickHouseTables {
   /** Whether links and samples are kept (set by the store's init, schema.ts). */
   journeys = false;
-  /** Whether the samples table has the `user` column (set likewise). */
+  /** Whether the samples table has the `user` and `key` columns (set likewise). */
   samplesUser = false;
+  samplesKey = false;
 
   constructor(
     readonly client: ClickHouseClient,

@@ -5,7 +5,8 @@
  * beside each day's requests (requests.ts) and the indexes the list's filters select parts
  * through (list.ts), so that one session's page (session.ts) reads its aggregates from one row.
  * Links (journeys.ts) and discovery samples (samples.ts) are kept for journeys and
- * recommendations; retention.ts deletes what is older than the retention period. The pieces
+ * recommendations, the overview's counts in overview.ts; retention.ts deletes what is older
+ * than the retention period. The pieces
  * are synchronous; this class gives them the Store's async methods.
  *
  * One process writes a database file at a time (the console that owns it); readers may be many.
@@ -22,6 +23,8 @@ import { PartList } from './list';
 import { RequestDays } from './requests';
 import { Retention } from './retention';
 import { Samples } from './samples';
+import { OverviewCounter } from './overview';
+import { OverviewCounts, OverviewQuery } from '../../overview';
 import { checkSchemaVersion, createTables } from './schema';
 import { SessionPages } from './session';
 import { PartWriter } from './write';
@@ -54,6 +57,7 @@ export class SqliteStore implements Store {
   private readonly pages: SessionPages;
   private readonly sessionLinks: SessionLinks;
   private readonly discoverySamples: Samples;
+  private readonly overviewCounts: OverviewCounter | null;
   private readonly retention: Retention;
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -92,9 +96,13 @@ export class SqliteStore implements Store {
     this.sessionLinks = new SessionLinks(this.db);
     this.discoverySamples = new Samples(this.db);
     this.list = new PartList(this.db, days);
-    this.writer = new PartWriter(this.db, days, this.sessionLinks, this.discoverySamples, opts.partCache ?? 20000);
+    // A read-only store on a file from before the overview has no overview tables: it answers empty.
+    const hasOverview = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'overview_tops'").get() !== undefined;
+    this.overviewCounts = hasOverview ? new OverviewCounter(this.db) : null;
+    const overview = this.overviewCounts!;
+    this.writer = new PartWriter(this.db, days, this.sessionLinks, this.discoverySamples, overview, opts.partCache ?? 20000);
     this.pages = new SessionPages(this.db, days);
-    this.retention = new Retention(this.db, days, this.writer, this.sessionLinks, this.discoverySamples);
+    this.retention = new Retention(this.db, days, this.writer, this.sessionLinks, this.discoverySamples, overview);
   }
 
   setCutoff(cutoffPart: string): void {
@@ -145,6 +153,11 @@ export class SqliteStore implements Store {
 
   async samples(app: string, max: number): Promise<SampleRow[]> {
     return this.discoverySamples.samples(app, max);
+  }
+
+  async overview(q: OverviewQuery): Promise<OverviewCounts> {
+    if (this.overviewCounts === null) return { series: [], top: { apps: [], users: [], endpoints: [] } };
+    return this.overviewCounts.read(q);
   }
 
   async deleteBefore(cutoffPart: string): Promise<number> {

@@ -1,11 +1,13 @@
 /**
  * Retention in the SQLite store: the parts before a cutoff day with their filter index entries,
- * the days' requests tables, links and samples, and the endpoints no part requests any more.
+ * the days' requests tables, links, samples and the overview's counts, and the endpoints no part
+ * requests any more.
  */
 import type Database from 'better-sqlite3';
 import { SessionLinks } from './journeys';
 import { RequestDays } from './requests';
 import { Samples } from './samples';
+import { OverviewCounter } from './overview';
 import { PartWriter } from './write';
 
 export class Retention {
@@ -17,6 +19,7 @@ export class Retention {
     private readonly writer: PartWriter,
     private readonly links: SessionLinks,
     private readonly samples: Samples,
+    private readonly overview: OverviewCounter,
   ) {
     this.st = {
       expiredParts: db.prepare('SELECT id FROM parts WHERE part < ?').pluck(),
@@ -51,6 +54,7 @@ export class Retention {
     }
     this.links.deleteBefore(cutoffPart);
     this.samples.deleteBefore(cutoffPart);
+    this.overview.deleteBefore(Date.parse(cutoffPart + 'T00:00:00Z'));
     if (ids.length > 0) {
       st.deleteOrphanEndpoints.run();
       this.writer.forgetCaches();

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { MAX_SAMPLES, SampleFields, clampSamples } from '../journey-rows';
 import { SampleRow } from '../types';
-import { preparedOnFirstUse, samplesHaveUser } from './schema';
+import { preparedOnFirstUse, samplesColumns } from './schema';
 
 export class Samples {
   private readonly statements;
@@ -14,23 +14,20 @@ export class Samples {
 
   constructor(db: Database.Database) {
     this.statements = preparedOnFirstUse(() => {
-      // A read-only store on an older file: samples without the user column read it as NULL.
-      const hasUser = samplesHaveUser(db);
-      const user = hasUser ? 'user' : 'NULL AS user';
+      // A read-only store on an older file: samples without the user or key column read them
+      // as NULL (a writer adds them: schema.ts).
+      const cols = samplesColumns(db);
+      const optional = ['user', 'key'].filter((c) => cols.has(c));
+      const read = ['user', 'key'].map((c) => (cols.has(c) ? c : `NULL AS ${c}`)).join(', ');
+      const written = ['app', 'ts', 'part', 'session', 'key_source', 'method', 'path', 'ip', 'ua', 'links', 'inventory', ...optional];
       return {
-        insertSample: db.prepare(
-          // (a read-only store on an older file never inserts: prepared without the user then)
-          hasUser
-            ? `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory, user)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-            : `INSERT INTO samples (app, ts, part, session, key_source, method, path, ip, ua, links, inventory)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ),
+        optional,
+        insertSample: db.prepare(`INSERT INTO samples (${written.join(', ')}) VALUES (${written.map(() => '?').join(', ')})`),
         trimSamples: db.prepare(
           `DELETE FROM samples WHERE app = ? AND id < (SELECT id FROM samples WHERE app = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
         ),
         samples: db.prepare(
-          `SELECT * FROM (SELECT id, ts, session, key_source, method, path, ip, ua, links, inventory, ${user} FROM samples
+          `SELECT * FROM (SELECT id, ts, session, key_source, method, path, ip, ua, links, inventory, ${read} FROM samples
            WHERE app = ? ORDER BY id DESC LIMIT ?) ORDER BY ts, id`,
         ),
         deleteSamples: db.prepare('DELETE FROM samples WHERE part < ?'),
@@ -42,7 +39,8 @@ export class Samples {
    *  1000 samples. */
   add(x: SampleFields): void {
     const st = this.statements();
-    st.insertSample.run(x.app, x.ts, x.part, x.session, x.key_source, x.method, x.path, x.ip, x.ua, JSON.stringify(x.links), JSON.stringify(x.inventory), x.user);
+    const extra = st.optional.map((c) => (c === 'user' ? x.user : x.key));
+    st.insertSample.run(x.app, x.ts, x.part, x.session, x.key_source, x.method, x.path, x.ip, x.ua, JSON.stringify(x.links), JSON.stringify(x.inventory), ...extra);
     const n = (this.sinceTrim.get(x.app) ?? 0) + 1;
     if (n >= 1000) {
       st.trimSamples.run(x.app, x.app, MAX_SAMPLES - 1);
@@ -65,6 +63,7 @@ export class Samples {
       links: JSON.parse(r.links),
       inventory: JSON.parse(r.inventory),
       user: r.user ?? null,
+      key: r.key ?? null,
     }));
   }
 

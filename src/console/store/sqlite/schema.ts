@@ -7,7 +7,8 @@
  * maps each distinct filter value of a part (IP, status, status class, attack, key, user, role)
  * to the part; `endpoints` + `part_endpoints` map each distinct "METHOD path" to the parts that
  * requested it. Filters then select part ids through small indexes instead of scanning
- * requests, and one session's page reads its aggregates from one row.
+ * requests, and one session's page reads its aggregates from one row. `overview` and
+ * `overview_tops` hold the overview's counts (overview.ts).
  */
 import type Database from 'better-sqlite3';
 import { isPartDate } from '../part-date';
@@ -126,10 +127,35 @@ CREATE TABLE IF NOT EXISTS samples (
   ua TEXT,
   links TEXT NOT NULL,
   inventory TEXT NOT NULL,
-  user TEXT
+  user TEXT,
+  key TEXT
 );
 CREATE INDEX IF NOT EXISTS samples_app ON samples (app, id);
 CREATE INDEX IF NOT EXISTS samples_part ON samples (part);
+`;
+
+/** The overview's counts (overview.ts; added without a schema version change: new tables only).
+ *  `overview`: per interval length, interval start (ms) and application; `overview_tops`: per
+ *  kind (`u` user, `e` endpoint), hour, application and value. */
+const OVERVIEW_SCHEMA = `
+CREATE TABLE IF NOT EXISTS overview (
+  size INTEGER NOT NULL,
+  bucket INTEGER NOT NULL,
+  app TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  sessions INTEGER NOT NULL,
+  attacks INTEGER NOT NULL,
+  failed_logins INTEGER NOT NULL,
+  PRIMARY KEY (size, bucket, app)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS overview_tops (
+  kind TEXT NOT NULL,
+  hour INTEGER NOT NULL,
+  app TEXT NOT NULL,
+  value TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  PRIMARY KEY (kind, hour, app, value)
+) WITHOUT ROWID;
 `;
 
 /** Facet kinds: short, stable names stored in the database. */
@@ -139,8 +165,11 @@ export const FACET = { ip: 'ip', status: 'st', cls: 'sc', attack: 'at', key: 'k'
 export function createTables(db: Database.Database): void {
   db.exec(SCHEMA);
   db.exec(JOURNEY_SCHEMA);
-  // Files from before samples kept the record's user gain the column (older rows: NULL).
-  if (!samplesHaveUser(db)) db.exec('ALTER TABLE samples ADD COLUMN user TEXT');
+  db.exec(OVERVIEW_SCHEMA);
+  // Files from before samples kept the record's user and key gain the columns (older rows: NULL).
+  const cols = samplesColumns(db);
+  if (!cols.has('user')) db.exec('ALTER TABLE samples ADD COLUMN user TEXT');
+  if (!cols.has('key')) db.exec('ALTER TABLE samples ADD COLUMN key TEXT');
 }
 
 /** Writes the schema version into a new file, raises an upgradable one, and refuses any other. */
@@ -158,6 +187,7 @@ export function preparedOnFirstUse<T>(prepare: () => T): () => T {
   return () => (statements ??= prepare());
 }
 
-export function samplesHaveUser(db: Database.Database): boolean {
-  return (db.prepare('PRAGMA table_info(samples)').all() as Array<{ name: string }>).some((c) => c.name === 'user');
+/** The columns of `samples` (older files lack `user` and `key`). */
+export function samplesColumns(db: Database.Database): Set<string> {
+  return new Set((db.prepare('PRAGMA table_info(samples)').all() as Array<{ name: string }>).map((c) => c.name));
 }

@@ -14,6 +14,11 @@ import { PartStats, PartRow, SELECT_PART, emptyStats, readStats } from './part-r
 import { DayStatements, ROWS_PER_INSERT, RequestDays, insertRequest, requestIdHash, requestRowId } from './requests';
 import { Samples } from './samples';
 import { FACET } from './schema';
+import { OverviewCounter } from './overview';
+import { OVERVIEW_LEVELS } from '../../overview';
+
+/** OVERVIEW_LEVELS, read once (an imported binding may be a getter). */
+const LEVELS = OVERVIEW_LEVELS.slice();
 
 /** Endpoint ids remembered per cached part (PartState.endpoints). */
 export const PART_ENDPOINTS_CACHED = 1000;
@@ -46,6 +51,9 @@ interface PartState {
   /** Endpoint ids this part is known to have in part_endpoints (written once, not once per
    *  batch), at most PART_ENDPOINTS_CACHED. */
   endpoints: Set<number>;
+  /** Per overview interval length (OVERVIEW_LEVELS), the latest interval start the part was
+   *  counted as a session in. */
+  counted: number[];
 }
 
 function inc(c: Counts, k: string): boolean {
@@ -66,6 +74,7 @@ export class PartWriter {
   /** Index entries of the batch being ingested (see writeIndexEntries). */
   private newFacets: Array<[string, string, number]> = [];
   private newPartEndpoints: Array<[number, number]> = [];
+  private readonly fresh: boolean[] = OVERVIEW_LEVELS.map(() => false);
   private readonly st;
   private readonly ingestTx: (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[], fresh?: SessionRecord[]) => IngestResult;
 
@@ -74,6 +83,7 @@ export class PartWriter {
     private readonly days: RequestDays,
     private readonly links: SessionLinks,
     private readonly samples: Samples,
+    private readonly overview: OverviewCounter,
     /** Parts cached between batches. */
     private readonly partCacheMax: number,
   ) {
@@ -121,6 +131,7 @@ export class PartWriter {
       // a day's table created by this batch is gone with its prepared statements.
       this.forgetCaches();
       this.days.forget();
+      this.overview.forget();
       throw e;
     }
   }
@@ -157,6 +168,8 @@ export class PartWriter {
         key: row.key,
         stats: readStats(row),
         endpoints: new Set(),
+        // its requests up to its last were counted (in time order: see overview.ts)
+        counted: OVERVIEW_LEVELS.map((l) => row.last_ts - (row.last_ts % l)),
       };
     } else {
       const info = this.st.newPart.run(r.session, r.part, r.app, ts, ts, r.key);
@@ -175,6 +188,7 @@ export class PartWriter {
         key: r.key,
         stats: emptyStats(),
         endpoints: new Set(),
+        counted: OVERVIEW_LEVELS.map(() => -Infinity),
       };
     }
     this.partCache.set(ck, p);
@@ -241,6 +255,7 @@ export class PartWriter {
     }
     flush();
     this.writeIndexEntries();
+    this.overview.flush();
     const st = this.st;
     for (const p of touched) {
       st.updatePart.run(p.first, p.last, p.requests, p.attacked, p.errored, p.user, p.role, JSON.stringify(p.stats), p.id);
@@ -300,6 +315,15 @@ export class PartWriter {
   private account(x: Pending, touched: Set<PartState>): void {
     const { r, p, ts } = x;
     touched.add(p);
+    // the part's first request in each overview interval: later than any counted, or earlier
+    // than its first (a request between two earlier ones is taken as counted)
+    const fresh = this.fresh;
+    for (let i = 0; i < LEVELS.length; i++) {
+      const b = ts - (ts % LEVELS[i]);
+      fresh[i] = p.requests === 0 || b > p.counted[i] || b < p.first - (p.first % LEVELS[i]);
+      if (b > p.counted[i]) p.counted[i] = b;
+    }
+    this.overview.add(r, ts, fresh);
     if (p.requests === 0 || ts < p.first) p.first = ts;
     if (p.requests === 0 || ts > p.last) p.last = ts;
     p.requests++;

@@ -1,0 +1,64 @@
+/**
+ * Signing in and out of a console that has a token, in a real headless Chromium, by clicking the
+ * console's own forms as a person does: the sign-in page, a wrong token, the right one, back to
+ * the page asked for; Sign out, after which the cookie the browser held opens nothing.
+ */
+import { join } from 'path';
+import { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, haveChromium, launchChromium } from './chromium';
+import { startConsole, RunningConsole } from '../../src/console/index';
+import { SIGNIN_COOKIE } from '../../src/console/signin';
+import { tempDir } from './helpers';
+
+const TOKEN = 'browser-sign-in-token';
+
+(haveChromium ? describe : describe.skip)(haveChromium ? 'sign-in and sign-out in Chromium' : `sign-in and sign-out in Chromium: SKIPPED, ${CHROMIUM} is missing`, () => {
+  const tmp = tempDir('api-sessions-signin-browser-');
+  let c: RunningConsole;
+  let browser: BrowserContext;
+  let page: Page;
+  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
+
+  beforeAll(async () => {
+    c = await startConsole({ dbPath: join(tmp.dir, 'c.db'), token: TOKEN, log: () => undefined });
+    chrome = await launchChromium();
+    browser = chrome.browser;
+    page = await browser.newPage();
+  });
+  afterAll(async () => {
+    await chrome?.close();
+    await c?.close();
+    tmp.cleanup();
+  });
+
+  const signInCookie = async () => (await browser.cookies(c.url)).find((k) => k.name === SIGNIN_COOKIE);
+  const parts = (cookie: string) => fetch(c.url + 'api/parts', { headers: { cookie } });
+
+  test('sign in through the form, land on the page asked for; sign out, and the old cookie no longer works', async () => {
+    await page.goto(c.url + 'blocks');
+    await page.waitForSelector('form.login');
+    expect(new URL(page.url()).pathname).toBe('/login');
+
+    // A wrong token: the form says so, nothing is set.
+    await page.fill('form.login input[name=token]', 'not-the-token');
+    await Promise.all([page.waitForURL(/failed=1/), page.click('form.login button[type=submit]')]);
+    await page.waitForSelector('#failed:not([hidden])');
+    expect(await signInCookie()).toBeUndefined();
+
+    await page.fill('form.login input[name=token]', TOKEN);
+    await Promise.all([page.waitForURL(c.url + 'blocks'), page.click('form.login button[type=submit]')]);
+    await page.waitForSelector('#block-form');
+    const held = await signInCookie();
+    expect(held).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    const cookie = `${SIGNIN_COOKIE}=${held!.value}`;
+    expect((await parts(cookie)).status).toBe(200);
+
+    await Promise.all([page.waitForURL(/\/login$/), page.click('form.signout button')]);
+    expect(await signInCookie()).toBeUndefined();
+    // Signed out on the console, not only in this browser: the cookie it held opens nothing.
+    expect((await parts(cookie)).status).toBe(401);
+    await page.goto(c.url);
+    await page.waitForSelector('form.login');
+    expect(new URL(page.url()).pathname).toBe('/login');
+  });
+});
