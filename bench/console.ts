@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   await tailer.stop();
   const st = await store.stats();
   const dbBytes = statSync(db).size + (existsSync(db + '-wal') ? statSync(db + '-wal').size : 0);
-  detections?.close();
+  await detections?.close();
   const ingest = {
     records: inserted,
     invalid,

@@ -240,7 +240,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
   } catch (e) {
     clearInterval(sweepTimer);
     clearInterval(invalidTimer);
-    detections.close();
+    await detections.close();
     await store.close();
     throw e;
   }
@@ -263,8 +263,8 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
       closed = true;
       clearInterval(sweepTimer);
       clearInterval(invalidTimer);
-      detections.close();
       await tailer?.stop();
+      await detections.close();
       await app.close();
       if (sweeping) await sweeping.catch(() => undefined);
       await store.close();

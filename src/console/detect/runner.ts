@@ -13,8 +13,12 @@ import { DETECTION_KINDS } from './finding';
 
 /** How far back, at start, findings are taken up again (the longest window of a rule). */
 const RESUME_MS = 3600000;
-/** How often the clock runs when records do not come (ms). */
-const TICK_MS = 15000;
+/** Findings are written at most this often (ms): an attack in progress changes its finding with
+ *  every request, and writing it whole each batch would cost ingest more than the rules. */
+const SAVE_MS = 1000;
+/** After this long without records, the rules' clock (stuffing's and churn's naming a minute
+ *  later) follows the wall clock instead of the records' time (ms). */
+const QUIET_MS = 60000;
 
 export interface DetectionsOptions {
   store: Store;
@@ -31,6 +35,9 @@ export class Detections {
   private readonly metrics?: Metrics;
   private timer: NodeJS.Timeout | null = null;
   private lastError = 0;
+  private lastSave = 0;
+  private lastRecords = 0;
+  private saving: Promise<void> | null = null;
 
   constructor(opts: DetectionsOptions) {
     this.store = opts.store;
@@ -58,7 +65,7 @@ export class Detections {
         this.failed('reading recent findings', e);
       }
     }
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
+    this.timer = setInterval(() => void this.tick(), SAVE_MS);
     this.timer.unref();
   }
 
@@ -67,24 +74,39 @@ export class Detections {
     if (!this.enabled || fresh.length === 0) return;
     try {
       this.detector.observe(fresh);
-      await this.save();
+      this.lastRecords = Date.now();
     } catch (e) {
       this.failed('detection', e);
     }
+    if (Date.now() - this.lastSave >= SAVE_MS) await this.save();
   }
 
+  /** Every second: what changed is written; when no record came for a while, the rules' clock
+   *  follows the wall clock (records read from an old log keep their own time). */
   private async tick(): Promise<void> {
     try {
-      this.detector.tick(Date.now());
-      await this.save();
+      if (Date.now() - this.lastRecords > QUIET_MS) this.detector.tick(Date.now());
     } catch (e) {
       this.failed('detection', e);
     }
+    await this.save();
   }
 
-  private async save(): Promise<void> {
-    const updates = this.detector.flush();
-    if (updates.length > 0 && this.store.detections) await this.store.detections.save(updates);
+  /** Writes the findings that changed (one write at a time). */
+  async save(): Promise<void> {
+    if (this.saving) return this.saving;
+    this.lastSave = Date.now();
+    this.saving = (async () => {
+      try {
+        const updates = this.detector.flush();
+        if (updates.length > 0 && this.store.detections) await this.store.detections.save(updates);
+      } catch (e) {
+        this.failed('saving findings', e);
+      } finally {
+        this.saving = null;
+      }
+    })();
+    return this.saving;
   }
 
   private failed(what: string, e: unknown): void {
@@ -96,8 +118,10 @@ export class Detections {
     }
   }
 
-  close(): void {
+  /** Stops the clock and writes what is left. */
+  async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    await this.save();
   }
 }

@@ -63,8 +63,13 @@ function findingFilter(q: Record<string, unknown>): FindingFilter {
 
 export function registerDetectionRoutes(app: FastifyInstance, opts: DetectionRoutesOptions): void {
   const script = readFileSync(join(UI_DIR, 'detections.js'));
-  const storeOf = (reply: FastifyReply): FindingStore | null => {
-    if (opts.store.detections) return opts.store.detections;
+  // The findings as they stand: what changed since the last write (at most a second ago) is
+  // written before a read.
+  const storeOf = async (reply: FastifyReply): Promise<FindingStore | null> => {
+    if (opts.store.detections) {
+      await opts.detections?.save();
+      return opts.store.detections;
+    }
     reply.code(501).send({ error: 'this store does not keep findings: the ClickHouse database has no detections tables (deploy/clickhouse/schema.sql defines them)' });
     return null;
   };
@@ -73,7 +78,7 @@ export function registerDetectionRoutes(app: FastifyInstance, opts: DetectionRou
   app.get('/ui/detections.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(script));
 
   app.get('/api/detections', async (req, reply) => {
-    const findings = storeOf(reply);
+    const findings = await storeOf(reply);
     if (!findings) return reply;
     const q = req.query as Record<string, unknown>;
     const filter = findingFilter(q);
@@ -87,14 +92,14 @@ export function registerDetectionRoutes(app: FastifyInstance, opts: DetectionRou
   });
 
   app.get('/api/detections/counts', async (req, reply) => {
-    const findings = storeOf(reply);
+    const findings = await storeOf(reply);
     if (!findings) return reply;
     const filter = findingFilter(req.query as Record<string, unknown>);
     return { filter, ...(await findings.counts(filter)) };
   });
 
   app.get('/api/detections/marks', async (req, reply) => {
-    const findings = storeOf(reply);
+    const findings = await storeOf(reply);
     if (!findings) return reply;
     const list = str(req.query as Record<string, unknown>, 'sessions', MARKS_MAX * 33) ?? '';
     const sessions = [...new Set(list.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))];
@@ -116,7 +121,7 @@ export function registerDetectionRoutes(app: FastifyInstance, opts: DetectionRou
   });
 
   app.get('/api/detections/:id', async (req, reply) => {
-    const findings = storeOf(reply);
+    const findings = await storeOf(reply);
     if (!findings) return reply;
     const id = (req.params as { id: string }).id;
     if (!HEX16.test(id)) throw new HttpError(400, 'id: a finding id (16 hex characters)');
