@@ -101,7 +101,7 @@ export class Detector {
     this.hijack = new HijackRules(config.hijack, this.families, this.findings);
     this.enumeration = new EnumerationRules(config.enumeration, this.findings, this.limits.walks);
     this.stuffing = new StuffingRules(config.stuffing, this.logins, this.findings, this.limits.logins, (id) => this.sessions.peek(id));
-    this.scripted = new ScriptedRules(config.scripted, this.families, this.findings, this.limits.clients);
+    this.scripted = new ScriptedRules(config.scripted, this.families, this.findings, this.limits.clients, (id) => this.sessions.peek(id));
     this.newId = opts.newId ?? (() => randomBytes(8).toString('hex'));
     this.now = opts.now ?? Date.now;
   }

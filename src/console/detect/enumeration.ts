@@ -22,6 +22,8 @@ import { Findings, OpenFinding, RefRing, SessionState } from './state';
 const MAX_STEPS = 64;
 /** Requests of a walk kept for evidence. */
 const EVIDENCE = 12;
+/** Requests of a walk's window below which distinct ids are counted without a Map. */
+const SMALL = 8;
 /** Walks per session (the least recently used goes first). */
 const WALKS_PER_SESSION = 4;
 
@@ -32,13 +34,19 @@ export class Walk {
   ids: Array<number | string> = [];
   failedAt: boolean[] = [];
   head = 0;
-  distinct = new Map<number | string, number>();
+  /** Distinct ids in the window; counted with a Map once the window holds more than a few
+   *  requests (most walks are one or two requests: no Map for them). */
+  distinct = 0;
+  private counts: Map<number | string, number> | null = null;
   failed = 0;
   run = 0;
   runFrom = 0;
   readonly prev: number[] = [];
   last = 0;
-  readonly evidence = new RefRing(EVIDENCE);
+  /** Made at the walk's second request (most walks are one request: no ring for them); the
+   *  first request waits in `first` until then. */
+  evidence: RefRing | null = null;
+  first: SessionRecord | null = null;
   /** The finding this walk went to, and which rules fired for it (bits: failed_ids 1,
    *  sequential_ids 2). */
   finding: OpenFinding | null = null;
@@ -58,13 +66,38 @@ export class Walk {
     return this.ts.length - this.head;
   }
 
+  /** Whether the window holds this id. */
+  has(id: number | string): boolean {
+    if (this.counts !== null) return this.counts.has(id);
+    for (let i = this.head; i < this.ids.length; i++) if (this.ids[i] === id) return true;
+    return false;
+  }
+
+  /** A request to `id` (`fresh`: not in the window before). */
+  add(ts: number, id: number | string, fresh: boolean, failed: boolean): void {
+    this.ts.push(ts);
+    this.ids.push(id);
+    this.failedAt.push(failed);
+    if (failed) this.failed++;
+    if (fresh) this.distinct++;
+    if (this.counts !== null) this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    else if (this.size > SMALL) {
+      this.counts = new Map();
+      for (let i = this.head; i < this.ids.length; i++) this.counts.set(this.ids[i], (this.counts.get(this.ids[i]) ?? 0) + 1);
+    }
+  }
+
   dropOldest(): void {
     const id = this.ids[this.head];
-    const n = this.distinct.get(id)! - 1;
-    if (n === 0) this.distinct.delete(id);
-    else this.distinct.set(id, n);
     if (this.failedAt[this.head]) this.failed--;
     this.head++;
+    if (this.counts !== null) {
+      const n = this.counts.get(id)! - 1;
+      if (n === 0) {
+        this.counts.delete(id);
+        this.distinct--;
+      } else this.counts.set(id, n);
+    } else if (!this.has(id)) this.distinct--;
     if (this.head >= 32 && this.head * 2 > this.ts.length) {
       this.ts = this.ts.slice(this.head);
       this.ids = this.ids.slice(this.head);
@@ -120,7 +153,8 @@ export class EnumerationRules {
     while (w.size > 0 && (ts - w.ts[w.head] > this.windowMs || w.size >= MAX_STEPS)) w.dropOldest();
     const nums = p.numbers;
     const id = p.id();
-    if (!w.distinct.has(id)) {
+    const fresh = !w.has(id);
+    if (fresh) {
       // In sequence: the first id that differs from the previous request's is a number within
       // sequence_gap of it (a retry of the same id neither extends nor breaks the run).
       let step = NaN;
@@ -141,15 +175,17 @@ export class EnumerationRules {
       w.prev.length = 0;
       for (let i = 0; i < nums.length; i++) w.prev.push(nums[i]);
     }
-    const failed = this.failedStatuses.has(r.status);
-    w.ts.push(ts);
-    w.ids.push(id);
-    w.failedAt.push(failed);
-    w.distinct.set(id, (w.distinct.get(id) ?? 0) + 1);
-    if (failed) w.failed++;
-    w.evidence.push(r);
+    w.add(ts, id, fresh, this.failedStatuses.has(r.status));
+    if (w.evidence !== null) w.evidence.push(r);
+    else if (w.first === null) w.first = r;
+    else {
+      w.evidence = new RefRing(EVIDENCE);
+      w.evidence.push(w.first);
+      w.evidence.push(r);
+      w.first = null;
+    }
 
-    const failedIds = w.distinct.size >= this.cfg.min_ids && w.failed / w.size >= this.cfg.failed_share;
+    const failedIds = w.distinct >= this.cfg.min_ids && w.failed / w.size >= this.cfg.failed_share;
     const sequential = w.run >= this.cfg.sequence_run;
     if (!failedIds && !sequential) return;
     // The walk's open finding takes the request; a rule that fires for the first time, or a
@@ -173,12 +209,12 @@ export class EnumerationRules {
       ts,
       sessions: s.named(),
       users: s.users(),
-      evidence: () => w.evidence.refs(),
+      evidence: () => (w.evidence === null ? [] : w.evidence.refs()),
       measured: () => {
         const n = w.size;
         const m: Record<string, number | string> = {
           endpoint: w.method + ' ' + w.pattern,
-          ids: w.distinct.size,
+          ids: w.distinct,
           requests: n,
           failed: w.failed,
           failed_share: n > 0 ? Math.round((w.failed / n) * 100) / 100 : 0,

@@ -19,18 +19,26 @@ import { DetectionConfig } from './config';
 import { RequestRef } from './finding';
 import { Recent } from './recent';
 import { AgentFamilies, PageLoads } from './signals';
-import { Findings, SessionState, ref } from './state';
+import { Findings, RefRing, SessionState } from './state';
 
-/** Sessions remembered per client for churn (the newest ones). */
-const CHURN_KEPT = 256;
+/** Sessions remembered per client for churn (the newest ones): twice the threshold, at least 64. */
+const CHURN_KEPT_MIN = 64;
 /** A session counts for churn once it is this old and still has one request. */
 const CHURN_SETTLE_MS = 10000;
 /** Gaps longer than this are cut to it (an hour: keeps the sums exact in doubles). */
 const MAX_GAP_MS = 3600000;
 
+/** One address + User-Agent's newest sessions: ids, parts, start times, whether named (kept as
+ *  plain values: a client never holds a session's state beyond the detector's bound), and the
+ *  first requests of the newest ones for evidence. */
 class ChurnClient {
-  sessions: SessionState[] = [];
-  refs: RequestRef[] = [];
+  ids: string[] = [];
+  parts: string[] = [];
+  firsts: number[] = [];
+  named: boolean[] = [];
+  /** The first requests of its newest sessions, from its second session on (most clients
+   *  start one). */
+  starts: RefRing | null = null;
   /** When the client last met the threshold (its settled one-request sessions are named until
    *  a window after it), and what it showed then. */
   hitAt = -Infinity;
@@ -54,6 +62,8 @@ export class ScriptedRules {
     private readonly families: AgentFamilies,
     private readonly findings: Findings,
     maxClients: number,
+    /** The detector's state of a session, when it still holds it. */
+    private readonly session: (id: string) => SessionState | undefined,
   ) {
     this.c = cfg;
     this.pageLoads = new PageLoads(cfg.assets_path);
@@ -75,18 +85,25 @@ export class ScriptedRules {
       cl = new ChurnClient();
       this.clients.set(key, cl);
     }
-    cl.sessions.push(s);
-    cl.refs.push(ref(r));
-    if (cl.sessions.length > CHURN_KEPT) {
-      cl.sessions.shift();
-      cl.refs.shift();
+    cl.ids.push(s.session);
+    cl.parts.push(s.part);
+    cl.firsts.push(ts);
+    cl.named.push(false);
+    // Evidence from the client's second session on (most clients start one).
+    if (cl.ids.length > 1) (cl.starts ?? (cl.starts = new RefRing(20))).push(r);
+    if (cl.ids.length > Math.max(CHURN_KEPT_MIN, 2 * this.c.churn_sessions)) {
+      cl.ids.shift();
+      cl.parts.shift();
+      cl.firsts.shift();
+      cl.named.shift();
     }
     let singles = 0;
     let oldest = ts;
-    for (const x of cl.sessions) {
-      if (x.requests <= 1 && ts - x.first >= CHURN_SETTLE_MS && ts - x.first <= this.churnMs) {
+    for (let i = 0; i < cl.ids.length; i++) {
+      const first = cl.firsts[i];
+      if (ts - first >= CHURN_SETTLE_MS && ts - first <= this.churnMs && this.single(cl.ids[i])) {
         singles++;
-        oldest = Math.min(oldest, x.first);
+        oldest = Math.min(oldest, first);
       }
     }
     if (singles < this.c.churn_sessions) return;
@@ -99,19 +116,26 @@ export class ScriptedRules {
     this.nameChurn(cl, ts);
   }
 
+  /** A session of one request, as far as the detector still knows it. */
+  private single(id: string): boolean {
+    const x = this.session(id);
+    return x !== undefined && x.requests <= 1;
+  }
+
   /** Names the client's settled one-request sessions not named yet. */
   private nameChurn(cl: ChurnClient, now: number): void {
     const named: Array<{ session: string; part: string }> = [];
-    const evidence: RequestRef[] = [];
     let newest = cl.hitAt;
-    for (let i = 0; i < cl.sessions.length; i++) {
-      const x = cl.sessions[i];
-      if (x.churned || x.requests > 1 || now - x.first < CHURN_SETTLE_MS || x.first < cl.hitAt - this.churnMs) continue;
-      x.churned = true;
-      named.push({ session: x.session, part: x.part });
-      evidence.push(cl.refs[i]);
-      newest = Math.max(newest, x.first);
+    for (let i = 0; i < cl.ids.length; i++) {
+      const first = cl.firsts[i];
+      if (cl.named[i] || now - first < CHURN_SETTLE_MS || first < cl.hitAt - this.churnMs || !this.single(cl.ids[i])) continue;
+      cl.named[i] = true;
+      named.push({ session: cl.ids[i], part: cl.parts[i] });
+      newest = Math.max(newest, first);
     }
+    // Evidence: the first requests of the client's newest sessions (its one-request sessions,
+    // and perhaps the last few, not settled yet).
+    const evidence = cl.starts === null ? [] : cl.starts.refs();
     if (named.length === 0) return;
     const measured = cl.measured;
     this.findings.report({
@@ -123,7 +147,7 @@ export class ScriptedRules {
       ts: newest,
       sessions: named,
       users: [],
-      evidence: () => evidence.slice(-20),
+      evidence: () => evidence,
       measured: () => measured,
       reopenMs: this.churnMs,
     });
@@ -139,9 +163,9 @@ export class ScriptedRules {
   }
 
   /** Marks the session (and its linked ones) as having loaded a page or a file. */
-  private loaded(s: SessionState, linked: Array<SessionState | undefined>): void {
+  private loaded(s: SessionState, linked: Array<SessionState | undefined> | null): void {
     s.assets = true;
-    for (const x of linked) if (x) x.assets = true;
+    if (linked !== null) for (const x of linked) if (x) x.assets = true;
   }
 
   observe(s: SessionState, r: SessionRecord, ts: number, linked: Array<SessionState | undefined> | null): void {
@@ -149,7 +173,7 @@ export class ScriptedRules {
     // Pages and files: the application's count, the session's mark (shared along links).
     if (this.pageLoads.test(r)) {
       if (this.apps.size < 10000 || this.apps.has(r.app)) this.apps.set(r.app, (this.apps.get(r.app) ?? 0) + 1);
-      this.loaded(s, linked ?? []);
+      this.loaded(s, linked);
     } else if (linked !== null) {
       for (const x of linked) if (x && x.assets) s.assets = true;
       if (s.assets) this.loaded(s, linked);
@@ -189,10 +213,15 @@ export class ScriptedRules {
     let cv = 0;
     if (s.gapCount === this.gaps) {
       const mean = s.gapSum / this.gaps;
-      const variance = Math.max(0, s.gapSq / this.gaps - mean * mean);
-      cv = mean > 0 ? Math.sqrt(variance) / mean : 0;
-      if (mean <= c.regular_max_mean_seconds * 1000 && cv <= c.regular_max_cv) bits |= 2;
-      if (!s.assets && s.cookieKeyed && s.requests >= c.no_assets_requests && cv <= c.no_assets_max_cv && (this.apps.get(s.app) ?? 0) >= c.app_assets_min) {
+      const regular = mean <= c.regular_max_mean_seconds * 1000;
+      const bare = !s.assets && s.cookieKeyed && s.requests >= c.no_assets_requests;
+      // The spread only when a rule could use it (most sessions: neither).
+      if (regular || bare) {
+        const variance = Math.max(0, s.gapSq / this.gaps - mean * mean);
+        cv = mean > 0 ? Math.sqrt(variance) / mean : 0;
+      }
+      if (regular && cv <= c.regular_max_cv) bits |= 2;
+      if (bare && cv <= c.no_assets_max_cv && (this.apps.get(s.app) ?? 0) >= c.app_assets_min) {
         if (s.browser === null) {
           const f = this.families.of(r.ua);
           s.browser = f.browser;

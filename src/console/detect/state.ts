@@ -60,53 +60,52 @@ const FALLBACK = new Set(FALLBACK_KEYS);
 export class RefRing {
   private at = 0;
   private n = 0;
-  private readonly session: string[];
-  private readonly part: string[];
-  private readonly id: string[];
-  private readonly ts: string[];
-  private readonly method: string[];
-  private readonly path: string[];
-  private readonly status: number[];
-  private readonly ip: string[];
-  private readonly ua: Array<string | null>;
+  /** FIELDS values per request, one array for all (one allocation). */
+  private readonly slots: Array<string | number | null>;
 
   constructor(private readonly size: number) {
-    this.session = new Array(size);
-    this.part = new Array(size);
-    this.id = new Array(size);
-    this.ts = new Array(size);
-    this.method = new Array(size);
-    this.path = new Array(size);
-    this.status = new Array(size);
-    this.ip = new Array(size);
-    this.ua = new Array(size);
+    this.slots = new Array(size * FIELDS);
   }
 
   push(r: SessionRecord): void {
-    const i = this.at;
-    this.session[i] = r.session;
-    this.part[i] = r.part;
-    this.id[i] = r.request_id;
-    this.ts[i] = r.ts;
-    this.method[i] = r.method;
-    this.path[i] = r.path;
-    this.status[i] = r.status;
-    this.ip[i] = r.ip;
-    this.ua[i] = r.ua;
-    this.at = (i + 1) % this.size;
+    const o = this.at * FIELDS;
+    const x = this.slots;
+    x[o] = r.session;
+    x[o + 1] = r.part;
+    x[o + 2] = r.request_id;
+    x[o + 3] = r.ts;
+    x[o + 4] = r.method;
+    x[o + 5] = r.path;
+    x[o + 6] = r.status;
+    x[o + 7] = r.ip;
+    x[o + 8] = r.ua;
+    this.at = (this.at + 1) % this.size;
     if (this.n < this.size) this.n++;
   }
 
   /** The requests kept, oldest first. */
   refs(): RequestRef[] {
     const out: RequestRef[] = [];
+    const x = this.slots;
     for (let k = 0; k < this.n; k++) {
-      const i = (this.at - this.n + k + this.size) % this.size;
-      out.push({ session: this.session[i], part: this.part[i], request_id: this.id[i], ts: this.ts[i], method: this.method[i], path: this.path[i], status: this.status[i], ip: this.ip[i], ua: this.ua[i] });
+      const o = ((this.at - this.n + k + this.size) % this.size) * FIELDS;
+      out.push({
+        session: x[o] as string,
+        part: x[o + 1] as string,
+        request_id: x[o + 2] as string,
+        ts: x[o + 3] as string,
+        method: x[o + 4] as string,
+        path: x[o + 5] as string,
+        status: x[o + 6] as number,
+        ip: x[o + 7] as string,
+        ua: x[o + 8] as string | null,
+      });
     }
     return out;
   }
 }
+
+const FIELDS = 9;
 
 /** One client of a session for the hijack rules: a network and a User-Agent family, with its
  *  last request (copied field by field: no object per request). */
@@ -208,8 +207,6 @@ export class SessionState {
    *  regular 2, no_assets 4). */
   scripted: OpenFinding | null = null;
   scriptedRules = 0;
-  /** Named by a churn finding. */
-  churned = false;
 
   constructor(r: SessionRecord, ts: number, ignoreKeys: Set<string>) {
     this.session = r.session;

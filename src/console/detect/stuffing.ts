@@ -26,8 +26,9 @@ import { Recent } from './recent';
 import { Logins } from './signals';
 import { Findings, SessionState, ref } from './state';
 
-/** Attempts kept per window (a tool's thousands are counted by the newest ones). */
-const MAX_ATTEMPTS = 500;
+/** Attempts kept per window at least (a tool's thousands are counted by the newest ones); twice
+ *  the largest threshold when that is more. */
+const MIN_KEPT = 100;
 /** Failed attempts' requests kept for evidence per window. */
 const EVIDENCE = 20;
 /** by_agent names an attempt this long after it (record time), once it is known whether its
@@ -73,8 +74,8 @@ class LoginWindow {
     return this.attempts.length - this.head;
   }
 
-  add(a: Attempt, windowMs: number): void {
-    while (this.size > 0 && (a.ts - this.attempts[this.head].ts > windowMs || this.size >= MAX_ATTEMPTS)) this.drop();
+  add(a: Attempt, windowMs: number, kept: number): void {
+    while (this.size > 0 && (a.ts - this.attempts[this.head].ts > windowMs || this.size >= kept)) this.drop();
     this.attempts.push(a);
     if (a.failed) {
       this.failures++;
@@ -106,6 +107,8 @@ class LoginWindow {
 
 export class StuffingRules {
   private readonly windowMs: number;
+  /** Attempts a window keeps. */
+  private readonly kept: number;
   private readonly byAddress: Recent<LoginWindow>;
   private readonly byAccount: Recent<LoginWindow>;
   private readonly byAgent: Recent<LoginWindow>;
@@ -121,6 +124,7 @@ export class StuffingRules {
     private readonly session: (id: string) => SessionState | undefined,
   ) {
     this.windowMs = cfg.window_minutes * 60000;
+    this.kept = Math.max(MIN_KEPT, 2 * Math.max(cfg.address_failures, cfg.account_failures, cfg.agent_failures));
     this.byAddress = new Recent(maxWindows);
     this.byAccount = new Recent(maxWindows);
     this.byAgent = new Recent(Math.max(100, maxWindows / 10));
@@ -138,7 +142,7 @@ export class StuffingRules {
     const c = this.cfg;
 
     const byAddress = this.window(this.byAddress, r.app + '\n' + r.ip);
-    byAddress.add(a, this.windowMs);
+    byAddress.add(a, this.windowMs, this.kept);
     // A finding's subject stays reported for the window: its later logins, successes too (an
     // account the tool got into), go to the finding.
     const addressHit = failed && byAddress.failures >= c.address_failures && byAddress.failures / byAddress.size >= c.address_failed_share;
@@ -152,7 +156,7 @@ export class StuffingRules {
 
     if (account !== null) {
       const byAccount = this.window(this.byAccount, r.app + '\n' + account);
-      byAccount.add(a, this.windowMs);
+      byAccount.add(a, this.windowMs, this.kept);
       const accountHit = failed && byAccount.failures >= c.account_failures;
       if (accountHit || ts - byAccount.reportedAt <= this.windowMs) {
         this.fire(r, 'by_account', 'account', account, byAccount, ts, accountHit, user, { failures: byAccount.failures, addresses: byAccount.failedIps.size });
@@ -161,7 +165,7 @@ export class StuffingRules {
 
     if (r.ua !== null) {
       const byAgent = this.window(this.byAgent, r.app + '\n' + r.ua);
-      byAgent.add(a, this.windowMs);
+      byAgent.add(a, this.windowMs, this.kept);
       if (
         failed &&
         byAgent.failures >= c.agent_failures &&
