@@ -62,10 +62,9 @@ maybe('ClickHouse store', () => {
     const text = readFileSync(DEFAULT_SCHEMA_FILE, 'utf8');
     const withTtl = schemaStatements(text, { database: 'db1', retentionDays: 7, ttl: true });
     const without = schemaStatements(text, { database: 'db1', retentionDays: 7, ttl: false });
-    expect(withTtl.slice(-3)).toEqual(
-      ['requests', 'links', 'samples'].map((t) => `ALTER TABLE db1.${t} MODIFY TTL part + INTERVAL 7 DAY`),
-    );
-    expect(without).toEqual(withTtl.slice(0, -3));
+    const dated = ['requests', 'links', 'samples', 'detections', 'detection_sessions'];
+    expect(withTtl.slice(-dated.length)).toEqual(dated.map((t) => `ALTER TABLE db1.${t} MODIFY TTL part + INTERVAL 7 DAY`));
+    expect(without).toEqual(withTtl.slice(0, -dated.length));
     expect(without.join('\n')).not.toMatch(/\{|TTL/);
     expect(serverHasTtl('18.16.1')).toBe(false);
     expect(serverHasTtl('19.6.2.11')).toBe(true);
