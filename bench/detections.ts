@@ -14,7 +14,7 @@
  *   npm run bench:detections -- [--actors 40000] [--campaigns 40] [--seed 7] [--hours 8]
  *                               [--config detections.json] [--show 5]
  *
- * Not a test: nothing passes or fails; the figures go to docs/console.md ("Detections").
+ * Not a test: nothing passes or fails; the figures go to docs/performance.md ("Detections").
  */
 import { readFileSync } from 'fs';
 import { parseArgs } from 'util';
