@@ -92,21 +92,28 @@ export class Detections {
     await this.save();
   }
 
-  /** Writes the findings that changed (one write at a time). */
+  /** Writes the findings that changed (one write at a time: a call during a write waits for it,
+   *  then writes what changed since, so that a read after it sees everything observed). */
   async save(): Promise<void> {
-    if (this.saving) return this.saving;
+    while (this.saving) await this.saving;
     this.lastSave = Date.now();
-    this.saving = (async () => {
-      try {
-        const updates = this.detector.flush();
-        if (updates.length > 0 && this.store.detections) await this.store.detections.save(updates);
-      } catch (e) {
-        this.failed('saving findings', e);
-      } finally {
-        this.saving = null;
-      }
-    })();
-    return this.saving;
+    // Set before awaiting: a write with nothing to do finishes at once.
+    const write = this.write();
+    this.saving = write;
+    try {
+      await write;
+    } finally {
+      if (this.saving === write) this.saving = null;
+    }
+  }
+
+  private async write(): Promise<void> {
+    try {
+      const updates = this.detector.flush();
+      if (updates.length > 0 && this.store.detections) await this.store.detections.save(updates);
+    } catch (e) {
+      this.failed('saving findings', e);
+    }
   }
 
   private failed(what: string, e: unknown): void {
