@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'util';
 import { startConsole } from './index';
+import { readDetectionSettings } from './detect/config';
 
 const OPTIONS = [
   { name: 'db', value: 'FILE', help: 'SQLite file (default ./api-sessions.db)' },
@@ -14,6 +15,7 @@ const OPTIONS = [
   { name: 'token', value: 'TOKEN', help: 'access token (or env API_SESSIONS_TOKEN); generated when --host is not loopback' },
   { name: 'blocks-token', value: 'TOKEN', help: 'token nginx sends to pull the block list (or env API_SESSIONS_BLOCKS_TOKEN)' },
   { name: 'retention-days', value: 'N', help: 'days of parts kept besides today (default 7)' },
+  { name: 'detections', value: 'FILE', help: 'JSON file of detection settings to change (or env API_SESSIONS_DETECTIONS; docs/console.md, "Detections")' },
   { name: 'trust-proxy', help: 'behind a TLS proxy that sets X-Forwarded-Proto and X-Forwarded-For (or env API_SESSIONS_TRUST_PROXY=1): the sign-in cookie is Secure when the first says https; wrong tokens are counted per address of the second' },
   { name: 'help', short: 'h', help: 'print this and exit' },
 ] as const;
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     blocksToken: flag('blocks-token') ?? process.env.API_SESSIONS_BLOCKS_TOKEN ?? undefined,
     retentionDays,
     trustForwardedProto: values['trust-proxy'] === true || process.env.API_SESSIONS_TRUST_PROXY === '1',
+    detections: readDetectionSettings(flag('detections') ?? process.env.API_SESSIONS_DETECTIONS),
   });
   process.stdout.write(`API Sessions console: ${c.url}\n`);
   let stopping = false;

@@ -18,6 +18,9 @@ import { Batch, InvalidSink, excerpt } from './ingest/lines';
 import { Metrics } from './metrics';
 import { buildServer } from './server';
 import { MAX_LINE_BYTES } from './ingest/http';
+import { SessionRecord } from '../record/record';
+import { detectionConfig } from './detect/config';
+import { Detections } from './detect/runner';
 
 export interface ConsoleOptions {
   /** SQLite file (created when missing). Ignored when `store` is given. */
@@ -52,6 +55,9 @@ export interface ConsoleOptions {
   retentionIntervalMs?: number;
   /** Log lines (default: stderr with a time). Pass () => {} to silence. */
   log?: (msg: string) => void;
+  /** The detections' settings: overrides of their defaults (detect/config.ts; the JSON of
+   *  `--detections FILE`), `{ enabled: false }` to turn them off. A bad one stops the start. */
+  detections?: unknown;
   /** Tailer tuning (tests): poll interval, and how long a rotated file must stay unchanged before it is let go. */
   pollMs?: number;
   rotateGraceMs?: number;
@@ -60,6 +66,8 @@ export interface ConsoleOptions {
 export interface RunningConsole {
   /** Base URL, e.g. http://127.0.0.1:7441/ */
   url: string;
+  /** The detections: their detector (rules, settings in force). */
+  detections: Detections;
   /** The token in force (given or generated), null when none. */
   token: string | null;
   store: Store;
@@ -92,6 +100,8 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     log(`listening on ${host} needs a token; generated one: ${token}`);
   }
 
+  // Checked before anything starts: a typo in a threshold stops the console with its name.
+  const detectionSettings = detectionConfig(options.detections ?? {});
   const metrics = new Metrics(true);
   let store: Store;
   if (options.store) store = options.store;
@@ -123,9 +133,15 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     } else suppressed++;
   };
 
+  // Detections: the batch's newly stored records go through the rules (detect/).
+  const detections = new Detections({ store, config: detectionSettings, metrics, log });
+  await detections.start();
+
   const totals = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
   const ingest = async (batch: Batch, source: string, checkpoint?: { name: string; value: string }) => {
-    const res = await store.ingest(batch.records, checkpoint, batch.raws);
+    const fresh: SessionRecord[] = [];
+    const res = await store.ingest(batch.records, checkpoint, batch.raws, detections.enabled ? fresh : undefined);
+    await detections.observe(fresh);
     metrics.ingested.inc({ source }, res.inserted);
     metrics.duplicates.inc({ source }, res.duplicates);
     if (res.expired) metrics.expired.inc({ source, reason: 'expired' }, res.expired);
@@ -144,6 +160,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
       const cutoff = cutoffPart(Date.now(), retentionDays);
       store.setCutoff(cutoff);
       const n = await store.deleteBefore(cutoff);
+      if (store.detections) await store.detections.deleteBefore(cutoff);
       if (n > 0) {
         metrics.partsDeleted.inc(n);
         log(`retention: deleted ${n} session parts before ${cutoff}`);
@@ -192,6 +209,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     maxQueuedQueries: options.maxQueuedQueries,
     trustForwardedProto: options.trustForwardedProto ?? false,
     blocksToken: options.blocksToken ?? null,
+    detections,
     signOutFile:
       options.signOutFile !== undefined
         ? options.signOutFile
@@ -222,6 +240,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
   } catch (e) {
     clearInterval(sweepTimer);
     clearInterval(invalidTimer);
+    await detections.close();
     await store.close();
     throw e;
   }
@@ -233,6 +252,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
   let closed = false;
   return {
     url,
+    detections,
     token,
     store,
     metrics,
@@ -244,6 +264,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
       clearInterval(sweepTimer);
       clearInterval(invalidTimer);
       await tailer?.stop();
+      await detections.close();
       await app.close();
       if (sweeping) await sweeping.catch(() => undefined);
       await store.close();

@@ -10,10 +10,12 @@
  *   API_SESSIONS_DATA             folder of the SQLite file (default .)
  *   API_SESSIONS_LOG              the module's log file to follow (optional)
  *   API_SESSIONS_RETENTION_DAYS   default 7
+ *   API_SESSIONS_DETECTIONS       JSON file of detection settings to change (docs/console.md, "Detections")
  *   API_SESSIONS_CLICKHOUSE_URL, _DATABASE, _USER, _PASSWORD   for the ClickHouse store
  */
 import { join } from 'path';
 import { startConsole } from './index';
+import { readDetectionSettings } from './detect/config';
 import { createClickHouseStore } from './store/clickhouse';
 
 async function main(): Promise<void> {
@@ -41,6 +43,7 @@ async function main(): Promise<void> {
     trustForwardedProto: env.API_SESSIONS_TRUST_PROXY === '1',
     blocksToken: env.API_SESSIONS_BLOCKS_TOKEN || undefined,
     retentionDays,
+    detections: readDetectionSettings(env.API_SESSIONS_DETECTIONS || undefined),
   });
   process.stdout.write(`API Sessions console (${kind}): ${c.url}\n`);
   const stop = () => void c.close().then(() => process.exit(0), () => process.exit(1));
