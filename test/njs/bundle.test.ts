@@ -248,7 +248,10 @@ describeNjs(`dist/api_sessions.js in the njs CLI of ${ENGINE.name}`, () => {
     expect(njsResults[i].name).toBe(name);
     // Every engine gives the same record, errors included (the module words them, not the engine).
     expect(njsResults[i].record).toEqual(inNode.record);
-    expect(njsResults[i].log).toEqual(inNode.log);
+    // The configuration's errors go to the error log on the engine's own schedule (QuickJS once
+    // per context, the njs engine and Node on the first requests of connections): compared apart.
+    const notConfig = (log: string[]) => log.filter((l) => l.indexOf('$api_sessions_params entry') < 0);
+    expect(notConfig(njsResults[i].log)).toEqual(notConfig(inNode.log));
     expect(njsResults[i].sent).toEqual(inNode.sent);
     if (njsResults[i].pipeline !== null) expect(njsResults[i].record).toEqual(njsResults[i].pipeline);
   });
@@ -286,7 +289,10 @@ describeNjs(`dist/api_sessions.js in the njs CLI of ${ENGINE.name}`, () => {
       'request.body.json: not valid JSON', // the same words on every engine, never the body's text
       'request.header.authorization.jwt.sub: not a JWT (expected header.payload.signature)',
     ]);
-    expect(bad.log).toEqual([]); // connection 100, request 2: no error-log message for this one
+    // connection 100, request 2: the njs engine writes no error-log message for this one;
+    // QuickJS writes the configuration's errors once per context
+    if (ENGINE.qjs) expect(bad.log).toEqual([expect.stringMatching(/^error: api_sessions: \$api_sessions_params entry 2 "nope\.x group"/)]);
+    else expect(bad.log).toEqual([]);
 
     const atk = byName('built-in cookie, Basic auth user only, attack content');
     expect(atk.key).toBe('request.cookie.JSESSIONID');
