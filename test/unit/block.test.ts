@@ -10,7 +10,7 @@ import { buildRecord } from '../../src/njs/record';
 import { sessionId, valueHash } from '../../src/njs/identify';
 import { nginxMap, userHash, BlockList } from '../../src/console/blocks';
 import { recordLine } from '../../src/njs/record';
-import { parseRecordValue } from '../../src/console/record/parse';
+import { parseRecordValue } from '../../src/console/ingest/parse';
 import { fake as fakeExchange } from './fakeExchange';
 
 const SECRET = 's3cret';

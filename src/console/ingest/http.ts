@@ -6,7 +6,7 @@
  *   `Sec-Fetch-Site`, and with a token only `Authorization: Bearer` (routes/access.ts: the UI's
  *   sign-in cookie never authorizes ingest).
  * - The tailer's limits: a line (an NDJSON line, an element of a JSON array) longer than
- *   MAX_LINE_BYTES is refused as `too_long`; every field is validated by record/parse.ts.
+ *   MAX_LINE_BYTES is refused as `too_long`; every field is validated by ingest/parse.ts.
  * - Bounded work: the body is split into events while it arrives, a chunk at a time (never held
  *   or decoded whole), its size is capped before and after decompression, nesting is checked
  *   before JSON.parse sees an event, and storing yields to the event loop between slices, so

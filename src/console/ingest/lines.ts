@@ -3,7 +3,7 @@
  * refused, shared by the file tailer and the HTTP endpoint.
  */
 import { SessionRecord } from '../../record/record';
-import { parseRecord, parseRecordValue, InvalidReason } from '../record/parse';
+import { parseRecord, parseRecordValue, InvalidReason } from './parse';
 
 export interface InvalidSink {
   /** Called once per refused line: counts it (metrics) and logs it (rate-limited). */
