@@ -17,7 +17,6 @@ import { Tailer } from './ingest/tailer';
 import { Batch, InvalidSink, excerpt } from './ingest/lines';
 import { Metrics } from './metrics';
 import { buildServer } from './server';
-import { MAX_LINE_BYTES } from './ingest/http';
 
 export interface ConsoleOptions {
   /** SQLite file (created when missing). Ignored when `store` is given. */
@@ -178,8 +177,6 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
       },
       pollMs: options.pollMs,
       rotateGraceMs: options.rotateGraceMs,
-      // Its longest line, and HTTP ingest's: the same limit for both.
-      chunkBytes: MAX_LINE_BYTES,
     });
   }
 
@@ -188,7 +185,6 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     metrics,
     onInvalid,
     token,
-    maxLineBytes: MAX_LINE_BYTES,
     maxQueuedQueries: options.maxQueuedQueries,
     trustForwardedProto: options.trustForwardedProto ?? false,
     blocksToken: options.blocksToken ?? null,

@@ -20,6 +20,10 @@ export function newBatch(): Batch {
   return { records: [], raws: [], invalid: 0 };
 }
 
+/** The longest line accepted, bytes, from the log file (the tailer reads a line in one chunk of
+ *  this size) and from a shipper (an NDJSON line, an element of a JSON array). */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+
 /** Nesting allowed in one line: a record is 4 deep (request.headers), an envelope adds 1. */
 export const MAX_DEPTH = 16;
 /** Lines shorter than this are parsed without the nesting check: their JSON.parse is cheap anyway. */
