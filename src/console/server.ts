@@ -36,6 +36,7 @@ import { registerJourneyRoutes } from './routes/journeys';
 import { registerRecommendationRoutes } from './routes/recommendations';
 import { registerStatusRoutes } from './routes/status';
 import { registerBlockRoutes } from './routes/blocks';
+import { DEFAULTS } from './settings';
 
 export interface ServerOptions {
   store: Store;
@@ -75,7 +76,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerUiRoutes(app);
   registerSignInRoutes(app, signin);
 
-  queryGate(app, { maxQueued: opts.maxQueuedQueries ?? 16, metrics: opts.metrics });
+  queryGate(app, { maxQueued: opts.maxQueuedQueries ?? DEFAULTS.maxQueuedQueries, metrics: opts.metrics });
   registerSessionRoutes(app, store);
   registerOverviewRoutes(app, store);
   registerJourneyRoutes(app, store);
