@@ -94,8 +94,8 @@ export function checkSources(paths) {
  * njs 0.7.9 runs a module's top-level code again for every request (measured: a 20,000-step
  * loop at top level costs 550 us per request, 300 top-level object literals about 60 us), and for
  * every request of the http block, not only of the locations that call it. So the bundle's top
- * level may hold only function declarations, imports, primitive constants and the exported
- * handler object. Returns the names of other top-level values.
+ * level may hold only function declarations, imports, primitive constants, stateless regular
+ * expressions and the exported handler object. Returns the names of other top-level values.
  */
 export function checkTopLevel(code) {
   const problems = [];
@@ -105,8 +105,11 @@ export function checkTopLevel(code) {
     if (!m) return;
     const [, name, init] = m;
     const primitive = /^(null|true|false|-?\d[\d.e_]*|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*');$/.test(init);
-    const handlers = /^\{ [\w$]+(, [\w$]+)* \};$/.test(init) && i >= lines.length - 4;
-    if (!primitive && !handlers) problems.push(`top-level value "${name}" is built again for every request by njs 0.7.9: move it into the function that uses it\n    ${line.trim()}`);
+    const handlers = /^\{ [\w$]+(, [\w$]+)* \};$/.test(init) && code.endsWith('export default ' + name + ';\n');
+    // A regular expression without g or y keeps no state between uses: one per module instance
+    // (made with the instance, which wrapBundle defers to the first call) serves every request.
+    const pattern = /^\/.+\/[imsu]*;$/.test(init);
+    if (!primitive && !handlers && !pattern) problems.push(`top-level value "${name}" is built again for every request by njs 0.7.9: move it into the function that uses it\n    ${line.trim()}`);
   });
   return problems;
 }
@@ -122,11 +125,16 @@ export function checkTopLevel(code) {
  * the configuration memo then survives); it holds code and immutable parses only, no request state.
  */
 export function wrapBundle(code) {
-  const m = /\nvar ([\w$]+) = \{ ([\w$]+(?:, [\w$]+)*) \};\nexport default \1;\n$/.exec(code);
-  if (!m) throw new Error('unexpected bundle ending: ' + code.slice(-200));
-  const [ending, object, list] = m;
+  const end = /\nexport default ([\w$]+);\n$/.exec(code);
+  if (!end) throw new Error('unexpected bundle ending: ' + code.slice(-200));
+  const object = end[1];
+  // The handler object, wherever index.ts exports it (its handlers come first there).
+  const decl = new RegExp('\\nvar ' + object.replace(/\$/g, '\\$') + ' = \\{ ([\\w$]+(?:, [\\w$]+)*) \\};\\n').exec(code);
+  if (!decl) throw new Error('no handler object "' + object + '" in the bundle');
+  const list = decl[1];
   const handlers = list.split(', ');
-  const lines = code.slice(0, code.length - ending.length).split('\n');
+  const rest = code.slice(0, decl.index) + '\n' + code.slice(decl.index + decl[0].length, code.length - end[0].length);
+  const lines = rest.split('\n');
   const imports = lines.filter((l) => /^import [\w$]+ from "[\w:]+";$/.test(l));
   const body = lines.filter((l) => !/^import [\w$]+ from "[\w:]+";$/.test(l));
   return imports.join('\n') + (imports.length ? '\n' : '') +
@@ -149,11 +157,17 @@ function sourcesDigest() {
   return hash.digest('hex').slice(0, 16);
 }
 
-export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_sessions.js', quiet = false, topLevelCheck = true } = {}) {
+/** The full pipeline's file: the entry reaches it through full-pipeline.ts (see there). */
+const FULL_PIPELINE = resolve(root, 'src/njs/full-pipeline.ts');
+const PIPELINE = resolve(root, 'src/njs/pipeline.ts');
+
+/** One esbuild pass over `entry`, checked; full-pipeline.ts becomes a call of apiSessionsFull(). */
+async function bundle(entry, outfile, topLevelCheck) {
+  const lazy = { used: false };
   const result = await esbuild.build({
     define: { API_SESSIONS_BUILD: JSON.stringify(sourcesDigest()) },
-    entryPoints: [resolve(root, entry)],
-    outfile: resolve(root, outfile),
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -165,9 +179,19 @@ export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_se
     legalComments: 'none',
     charset: 'ascii', // njs reads the file as bytes: keep it plain ASCII
     logLevel: 'silent',
+    plugins: [{
+      name: 'full-pipeline',
+      setup(b) {
+        b.onLoad({ filter: /full-pipeline\.ts$/ }, (args) => {
+          if (resolve(args.path) !== FULL_PIPELINE) return undefined;
+          lazy.used = true;
+          return { contents: 'export function fullPipeline() { return apiSessionsFull(); }\n', loader: 'js' };
+        });
+      },
+    }],
   });
   // Check exactly the files that went into the bundle.
-  const inputs = Object.keys(result.metafile.inputs).map((f) => resolve(root, f));
+  const inputs = Object.keys(result.metafile.inputs).map((f) => resolve(root, f)).filter((f) => f !== FULL_PIPELINE);
   const problems = checkSources(inputs);
   if (problems.length > 0) {
     throw new Error('njs compatibility check failed:\n' + problems.join('\n'));
@@ -178,7 +202,42 @@ export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_se
   if (!/export default [\w$]+;\n$/.test(code)) throw new Error('unexpected bundle ending: ' + code.slice(-200));
   const topLevel = topLevelCheck ? checkTopLevel(code) : [];
   if (topLevel.length > 0) throw new Error('njs per-request cost check failed:\n' + topLevel.join('\n'));
+  return { code, lazy: lazy.used };
+}
+
+/**
+ * The full pipeline's bundle as one function, apiSessionsFull(), that makes it at its first call
+ * and hands back its handlers (the instance kept as apiSessionsModule's is), and its imports.
+ */
+export function wrapPipeline(code) {
+  const end = /\nexport default ([\w$]+);\n$/.exec(code);
+  if (!end) throw new Error('unexpected bundle ending: ' + code.slice(-200));
+  const lines = code.slice(0, code.length - end[0].length).split('\n');
+  const isImport = (l) => /^import [\w$]+ from "[\w:]+";$/.test(l);
+  return {
+    imports: lines.filter(isImport),
+    code: 'function apiSessionsFullModule() {\n' + lines.filter((l) => !isImport(l)).join('\n') + '\n' +
+      `  return ${end[1]};\n}\n` +
+      'var apiSessionsFullInstance = null;\n' +
+      'function apiSessionsFull() {\n' +
+      '  if (apiSessionsFullInstance === null) apiSessionsFullInstance = apiSessionsFullModule();\n' +
+      '  return apiSessionsFullInstance;\n}\n',
+  };
+}
+
+export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_sessions.js', quiet = false, topLevelCheck = true } = {}) {
+  const main = await bundle(resolve(root, entry), resolve(root, outfile), topLevelCheck);
+  let code = main.code;
   code = wrapBundle(code);
+  if (main.lazy) {
+    const full = wrapPipeline((await bundle(PIPELINE, resolve(root, outfile), topLevelCheck)).code);
+    const lines = code.split('\n');
+    let n = 0;
+    while (n < lines.length && /^import [\w$]+ from "[\w:]+";$/.test(lines[n])) n++;
+    const imports = lines.slice(0, n);
+    for (const l of full.imports) if (imports.indexOf(l) < 0) imports.push(l);
+    code = imports.join('\n') + (imports.length ? '\n' : '') + full.code + lines.slice(n).join('\n');
+  }
   mkdirSync(dirname(resolve(root, outfile)), { recursive: true });
   writeFileSync(resolve(root, outfile), code);
   if (!quiet) console.log(`built ${outfile} (${code.length} bytes)`);

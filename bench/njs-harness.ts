@@ -5,6 +5,7 @@
  */
 import handlers from '../src/njs/index';
 import type { HarnessScenario } from './harness-scenario';
+import { withNginxFacts } from '../test/helpers/nginx-facts';
 
 declare const print: (s: string) => void;
 
@@ -19,9 +20,10 @@ function request(s: HarnessScenario, i: number): unknown {
     raw.push([names[k], s.headers[names[k]]]);
   }
   const body = s.responseBody;
+  const headersOut: { [name: string]: string } = body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(body.length) };
   return {
     method: s.method,
-    variables: {
+    variables: withNginxFacts({
       api_sessions_params: s.sameText || i % 2 === 0 ? s.params : s.params + ';',
       api_sessions_secret: 'bench-secret',
       api_sessions_response_body: body === undefined ? '' : '1',
@@ -37,10 +39,10 @@ function request(s: HarnessScenario, i: number): unknown {
       connection: '100',
       connection_requests: '2',
       content_length: s.requestText === undefined ? '' : String(s.requestText.length),
-    },
+    }, headersIn, headersOut),
     headersIn,
     rawHeadersIn: raw,
-    headersOut: body === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': String(body.length) },
+    headersOut,
     requestText: s.requestText,
     sendBuffer() {},
     error() {},

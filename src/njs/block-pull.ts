@@ -11,7 +11,7 @@ export function blockDict(): SharedDict | undefined {
 }
 
 /** js_periodic's session object (njs 0.8), which njs-types 0.7 does not declare. */
-interface PeriodicSession {
+export interface PeriodicSession {
   variables: { [name: string]: string | undefined };
 }
 

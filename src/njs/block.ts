@@ -10,13 +10,15 @@
  * parsed and applied here.
  */
 import crypto from 'crypto';
-import { Config } from './config';
+import { Config, SharedDict } from './config';
 import { readsResponse } from './config';
 import { Extraction, readSelector } from './extract';
-import { builtinGrouping, fallbackGrouping, joinedValue, sessionId, valueHash, Client, Grouping } from './identify';
+import { builtinCookies, builtinGrouping, fallbackGrouping, joinedValue, sessionCookieValues, sessionId, valueHash, Client, Grouping, MAX_SESSION_COOKIE_VALUES } from './identify';
+import { cookieHeader } from './extract';
 
-/** Probes a request makes at most (a session, a user, up to four key hashes). */
-export const MAX_PROBES = 6;
+/** Probes a request makes at most: a session, a user, up to four key hashes, and a session and
+ *  a key hash for each other value of a session cookie (MAX_SESSION_COOKIE_VALUES). */
+export const MAX_PROBES = 22; // 6 + 2 * MAX_SESSION_COOKIE_VALUES (a literal: the bundle's top level holds primitives only)
 
 /** A user as the block list names it (userHash in the console): the first 32 hex characters of
  *  the SHA-256 of the user percent-encoded. Throws URIError for a lone surrogate. */
@@ -24,8 +26,12 @@ export function userHash(user: string): string {
   return crypto.createHash('sha256').update(encodeURIComponent(user)).digest('hex').slice(0, 32);
 }
 
-/** The probes of a request, in the list's terms. */
-export function blockProbes(config: Config, st: Extraction, client: Client, secret: string, app: string): string[] {
+/**
+ * The probes of a request, in the list's terms; null when the request carries more than
+ * MAX_SESSION_COOKIE_VALUES values of session cookies, which cannot all be checked (the request
+ * is then refused: a block must not be walked past by sending many).
+ */
+export function blockProbes(config: Config, st: Extraction, client: Client, secret: string, app: string): string[] | null {
   let grouping: Grouping | null = null;
   let userValue: string | undefined;
   let userParam = -1;
@@ -68,16 +74,24 @@ export function blockProbes(config: Config, st: Extraction, client: Client, secr
     const parts = grouping.value.split('\u001f');
     for (let i = 0; i < parts.length && parts.length > 1; i++) probes.push('k:' + valueHash(secret, parts[i]));
   }
+  // Every value of a session cookie the request carries, as any framework may read it (the
+  // last of a repeated cookie, a value after a ','): the session the application sees may be
+  // another than the one the record names.
+  const names = builtinCookies();
+  for (let i = 0; i < config.params.length; i++) {
+    const sels = config.params[i].group ? config.params[i].selectors : [];
+    for (let k = 0; k < sels.length; k++) if (sels[k].source === 'request.cookie') names.push(sels[k].name);
+  }
+  const values = sessionCookieValues(cookieHeader(st), names);
+  if (values === null) return null;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === grouping.value) continue;
+    probes.push('s:' + sessionId(secret, app, values[i]), 'k:' + valueHash(secret, values[i]));
+  }
   return probes;
 }
 
-/** The js_shared_dict_zone API (njs 0.8), which njs-types 0.7 does not declare. */
-export interface SharedDict {
-  get(key: string): string | undefined;
-  set(key: string, value: string): unknown;
-  delete(key: string): unknown;
-  keys(max?: number): string[];
-}
+export type { SharedDict };
 
 /** Looks a probe up in the list: the expiry (ms, as text) of its block, or undefined or '' when
  *  not listed. */

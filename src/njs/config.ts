@@ -83,6 +83,51 @@ export function isConfig(c: unknown): c is Config {
     typeof o.needs === 'object' && o.needs !== null && typeof o.limits === 'object' && o.limits !== null;
 }
 
+/** The js_shared_dict_zone API (njs >= 0.8), which njs-types 0.7 does not declare. */
+export interface SharedDict {
+  get(key: string): string | undefined;
+  set(key: string, value: string): unknown;
+  delete(key: string): unknown;
+  keys(max?: number): string[];
+}
+
+/** The shared dictionary of parsed configurations (nginx/api_sessions_config_cache.conf). */
+export const CONFIG_DICT = 'api_sessions_config';
+
+/**
+ * The configuration kept in a shared dictionary, for the njs engine (njs >= 0.8), which keeps
+ * nothing between requests: each configuration is parsed once and read back with one
+ * JSON.parse, which costs that engine less than parsing the entries again. `build` (build.mjs's
+ * digest of the module's sources) is part of the key: the dictionary outlives a reload, and a
+ * configuration parsed by another build of the module is never read as this build's. A kept
+ * copy that does not read back (altered, truncated) is dropped and parsed again: a cache must
+ * never cost a request its record or its block check.
+ */
+export function sharedConfig(dict: SharedDict, raw: RawConfig, build: string): Config {
+  const key = build + '\u0001' + configKey(raw);
+  const compiled = dict.get(key);
+  if (compiled !== undefined) {
+    try {
+      const c: unknown = JSON.parse(compiled);
+      if (isConfig(c)) return c;
+    } catch (e) {
+      // parsed again below
+    }
+    try {
+      dict.delete(key);
+    } catch (e) {
+      // parsed again below all the same
+    }
+  }
+  const cfg = buildConfig(raw);
+  try {
+    dict.set(key, JSON.stringify(cfg));
+  } catch (e) {
+    // A full zone only means parsing again next time.
+  }
+  return cfg;
+}
+
 export function buildConfig(raw: RawConfig): Config {
   const key = configKey(raw);
   if (memo !== null && key === memoKey) return memo;

@@ -5,11 +5,14 @@
  */
 import { Selector, PathStep } from './selector';
 import { Limits } from './config';
-import { CookieJar, parseSetCookies, cookieValue, findCookie, cookieValueAt } from './sources/cookies';
+import { CookieJar, parseCookieHeader, parseSetCookies, cookieValue, findCookie, cookieValueAt, hasEncodedName } from './sources/cookies';
 import { Form, parseForm, formValue } from './sources/urlencoded';
 import { walk, isJsonType, parseJson } from './sources/json';
 import { jwtClaims } from './sources/jwt';
 import { credentials } from './sources/authorization';
+import type { Client } from './identify';
+import type { RawRequest } from './record';
+import type { InventorySources } from './discover';
 
 /** A body as the glue found it: its text, or why there is none to read. */
 export interface Body {
@@ -31,6 +34,17 @@ export interface Exchange {
   query(): string;
   requestBody(): Body;
   responseBody(): Body;
+  /** The client, for the IP + User-Agent fallback (read only when the chain gets there). */
+  client(): Client;
+  /** A malicious request's raw content (read only for one). */
+  rawRequest(): RawRequest;
+  /** What discovery lists (read only for sampled requests). */
+  inventorySources(): InventorySources;
+  /** False when the request has none of the built-in set's headers (builtinRequestHeaders), so
+   *  that they need not be looked up one by one; absent: unknown. */
+  builtinHeadersSent?(): boolean;
+  /** False when the response has no Set-Cookie and none of builtinResponseHeaders. */
+  builtinResponseSent?(): boolean;
 }
 
 /** Per-request extraction state: lives as long as one request, never in a module variable. */
@@ -43,6 +57,9 @@ export interface Extraction {
   authorization?: string | null;
   /** The Cookie header, '' when absent; cookies are looked up in it by name. */
   cookieHeader?: string;
+  /** The Cookie header parsed whole, where some name is percent-encoded (see cookies.ts); null
+   *  when names can be looked up as they stand. */
+  cookieJar?: CookieJar | null;
   setCookies?: CookieJar;
   query?: Form;
   form?: Form | null;
@@ -117,16 +134,32 @@ export function authorization(st: Extraction): string | undefined {
 }
 
 export function requestCookie(st: Extraction, name: string): string | undefined {
-  if (st.cookieHeader === undefined) {
-    const h = st.ex.requestHeader('cookie');
-    st.cookieHeader = h === undefined ? '' : h;
-  }
-  const header = st.cookieHeader;
+  const header = cookieHeader(st);
   if (header === '') return undefined;
+  const jar = encodedJar(st, header);
+  if (jar !== null) {
+    if (jar.repeated.indexOf(name) >= 0) report(st, 'request.cookie.' + name, 'sent more than once; the first is used');
+    return cookieValue(jar, name);
+  }
   const start = findCookie(header, name, 0);
   if (start < 0) return undefined;
   if (findCookie(header, name, start) >= 0) report(st, 'request.cookie.' + name, 'sent more than once; the first is used');
   return cookieValueAt(header, start);
+}
+
+/** The request's Cookie header, read once; '' when absent. */
+export function cookieHeader(st: Extraction): string {
+  if (st.cookieHeader === undefined) {
+    const h = st.ex.requestHeader('cookie');
+    st.cookieHeader = h === undefined ? '' : h;
+  }
+  return st.cookieHeader;
+}
+
+/** The header parsed whole when some cookie name is percent-encoded, else null. */
+export function encodedJar(st: Extraction, header: string): CookieJar | null {
+  if (st.cookieJar === undefined) st.cookieJar = hasEncodedName(header) ? parseCookieHeader(header) : null;
+  return st.cookieJar;
 }
 
 export function responseCookie(st: Extraction, name: string): string | undefined {

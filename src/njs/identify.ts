@@ -5,7 +5,8 @@
  */
 import crypto from 'crypto';
 import { Config, readsResponse } from './config';
-import { Extraction, requestCookie, responseCookie, asText, authorization } from './extract';
+import { Extraction, responseCookie, asText, authorization, cookieHeader, encodedJar, report } from './extract';
+import { CookieJar, parseCookieHeader, cookieValue, cookieValueAt } from './sources/cookies';
 import type { KeySource } from '../record/record';
 import { keepsModuleState } from './engine';
 
@@ -31,32 +32,82 @@ export function builtinCookies(): string[] {
 }
 
 /**
- * The built-in session cookie a Cookie header holds, by builtinCookies() order, or null. One
- * native regular-expression pass finds the candidates (usually none or one) instead of eleven
- * lookups: njs pays for every operation of every request.
+ * The built-in session cookie of the request's Cookie header, by builtinCookies() order, or null.
+ * Every name of the list holds "ess", "ESS" or "sid": a header without them (or a '%', which may
+ * hide an encoded name) has none, and costs four native searches. Else one native
+ * regular-expression pass finds the first candidate; only when another may follow it (the rest
+ * of the header holds one of the marks) is the header read whole and the names tried in order.
+ * A cookie sent twice is read from its first occurrence, and `errors` says so.
  */
-export function builtinCookieIn(header: string): { name: string; value: string } | null {
-  const re = /(?:^|[;,])\s*(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)=([^;,]*)/g;
-  let best: { name: string; value: string } | null = null;
-  let bestRank = 99;
-  let m = re.exec(header);
-  while (m !== null) {
-    const value = m[2].trim();
-    if (value !== '') {
-      const rank = builtinCookies().indexOf(m[1]);
-      if (rank === 0) return { name: m[1], value: unquoted(value) };
-      if (rank < bestRank) {
-        bestRank = rank;
-        best = { name: m[1], value: unquoted(value) };
-      }
-    }
-    m = re.exec(header);
+export function builtinCookie(st: Extraction): { name: string; value: string } | null {
+  const header = cookieHeader(st);
+  if (header === '' || !mayHoldBuiltin(header, 0) && header.indexOf('%') < 0) return null;
+  let jar = encodedJar(st, header);
+  if (jar === null) {
+    const plain = plainBuiltinCookie(header);
+    if (plain !== undefined) return plain;
+    jar = parseCookieHeader(header);
   }
-  return best;
+  return builtinCookieOf(st, jar);
 }
 
-function unquoted(v: string): string {
-  return v.length >= 2 && v.charAt(0) === '"' && v.charAt(v.length - 1) === '"' ? v.slice(1, -1) : v;
+/** The first built-in cookie name of a Cookie header (builtinCookies()' names, any order). A
+ *  regular expression without the g flag keeps no state, so one object serves every request. */
+export const BUILTIN_COOKIE = /(?:^|;)[ \t]*(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)[ \t]*=/;
+
+/**
+ * The built-in cookie of a header whose names are all plain (hasEncodedName false), found by one
+ * native regular-expression pass; undefined when another candidate may follow the first (the
+ * header must then be read whole, builtinCookieOf).
+ */
+export function plainBuiltinCookie(header: string): { name: string; value: string } | null | undefined {
+  const m = BUILTIN_COOKIE.exec(header);
+  if (m === null) return null;
+  const start = m.index + m[0].length;
+  const next = header.indexOf(';', start);
+  if (next >= 0 && mayHoldBuiltin(header, next)) return undefined;
+  const value = cookieValueAt(header, start);
+  return value === '' ? null : { name: m[1], value };
+}
+
+/** Whether `header` from `from` on holds a mark of a built-in cookie name. */
+export function mayHoldBuiltin(header: string, from: number): boolean {
+  return header.indexOf('ess', from) >= 0 || header.indexOf('ESS', from) >= 0 || header.indexOf('sid', from) >= 0;
+}
+
+function builtinCookieOf(st: Extraction, jar: CookieJar): { name: string; value: string } | null {
+  const names = builtinCookies();
+  for (let i = 0; i < names.length; i++) {
+    const v = cookieValue(jar, names[i]);
+    if (v === undefined || v === '') continue;
+    if (jar.repeated.indexOf(names[i]) >= 0) report(st, 'request.cookie.' + names[i], 'sent more than once; the first is used');
+    return { name: names[i], value: v };
+  }
+  return null;
+}
+
+/** The most values of session cookies a request may carry while a block list is loaded. */
+export const MAX_SESSION_COOKIE_VALUES = 8;
+
+/**
+ * Every value the request carries in a cookie named `names` (the built-in set and the configured
+ * grouping cookies), as any common framework may read it: each occurrence (some take the last),
+ * and also what a reader that splits at ',' as well as ';' finds. The block check probes them
+ * all, so that no spelling of the request walks past a block. Null when there are more than
+ * MAX_SESSION_COOKIE_VALUES distinct values.
+ */
+export function sessionCookieValues(header: string, names: string[]): string[] | null {
+  const out: string[] = [];
+  if (header === '') return out;
+  let all = parseCookieHeader(header).pairs;
+  if (header.indexOf(',') >= 0) all = all.concat(parseCookieHeader(header.split(',').join(';')).pairs);
+  for (let i = 0; i < all.length; i++) {
+    const v = all[i][1];
+    if (v === '' || names.indexOf(all[i][0]) < 0 || out.indexOf(v) >= 0) continue;
+    if (out.length >= MAX_SESSION_COOKIE_VALUES) return null;
+    out.push(v);
+  }
+  return out;
 }
 
 /** Request headers that carry a session or credentials, in the order they are tried. */
@@ -92,7 +143,6 @@ export function chooseGrouping(
   config: Config,
   values: Array<Array<string | undefined>>,
   st: Extraction,
-  client: Client,
 ): Grouping {
   for (let i = 0; i < config.params.length; i++) {
     const p = config.params[i];
@@ -102,7 +152,7 @@ export function chooseGrouping(
   }
   const b = builtinGrouping(st, true);
   if (b !== null) return b;
-  return fallbackGrouping(client);
+  return fallbackGrouping(st.ex.client());
 }
 
 export function fallbackGrouping(client: Client): Grouping {
@@ -128,7 +178,6 @@ export function linkedValues(
   config: Config,
   values: Array<Array<string | undefined>>,
   st: Extraction,
-  client: Client,
   grouping: Grouping,
 ): string[] {
   const out: string[] = [];
@@ -147,7 +196,7 @@ export function linkedValues(
   if (decidedByResponse) {
     if (requestSide === undefined) {
       const b = builtinGrouping(st, false);
-      requestSide = b !== null ? b.value : fallbackGrouping(client).value;
+      requestSide = b !== null ? b.value : fallbackGrouping(st.ex.client()).value;
     }
     addLink(out, requestSide, grouping);
   }
@@ -172,21 +221,16 @@ export function joinedValue(vs: Array<string | undefined>): string | undefined {
 
 /** The built-in set; with `response` false only its request-side entries. */
 export function builtinGrouping(st: Extraction, response: boolean): Grouping | null {
-  const header = st.ex.requestHeader('cookie');
-  const cookie = header === undefined ? null : builtinCookieIn(header);
-  if (cookie !== null) {
-    // Read it again as a request.cookie selector does: the same value (up to ';', so the same
-    // session id as a configured request.cookie.NAME), and an error when it was sent twice.
-    const v = requestCookie(st, cookie.name);
-    return { key: 'request.cookie.' + cookie.name, source: 'builtin', value: v !== undefined && v !== '' ? v : cookie.value };
-  }
-  const headers = builtinRequestHeaders();
+  const cookie = builtinCookie(st);
+  if (cookie !== null) return { key: 'request.cookie.' + cookie.name, source: 'builtin', value: cookie.value };
+  // The glue may know that none is there (nginx looks them up natively): then none is read.
+  const headers = st.ex.builtinHeadersSent === undefined || st.ex.builtinHeadersSent() ? builtinRequestHeaders() : [];
   for (let i = 0; i < headers.length; i++) {
     const name = headers[i];
     const v = name === 'authorization' ? authorization(st) : st.ex.requestHeader(name);
     if (v !== undefined && v !== '') return { key: 'request.header.' + name, source: 'builtin', value: v };
   }
-  if (!response) return null;
+  if (!response || st.ex.builtinResponseSent !== undefined && !st.ex.builtinResponseSent()) return null;
   // The response that starts a session: its Set-Cookie or session header groups the request
   // that caused it with the requests that then send the value back.
   if (st.ex.setCookies().length > 0) {

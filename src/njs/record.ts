@@ -1,33 +1,42 @@
 /**
- * The record: request facts + configured parameters + grouping -> one SessionRecord.
- * Pure: the glue supplies the facts and the exchange; tests call it with plain values.
+ * The record: request facts + configured parameters + grouping -> the module's part of the
+ * record line. nginx writes the facts it owns itself (nginx/api_sessions.conf: v, request_id,
+ * method, status, bytes_sent, ip, app, host, path, ua); this writes the rest, already as JSON text
+ * (`"ts":...,"session":...,...`): building an object and printing it with JSON.stringify costs
+ * njs several times what writing the few fields that vary does. Pure: the glue supplies the facts
+ * and the exchange; tests call it with plain values and parse `{` + the part + `}`.
  */
 import { Config, Param } from './config';
-import { Exchange, Extraction, startExtraction, readSelector, MAX_ERRORS } from './extract';
-import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Client } from './identify';
-import { RECORD_VERSION, SessionRecord, RequestContent } from '../record/record';
-import { inventory, InventorySources } from './discover';
+import { Exchange, startExtraction, readSelector, MAX_ERRORS } from './extract';
+import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Grouping } from './identify';
+import { RequestContent } from '../record/record';
+import { inventory } from './discover';
 import { keepsModuleState, isNjsEngine } from './engine';
 import { RedactNames, redactor } from './redact';
 import { asText, wellFormed, noLoneSurrogates } from './utf8';
 
-/** What nginx knows about the request, as plain values. */
+/** What nginx knows about the request that the module's part needs, as plain values. */
 export interface RequestFacts {
   /** Request start, milliseconds since the epoch. */
   startMs: number;
-  app: string;
-  host: string;
-  method: string;
-  /** $request_uri: path and query as the client sent them. */
-  requestUri: string;
-  status: number;
   durationMs: number;
-  bytesSent: number;
+  /** The application id ($api_sessions_app, else the server's name, else $host). */
+  app: string;
   requestId: string;
-  client: Client;
   /** $api_sessions_attack: comma-separated attack types, '' when the request is not malicious. */
   attack: string;
   secret: string;
+  /** Whether the record lists the request's candidate grouping parameters (discovery). */
+  discover: boolean;
+  /** Whether $api_sessions_blocked found the request blocked. */
+  blocked: boolean;
+  /** Whether nginx's text fields (app, host, path, ua) held invalid UTF-8 that the module replaced. */
+  replacedText: boolean;
+  /** $api_sessions_facts' flags: some other setting is set; a built-in header was sent; the
+   *  response may hand out a session. */
+  more: boolean;
+  headers: boolean;
+  response: boolean;
 }
 
 /** The malicious request's raw content, read by the glue only when `attack` is set. */
@@ -41,29 +50,26 @@ export const MAX_ATTACK_TYPES = 16;
 export const MAX_ATTACK_HEADERS = 64;
 export const MAX_HEADER_VALUE = 1024;
 
-export function buildRecord(
-  facts: RequestFacts,
-  config: Config,
-  ex: Exchange,
-  readRaw: () => RawRequest,
-  errors: string[],
-  discover?: (() => InventorySources) | null,
-): SessionRecord {
+/** The module's part of the record line. `errors` collects what could not be read. */
+export function buildRecord(facts: RequestFacts, config: Config, ex: Exchange, errors: string[]): string {
   for (let i = 0; i < config.errors.length && errors.length < MAX_ERRORS; i++) errors.push('config: ' + config.errors[i]);
   const st = startExtraction(ex, config.limits, errors);
+  const n = config.params.length;
   const values: Array<Array<string | undefined>> = [];
-  for (let i = 0; i < config.params.length; i++) {
+  for (let i = 0; i < n; i++) {
     const sels = config.params[i].selectors;
     const vs: Array<string | undefined> = [];
     for (let k = 0; k < sels.length; k++) vs.push(readSelector(sels[k], st));
     values.push(vs);
   }
-  const grouping = chooseGrouping(config, values, st, facts.client);
+  const grouping = chooseGrouping(config, values, st);
 
   // A grouping key's value is exported as the session id it gives (so `links` and these params
-  // share one HMAC each: about 17,000 instructions on njs 0.7.9).
+  // share one HMAC each).
   const known: KnownIds = { secret: facts.secret, app: facts.app, values: [], ids: [] };
-  const params: { [name: string]: string } = {};
+  const session = idOf(known, grouping.value);
+  const names: string[] = [];
+  const exported: string[] = [];
   let user: string | null = null;
   let role: string | null = null;
   // Raw values that must not reach the record even inside a malicious request's content.
@@ -71,59 +77,116 @@ export function buildRecord(
   // Needed only to redact a malicious request's content: collected only then.
   const attack = attackTypes(facts.attack);
   const secrets: string[] = attack === null ? [] : groupValues.slice(0);
-  for (let i = 0; i < config.params.length; i++) {
+  // The texts this part writes that a request or the configuration chose: checked together, in
+  // one native call, for anything JSON must escape or that is not valid text.
+  let texts = grouping.source === 'params' ? grouping.key : '';
+  for (let i = 0; i < n; i++) {
     const p = config.params[i];
     const v = joinedValue(values[i]);
     if (v === undefined) continue;
     // A grouping key's raw value never reaches the record, whichever parameter reads it: a plain
     // parameter that holds it is exported as its keyed hash, one that contains it redacted.
-    const exported = p.group
+    const out = p.group
       ? idOf(known, v)
       : groupValues.length > 0 && (v === grouping.value || groupValues.indexOf(v) >= 0)
         ? valueHash(facts.secret, v)
         : exportValue(p, containsAny(v, groupValues) ? redact(v, groupValues, facts.secret) : v, facts.secret, config.limits.maxValue, errors);
-    if (p.name === '__proto__') {
-      // Plain assignment would set the prototype and drop the parameter.
-      Object.defineProperty(params, p.name, { value: exported, enumerable: true, writable: true, configurable: true });
-    } else params[p.name] = exported;
+    names.push(p.name);
+    exported.push(out);
+    if (!p.group && !p.hash) texts += out;
+    texts += p.name;
     if (attack !== null && (p.hash || p.group)) pushAll(secrets, values[i]);
-    if (p.user && user === null) user = exported;
-    if (p.role && role === null) role = exported;
+    if (p.user && user === null) user = out;
+    if (p.role && role === null) role = out;
   }
 
-  const linked = linkedValues(config, values, st, facts.client, grouping);
+  const linked = linkedValues(config, values, st, grouping);
   const links: string[] = [];
   for (let i = 0; i < linked.length; i++) links.push(idOf(known, linked[i]));
 
-  const ts = isoTime(facts.startMs);
-  const q = facts.requestUri.indexOf('?');
-  const record: SessionRecord = {
-    v: RECORD_VERSION,
-    ts,
-    app: facts.app,
-    session: idOf(known, grouping.value),
-    part: ts.slice(0, 10),
-    key: grouping.key,
-    key_source: grouping.source,
-    request_id: facts.requestId,
-    method: facts.method,
-    host: facts.host,
-    path: q < 0 ? facts.requestUri : facts.requestUri.slice(0, q),
-    status: facts.status,
-    duration_ms: facts.durationMs,
-    bytes_sent: facts.bytesSent,
-    ip: facts.client.ip,
-    ua: facts.client.ua === undefined || facts.client.ua === '' ? null : facts.client.ua,
-    params,
-    user,
-    role,
-    attack,
-    request: attack === null ? null : requestContent(readRaw(), secrets, facts.secret, config.limits.maxAttackBody, redactNames(config), errors),
-    errors,
-    links,
-  };
-  if (discover) record.inventory = inventory(st, discover(), facts.secret);
-  return record;
+  const plain = texts === '' || plainText(texts);
+  const bad: boolean[] = [];
+  let params = '{';
+  for (let i = 0; i < names.length; i++) {
+    params += (i === 0 ? '' : ',') + (plain ? '"' + names[i] + '":"' + exported[i] + '"' : jsonText(names[i], bad) + ':' + jsonText(exported[i], bad));
+  }
+  const request = attack === null ? 'null' : validJson(JSON.stringify(requestContent(ex.rawRequest(), secrets, facts.secret, config.limits.maxAttackBody, redactNames(config), errors)), bad);
+  let more = facts.blocked ? ',"blocked":true' : '';
+  if (facts.discover) more += ',"inventory":' + validJson(JSON.stringify(inventory(st, ex.inventorySources(), facts.secret)), bad);
+  const tail = ',"user":' + (user === null ? 'null' : plain ? '"' + user + '"' : jsonText(user, bad)) +
+    ',"role":' + (role === null ? 'null' : plain ? '"' + role + '"' : jsonText(role, bad)) +
+    ',"attack":' + (attack === null ? 'null' : validJson(JSON.stringify(attack), bad)) +
+    ',"request":' + request;
+  if ((bad.length > 0 || facts.replacedText) && errors.indexOf(INVALID_UTF8) < 0) {
+    if (errors.length >= MAX_ERRORS) errors.length = MAX_ERRORS - 1;
+    errors.push(INVALID_UTF8);
+  }
+  const key = grouping.source !== 'params' || plain ? '"' + grouping.key + '"' : jsonText(grouping.key, bad);
+  return sessionFields(facts.startMs, session, key, grouping.source, facts.durationMs) + ',"params":' + params + '}' + tail +
+    ',"errors":' + (errors.length === 0 ? '[]' : validJson(JSON.stringify(errors), [])) +
+    ',"links":' + (links.length === 0 ? '[]' : '["' + links.join('","') + '"]') + more;
+}
+
+/**
+ * The fields every record's part starts with: `"ts":...,"session":...,"part":...,"key":KEY,
+ * "key_source":...,"duration_ms":...` (`key` already JSON). Also the failed record's.
+ */
+export function sessionFields(startMs: number, session: string, key: string, source: string, durationMs: number): string {
+  const ts = isoTime(startMs);
+  return '"ts":"' + ts + '","session":"' + session + '","part":"' + ts.slice(0, 10) + '","key":' + key +
+    ',"key_source":"' + source + '","duration_ms":' + durationMs;
+}
+
+/** What follows the session fields when nothing but errors is known (no parameter, user, role,
+ *  attack or link): the quick path's record and the failed one. */
+const NOTHING_MORE = ',"params":{},"user":null,"role":null,"attack":null,"request":null,"errors":';
+
+/** The part of a request that nothing configured reads (index.ts' quick path): the same text
+ *  buildRecord writes for it. */
+export function quietRecord(startMs: number, durationMs: number, session: string, key: string, source: string): string {
+  return sessionFields(startMs, session, '"' + key + '"', source, durationMs) + NOTHING_MORE + '[],"links":[]';
+}
+
+/** The part of a request whose record could not be built: grouped by its address, naming the
+ *  failure, so that the request still appears in a session. */
+export function failedFields(startMs: number, durationMs: number, secret: string, app: string, ip: string, errors: string[]): string {
+  return sessionFields(startMs, sessionId(secret, app, '\u0001' + ip), '"ip"', 'fallback', durationMs) + NOTHING_MORE +
+    validJson(JSON.stringify(errors.slice(0, MAX_ERRORS)), []) + ',"links":[]';
+}
+
+/**
+ * Whether `s` can be written between quotes as it is: nothing JSON escapes (quotes, backslashes,
+ * control characters) and, on the njs engine, plain ASCII (its strings may hold invalid UTF-8
+ * bytes on njs 0.7.9); on QuickJS no unpaired surrogate (which JSON.stringify escapes) and no
+ * U+FFFD (what njs made of invalid bytes: the record must say so). Two native calls.
+ */
+export function plainText(s: string): boolean {
+  if (JSON.stringify(s).length !== s.length + 2) return false;
+  return isNjsEngine() ? Buffer.byteLength(s) === s.length : s.indexOf('\ufffd') < 0;
+}
+
+/** `s` as a JSON string of valid UTF-8 whatever it holds; `bad` gets true when invalid UTF-8
+ *  was replaced (or the text held U+FFFD, which is what newer njs made of invalid bytes). */
+export function jsonText(s: string, bad: boolean[]): string {
+  const t = isNjsEngine() ? (Buffer.byteLength(s) === s.length ? s : wellFormed(s)) : noLoneSurrogates(s);
+  if (t.indexOf('\ufffd') >= 0) bad.push(true);
+  return JSON.stringify(t);
+}
+
+/** JSON text (of module-made values) made valid UTF-8 whatever bytes the values held. */
+export function validJson(json: string, bad: boolean[]): string {
+  if (!isNjsEngine()) {
+    // QuickJS: njs has already turned invalid bytes into U+FFFD, except an encoded surrogate
+    // (ed a0 80), which QuickJS reads as an unpaired surrogate and JSON.stringify writes as a
+    // `\ud800` escape: ASCII, but no valid text once parsed.
+    if (json.indexOf('\\ud') >= 0) json = JSON.stringify(JSON.parse(json, unpairedSurrogatesReplaced));
+  } else if (Buffer.byteLength(json) !== json.length) json = wellFormed(json);
+  if (json.indexOf('\ufffd') >= 0) bad.push(true);
+  return json;
+}
+
+function unpairedSurrogatesReplaced(_key: string, v: unknown): unknown {
+  return typeof v === 'string' ? noLoneSurrogates(v) : v;
 }
 
 // The ISO form of the last second seen, where module state outlives a request (engine.ts):
@@ -291,44 +354,3 @@ export function redact(text: string, secrets: string[], secret: string): string 
 /** What a record says when invalid UTF-8 was replaced. */
 export const INVALID_UTF8 = 'record: invalid UTF-8 replaced with U+FFFD';
 
-/**
- * The record as one line of valid UTF-8 JSON, whatever bytes nginx handed over. On njs 0.7.9 a
- * string read from nginx keeps the request's bytes as they came; invalid ones would reach the log.
- * Invalid sequences become U+FFFD (by the module on njs 0.7.9, by njs itself on newer versions),
- * and the record then says so in `errors`.
- */
-export function recordLine(record: object): string {
-  let line = JSON.stringify(record);
-  if (!isNjsEngine()) {
-    // QuickJS (and Node): strings are UTF-16, and njs has already turned invalid bytes into
-    // U+FFFD, except an encoded surrogate (ed a0 80), which QuickJS reads as an unpaired
-    // surrogate and JSON.stringify writes as a `\ud800` escape: ASCII, but no valid text once
-    // parsed. Rare, so the line is parsed back only when such an escape may be there. (Counted
-    // on QuickJS, builtin location: Buffer.byteLength of the line cost 64,000 instructions per
-    // request, these two indexOf 40,000, one regular expression for both 110,000.)
-    if (line.indexOf('\\ud') >= 0) line = JSON.stringify(JSON.parse(line, unpairedSurrogatesReplaced));
-    return line.indexOf('\ufffd') < 0 ? line : withReplacementNoted(record, line);
-  }
-  // The njs engine: its strings are UTF-8 and hold no unpaired surrogates, but on njs 0.7.9 they
-  // keep invalid bytes as they came. An ASCII line, or a byte string of valid UTF-8, has as many
-  // bytes as characters: one native count.
-  if (Buffer.byteLength(line) === line.length) return line;
-  const fixed = wellFormed(line);
-  return fixed.indexOf('\ufffd') < 0 ? fixed : withReplacementNoted(record, fixed);
-}
-
-/** Told by the result, not by the replacing: njs 0.7.9 hands the module the raw bytes (replaced
- *  above), newer njs replaces them itself before the module sees them. Either way the record
- *  says so, alike on every engine (also when a request sent U+FFFD itself: where njs replaced
- *  first, the two cannot be told apart). */
-function withReplacementNoted(record: object, line: string): string {
-  const errors = (record as { errors?: unknown }).errors;
-  if (!Array.isArray(errors) || errors.indexOf(INVALID_UTF8) >= 0) return line;
-  if (errors.length >= MAX_ERRORS) errors.length = MAX_ERRORS - 1;
-  errors.push(INVALID_UTF8);
-  return recordLine(record);
-}
-
-function unpairedSurrogatesReplaced(_key: string, v: unknown): unknown {
-  return typeof v === 'string' ? noLoneSurrogates(v) : v;
-}

@@ -8,6 +8,7 @@ import { execFileSync } from 'child_process';
 import { writeFileSync, readFileSync, rmSync, existsSync, cpSync } from 'fs';
 import { join, resolve } from 'path';
 import { currentEngine, engineTempDir, inEngine } from '../helpers/engines';
+import { withNginxFacts } from '../helpers/nginx-facts';
 
 // The glue's sources, run in Node (a require: its njs types are checked by src/njs/tsconfig.json).
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -47,7 +48,7 @@ const token =
   Buffer.from(JSON.stringify({ sub: 'dana', role: 'admin', details: { username: 'dana@example.com', tags: ['a', 'b'] } })).toString('base64url') +
   '.c2lnbmF0dXJl';
 
-const scenarios: Scenario[] = [
+const scenarioList: Scenario[] = [
   {
     name: 'fallback ip+ua',
     method: 'GET',
@@ -127,6 +128,30 @@ const scenarios: Scenario[] = [
   },
 ];
 
+// The requests the quick path answers (index.ts), next to those it leaves to the pipeline.
+const quick = (name: string, headersIn: Record<string, string>, variables: Record<string, string> = {}): Scenario => ({
+  name: 'quick path: ' + name,
+  method: 'GET',
+  variables: { ...base, request_uri: '/q', ...variables },
+  headersIn,
+  headersOut: {},
+});
+scenarioList.push(
+  quick('a built-in cookie', { 'User-Agent': 'UA/1', Cookie: 'theme=dark; sid=s-1; consent=yes' }),
+  quick('an express cookie, encoded value', { 'User-Agent': 'UA/1', Cookie: 'connect.sid=s%3Aabc.def; a=1' }),
+  quick('a re-spelled express cookie', { 'User-Agent': 'UA/1', Cookie: 'connect.sid = "s%3Aabc.def" ;a=1' }),
+  quick('two built-in cookies', { 'User-Agent': 'UA/1', Cookie: 'sid=s-2; PHPSESSID=p-2' }),
+  quick('a cookie sent twice', { 'User-Agent': 'UA/1', Cookie: 'sid=s-3; sid=s-4' }),
+  quick('an encoded cookie name', { 'User-Agent': 'UA/1', Cookie: '%73id=s-5' }),
+  quick('an empty built-in cookie', { 'User-Agent': 'UA/1', Cookie: 'sid=; a=1' }),
+  quick('a bearer token, no cookie', { 'User-Agent': 'UA/1', Authorization: 'Bearer tok-1' }),
+  quick('a bearer token and a cookie', { 'User-Agent': 'UA/1', Authorization: 'Bearer tok-1', Cookie: 'sid=s-6' }),
+  quick('no User-Agent', {}),
+  quick('no secret', { 'User-Agent': 'UA/1' }, { api_sessions_secret: '', connection_requests: '1', connection: '1' }),
+);
+// What nginx's include composes for the module ($api_sessions_facts, $api_sessions_app_value).
+const scenarios: Scenario[] = scenarioList.map((s) => ({ ...s, variables: withNginxFacts(s.variables, s.headersIn, s.headersOut) }));
+
 /** A request object of plain values, as njs would hand it to the handlers. */
 function fakeRequestSource(): string {
   return `
@@ -164,7 +189,20 @@ function run(api, scenarios) {
     (s.chunks || []).forEach(function (c, i) {
       api.body_filter(r, Buffer.from(c), { last: i === s.chunks.length - 1 });
     });
-    return { name: s.name, record: JSON.parse(api.record(r)), log: log, sent: sent };
+    var record = JSON.parse('{' + api.record(r) + '}');
+    // A request the quick path may answer, also through the pipeline ("+": some other setting):
+    // both must write the same part.
+    var pipeline = null;
+    if (!s.chunks && s.variables.api_sessions_facts.charAt(0) !== '+') {
+      var vars = {};
+      Object.keys(s.variables).forEach(function (k) { vars[k] = s.variables[k]; });
+      vars.api_sessions_facts = '+' + s.variables.api_sessions_facts;
+      var s2 = {};
+      Object.keys(s).forEach(function (k) { s2[k] = s[k]; });
+      s2.variables = vars;
+      pipeline = JSON.parse('{' + api.record(fakeRequest(s2, [], [])) + '}');
+    }
+    return { name: s.name, record: record, pipeline: pipeline, log: log, sent: sent };
   });
 }
 `;
@@ -173,7 +211,7 @@ function run(api, scenarios) {
 const runner = new Function('api', 'scenarios', fakeRequestSource() + '\nreturn run(api, scenarios);') as (
   api: unknown,
   s: Scenario[],
-) => Array<{ name: string; record: any; log: string[]; sent: Array<{ data: string; last: boolean }> }>;
+) => Array<{ name: string; record: any; pipeline: any; log: string[]; sent: Array<{ data: string; last: boolean }> }>;
 
 const NJS = ENGINE.njs;
 const describeNjs = NJS !== null ? describe : describe.skip;
@@ -212,6 +250,21 @@ describeNjs(`dist/api_sessions.js in the njs CLI of ${ENGINE.name}`, () => {
     expect(njsResults[i].record).toEqual(inNode.record);
     expect(njsResults[i].log).toEqual(inNode.log);
     expect(njsResults[i].sent).toEqual(inNode.sent);
+    if (njsResults[i].pipeline !== null) expect(njsResults[i].record).toEqual(njsResults[i].pipeline);
+  });
+
+  test('the quick path and the pipeline write the same part, in Node too', () => {
+    const results = runner(handlers, scenarios);
+    expect(results.filter((r) => r.pipeline !== null).length).toBeGreaterThanOrEqual(11);
+    for (const r of results) if (r.pipeline !== null) expect({ name: r.name, record: r.record }).toEqual({ name: r.name, record: r.pipeline });
+    const by = (name: string) => results.find((r) => r.name === 'quick path: ' + name)!.record;
+    // an express cookie's value is read decoded, however it is spelled: one session
+    expect(by('a re-spelled express cookie').session).toBe(by('an express cookie, encoded value').session);
+    expect(by('an express cookie, encoded value').key).toBe('request.cookie.connect.sid');
+    expect(by('two built-in cookies').key).toBe('request.cookie.PHPSESSID');
+    expect(by('a bearer token, no cookie').key).toBe('request.header.authorization');
+    expect(by('a bearer token and a cookie').key).toBe('request.cookie.sid');
+    expect(by('a cookie sent twice').errors).toEqual(['request.cookie.sid: sent more than once; the first is used']);
   });
 
   test('the records say what they should', () => {
@@ -256,16 +309,17 @@ describeNjs(`dist/api_sessions.js in the njs CLI of ${ENGINE.name}`, () => {
       { data: '{"token":"t"}', last: false },
       { data: '', last: true },
     ]);
-    expect(boom.record.errors).toEqual(['internal: cannot read User-Agent']);
+    // what could not be read before the failure stays in the record, the failure last
+    expect(boom.record.errors).toEqual(['response.body: not read (cannot read Content-Encoding)', 'internal: cannot read User-Agent']);
     expect(boom.record.key).toBe('ip');
     expect(boom.record.session).toMatch(/^[0-9a-f]{32}$/);
-    expect(boom.record.path).toBe('/boom');
     expect(boom.log).toEqual(['error: api_sessions: record failed: internal: cannot read User-Agent']);
 
     const pinned = byName('pinned time, app, fingerprint');
     expect(pinned.ts).toBe('2026-01-31T23:59:59.999Z');
     expect(pinned.part).toBe('2026-01-31');
-    expect(pinned.app).toBe('shop');
+    // the application ($api_sessions_app) is part of the session id
+    expect(pinned.session).toBe(require('crypto').createHmac('sha256', 'njs-secret').update('s\nshop\n\u0001192.0.2.10\u001fMozilla/5.0\u001fja3-abc').digest('hex').slice(0, 32));
     expect(pinned.key).toBe('ip+ua+fingerprint');
   });
 });

@@ -6,10 +6,9 @@
 import { buildConfig } from '../../src/njs/config';
 import { startExtraction } from '../../src/njs/extract';
 import { applyBlockList, blockLookup, blockProbes, listedNow, parseBlockList, userHash as moduleUserHash, SharedDict } from '../../src/njs/block';
-import { buildRecord } from '../../src/njs/record';
+import { buildRecord } from '../helpers/record-line';
 import { sessionId, valueHash } from '../../src/njs/identify';
 import { nginxMap, userHash, BlockList } from '../../src/console/blocks';
-import { recordLine } from '../../src/njs/record';
 import { parseRecordValue } from '../../src/console/ingest/parse';
 import { fake as fakeExchange } from './fakeExchange';
 
@@ -20,8 +19,42 @@ const client = { ip: '192.0.2.1', ua: 'ua', fingerprint: undefined };
 function probes(params: string, req: Parameters<typeof fakeExchange>[0]) {
   const cfg = buildConfig({ params });
   const ex = fakeExchange(req);
-  return blockProbes(cfg, startExtraction(ex, cfg.limits, []), client, SECRET, APP);
+  const out = blockProbes(cfg, startExtraction(ex, cfg.limits, []), client, SECRET, APP);
+  if (out === null) throw new Error('refused: too many session cookie values');
+  return out;
 }
+
+describe('a session cookie however the request spells it', () => {
+  const blockedValue = 's:abc.def'; // an express-session cookie, as express reads it
+  const blockedSession = 's:' + sessionId(SECRET, APP, blockedValue);
+  const spellings: Array<[string, string]> = [
+    ['as the browser sent it', 'connect.sid=s%3Aabc.def'],
+    ['every character encoded', 'connect.sid=%73%3A%61%62%63%2E%64%65%66'],
+    ['spaces around the name and value', 'connect.sid = s%3Aabc.def ; theme=dark'],
+    ['in double quotes', 'connect.sid="s%3Aabc.def"'],
+    ['after a first, other one', 'connect.sid=s%3Aother; connect.sid=s%3Aabc.def'],
+    ['after a comma', 'a=1, connect.sid=s%3Aabc.def; b=2'],
+    ['behind another built-in cookie', 'PHPSESSID=x; connect.sid=s%3Aabc.def'],
+    ['with an encoded name', '%63onnect.sid=s%3Aabc.def'],
+  ];
+  test.each(spellings)('%s: the blocked session is among the probes', (_name, cookie) => {
+    expect(probes('', { headers: { cookie } })).toContain(blockedSession);
+  });
+
+  test('a configured grouping cookie too, with its key hash', () => {
+    const p = probes('request.cookie.token group', { headers: { cookie: 'token=first; token=%62locked' } });
+    expect(p).toContain('s:' + sessionId(SECRET, APP, 'blocked'));
+    expect(p).toContain('k:' + valueHash(SECRET, 'blocked'));
+  });
+
+  test('more session cookie values than can be checked: refused (null), never passed unchecked', () => {
+    const cfg = buildConfig({});
+    const many = Array.from({ length: 9 }, (_, i) => 'sid=v' + i).join('; ');
+    expect(blockProbes(cfg, startExtraction(fakeExchange({ headers: { cookie: many } }), cfg.limits, []), client, SECRET, APP)).toBeNull();
+    const eight = Array.from({ length: 8 }, (_, i) => 'sid=v' + i).join('; ');
+    expect(blockProbes(cfg, startExtraction(fakeExchange({ headers: { cookie: eight } }), cfg.limits, []), client, SECRET, APP)!.length).toBeLessThanOrEqual(22);
+  });
+});
 
 test('a configured request-side key: its session id, its keyed hash, the user as the record has it', () => {
   const params = 'response.body.json.token group; request.query.token group; request.header.x-user user';
@@ -67,9 +100,9 @@ test('the record line carries blocked: true only when set, and stays valid JSON'
     { startMs: 0, app: APP, host: 'h', method: 'GET', requestUri: '/', status: 403, durationMs: 1, bytesSent: 1, requestId: 'r', client, attack: '', secret: SECRET },
     cfg, fakeExchange({}), () => ({ line: '', headers: [], body: null }), [],
   );
-  expect(JSON.parse(recordLine(rec)).blocked).toBeUndefined();
+  expect(rec.blocked).toBeUndefined();
   rec.blocked = true;
-  const parsed = JSON.parse(recordLine(rec));
+  const parsed = rec;
   expect(parsed.blocked).toBe(true);
   // A shipper's parsed value keeps the mark too.
   expect(parseRecordValue(parsed)).toMatchObject({ ok: true, record: { blocked: true } });

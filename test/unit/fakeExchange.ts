@@ -1,5 +1,7 @@
 /** A fake Exchange of plain values for the unit tests; counts what the pipeline asks for. */
 import { Exchange, Body } from '../../src/njs/extract';
+import type { Client } from '../../src/njs/identify';
+import type { RawRequest } from '../../src/njs/record';
 
 export interface FakeInput {
   headers?: { [lowercaseName: string]: string };
@@ -8,6 +10,8 @@ export interface FakeInput {
   query?: string;
   requestBody?: Partial<Body>;
   responseBody?: Partial<Body>;
+  client?: Client;
+  raw?: RawRequest;
 }
 
 export interface Fake extends Exchange {
@@ -26,6 +30,18 @@ export function fake(input: FakeInput): Fake {
   });
   return {
     calls,
+    client() {
+      count('client');
+      return input.client || { ip: '203.0.113.9', ua: 'Mozilla/5.0', fingerprint: undefined };
+    },
+    rawRequest() {
+      count('rawRequest');
+      return input.raw || { line: 'GET / HTTP/1.1', headers: [], body: null };
+    },
+    inventorySources() {
+      count('inventorySources');
+      return { requestLines: [], responseHeaderNames: [] };
+    },
     requestHeader(name) {
       count('requestHeader:' + name);
       const h = input.headers || {};

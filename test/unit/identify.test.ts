@@ -9,7 +9,7 @@ import {
   builtinCookies,
   builtinRequestHeaders,
   builtinResponseHeaders,
-  builtinCookieIn,
+  builtinCookie,
   joinedValue,
   sessionId,
   valueHash,
@@ -20,13 +20,18 @@ import { fake, FakeInput, jwt } from './fakeExchange';
 
 const CLIENT: Client = { ip: '203.0.113.7', ua: 'curl/8.0', fingerprint: undefined };
 
+/** The built-in cookie of a Cookie header. */
+function builtinCookieIn(header: string): { name: string; value: string } | null {
+  return builtinCookie(startExtraction(fake({ headers: { cookie: header } }), buildConfig({}).limits, []));
+}
+
 /** Runs the chain the way buildRecord does: read every param once, then choose. */
 function group(params: string, input: FakeInput, client: Client = CLIENT): { g: Grouping; errors: string[]; config: Config } {
   const config = buildConfig({ params });
   const errors: string[] = [];
-  const st = startExtraction(fake(input), config.limits, errors);
+  const st = startExtraction(fake({ ...input, client }), config.limits, errors);
   const values = config.params.map((p) => p.selectors.map((s) => readSelector(s, st)));
-  return { g: chooseGrouping(config, values, st, client), errors, config };
+  return { g: chooseGrouping(config, values, st), errors, config };
 }
 
 function expectedId(secret: string, app: string, value: string): string {
@@ -71,10 +76,10 @@ describe('configured grouping keys', () => {
     const config = buildConfig({ params: 'request.query.a group', extraParams: 'request.query.b group' });
     const st = startExtraction(fake({ query: 'a=1&b=2' }), config.limits, []);
     const values = config.params.map((p) => p.selectors.map((s) => readSelector(s, st)));
-    expect(chooseGrouping(config, values, st, CLIENT).key).toBe('request.query.a');
+    expect(chooseGrouping(config, values, st).key).toBe('request.query.a');
     const st2 = startExtraction(fake({ query: 'b=2' }), config.limits, []);
     const values2 = config.params.map((p) => p.selectors.map((s) => readSelector(s, st2)));
-    expect(chooseGrouping(config, values2, st2, CLIENT).key).toBe('request.query.b');
+    expect(chooseGrouping(config, values2, st2).key).toBe('request.query.b');
   });
 
   describe('combined keys', () => {
@@ -227,7 +232,9 @@ describe('the built-in set', () => {
   test('builtinCookieIn: the earliest built-in name present with a value', () => {
     expect(builtinCookieIn('a=1; JSESSIONID=x; PHPSESSID=y')).toEqual({ name: 'PHPSESSID', value: 'y' });
     expect(builtinCookieIn('connect.sid=x')).toEqual({ name: 'connect.sid', value: 'x' });
-    expect(builtinCookieIn('a=1,sid=2')).toEqual({ name: 'sid', value: '2' });
+    // split at ';' only: after a ',' the text belongs to a's value
+    expect(builtinCookieIn('a=1,sid=2')).toBeNull();
+    expect(builtinCookieIn('sid = %73%3Ax ; a=1')).toEqual({ name: 'sid', value: 's:x' });
     expect(builtinCookieIn('sid="q"')).toEqual({ name: 'sid', value: 'q' });
     expect(builtinCookieIn('PHPSESSID=; sid=s')).toEqual({ name: 'sid', value: 's' });
     expect(builtinCookieIn('xsid=1; mysession=2; connectXsid=3')).toBeNull();
@@ -332,9 +339,9 @@ describe('session id', () => {
 describe('links: the other sessions a request belongs to', () => {
   function links(params: string, input: FakeInput, client: Client = CLIENT): string[] {
     const config = buildConfig({ params });
-    const st = startExtraction(fake(input), config.limits, []);
+    const st = startExtraction(fake({ ...input, client }), config.limits, []);
     const values = config.params.map((p) => p.selectors.map((s) => readSelector(s, st)));
-    return linkedValues(config, values, st, client, chooseGrouping(config, values, st, client));
+    return linkedValues(config, values, st, chooseGrouping(config, values, st));
   }
   const LOGIN = 'response.body.json.token group; request.header.authorization group';
 

@@ -5,7 +5,8 @@ import { join } from 'path';
 import { recordProblem } from '../../src/console/ingest/parse';
 import { sessionId } from '../../src/njs/identify';
 import { buildConfig } from '../../src/njs/config';
-import { buildRecord, RequestFacts, RawRequest, attackTypes, redact, requestContent, isoTime } from '../../src/njs/record';
+import { RawRequest, attackTypes, redact, requestContent, isoTime } from '../../src/njs/record';
+import { buildRecord, LineFacts as RequestFacts } from '../helpers/record-line';
 import { RECORD_VERSION, SessionRecord } from '../../src/record/record';
 import { fake, FakeInput, jwt } from './fakeExchange';
 
@@ -472,4 +473,11 @@ test("docs/record.md's example is a record the module would write: valid, its se
   expect(r.session).toBe(sessionId(secret, app, token));
   expect(r.params[r.key]).toBe(r.session);
   expect(JSON.stringify(r)).not.toContain(token);
+});
+
+test("the include's log_format writes the record version the contract declares", () => {
+  const conf = readFileSync(join(__dirname, '..', '..', 'nginx', 'api_sessions.conf'), 'utf8');
+  const m = /log_format api_sessions escape=none '\{"v":(\d+),/.exec(conf);
+  expect(m).not.toBeNull();
+  expect(Number(m![1])).toBe(RECORD_VERSION);
 });

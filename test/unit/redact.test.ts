@@ -3,7 +3,7 @@
  */
 import crypto from 'crypto';
 import { redactor, RedactNames } from '../../src/njs/redact';
-import { requestContent, recordLine, INVALID_UTF8 } from '../../src/njs/record';
+import { requestContent, validJson, INVALID_UTF8 } from '../../src/njs/record';
 
 const SECRET = 'unit-secret';
 const hmac = (v: string) => '[hmac:' + crypto.createHmac('sha256', SECRET).update('v\n' + v).digest('hex').slice(0, 32) + ']';
@@ -110,11 +110,12 @@ describe('valid UTF-8', () => {
     expect(errors).toEqual([INVALID_UTF8]);
   });
 
-  test('a valid line is returned as JSON.stringify made it, with no error', () => {
+  test('valid JSON text is returned as JSON.stringify made it, with nothing replaced', () => {
+    const bad: boolean[] = [];
     const rec = { ua: 'Müller ☃ 😀', errors: [] as string[] };
-    expect(recordLine(rec)).toBe(JSON.stringify(rec));
-    expect(rec.errors).toEqual([]);
+    expect(validJson(JSON.stringify(rec), bad)).toBe(JSON.stringify(rec));
     const ascii = { ua: 'curl/8', errors: [] as string[] };
-    expect(recordLine(ascii)).toBe(JSON.stringify(ascii));
+    expect(validJson(JSON.stringify(ascii), bad)).toBe(JSON.stringify(ascii));
+    expect(bad).toEqual([]);
   });
 });

@@ -1,19 +1,23 @@
 /**
  * Authorization credentials without the scheme, so that a token returned by a login and the same
- * token sent as `Bearer` are one value. Basic yields the user name only: the base64 text is
- * decoded four characters at a time and decoding stops at the ':' that starts the password.
+ * token sent as `Bearer` are one value. The scheme is matched in any case and may be followed by
+ * any run of spaces or tabs (`bearer\tTOKEN` and `Bearer   TOKEN` are the token, as the common
+ * parsers read them). Basic yields the user name only: the base64 text is decoded four
+ * characters at a time and decoding stops at the ':' that starts the password.
  */
 export function credentials(header: string): string {
   header = header.trim();
-  const space = header.indexOf(' ');
-  if (space < 0) {
+  let gap = header.indexOf(' ');
+  const tab = header.indexOf('\t');
+  if (tab >= 0 && (gap < 0 || tab < gap)) gap = tab;
+  if (gap < 0) {
     // A scheme without credentials ("Bearer " from a client that has no token yet) is no value:
     // returning the scheme would put every such client into one session.
     const lower = header.toLowerCase();
     return lower === 'bearer' || lower === 'basic' || lower === 'digest' ? '' : header;
   }
-  const scheme = header.slice(0, space).toLowerCase();
-  const rest = header.slice(space + 1).trim();
+  const scheme = header.slice(0, gap).toLowerCase();
+  const rest = header.slice(gap + 1).trim();
   if (scheme === 'basic') return basicUser(rest);
   if (scheme === 'digest') return digestUser(rest);
   return rest;

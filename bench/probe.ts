@@ -1,0 +1,113 @@
+/**
+ * npm run bench:probe -- FILE.conf [--engine E] [--only a,b]: instructions per request of each
+ * location of an nginx http block (bench/probes/*.conf), counted as bench:instructions counts
+ * them (nginx under valgrind, 100 then 400 requests on one keep-alive connection, the
+ * difference / 300). Each location is a path `/NAME/`; a `# POST` comment after it sends the
+ * benchmark's POST instead of its GET. Used to price candidate designs before choosing one.
+ * --profile NAME: after counting that location, its functions by instructions per request (the
+ * 400-request run's minus the 100-request run's, / 300); --inclusive counts callees too.
+ */
+import { readFileSync } from 'fs';
+import { execFileSync } from 'child_process';
+import { join, resolve } from 'path';
+import http from 'http';
+import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, requireCommand } from './requests';
+import { startNginx } from '../test/helpers/nginx';
+import { engineFromArgs, engineTempDir, innerPath } from '../test/helpers/engines';
+
+const ROOT = resolve(__dirname, '..');
+const args = process.argv.slice(2);
+const ENGINE = engineFromArgs(args);
+
+function send(url: string, n: number, post: boolean): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers: Record<string, string | number> = { ...(post ? POST_HEADERS : GET_HEADERS) };
+  if (post) headers['Content-Length'] = Buffer.byteLength(POST_BODY);
+  const one = () =>
+    new Promise<void>((res, rej) => {
+      const req = http.request(url, { method: post ? 'POST' : 'GET', headers, agent }, (r) => {
+        r.resume();
+        r.on('end', () => (r.statusCode && r.statusCode < 500 ? res() : rej(new Error(url + ': status ' + r.statusCode))));
+      });
+      req.on('error', rej);
+      req.end(post ? POST_BODY : undefined);
+    });
+  return (async () => {
+    for (let i = 0; i < n; i++) await one();
+    agent.destroy();
+  })();
+}
+
+/** Functions by instructions per request: (the 400-request run - the 100-request run) / 300, so
+ *  nginx's start and the configuration's compilation drop out. */
+function perRequestProfile(f100: string, f400: string, inclusive: boolean): string {
+  const read = (f: string) => {
+    const out = new Map<string, number>();
+    const text = execFileSync('callgrind_annotate', ['--inclusive=' + (inclusive ? 'yes' : 'no'), '--threshold=100', f], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    for (const line of text.split('\n')) {
+      const m = /^\s*([\d,]+) \([^)]*\)\s+(.*?)(?: \[.*\])?$/.exec(line);
+      if (m) out.set(m[2].replace(/^.*:(?=[^:]+$)/, ''), (out.get(m[2].replace(/^.*:(?=[^:]+$)/, '')) || 0) + Number(m[1].replace(/,/g, '')));
+    }
+    return out;
+  };
+  const a = read(f100);
+  const b = read(f400);
+  const rows = [...b].map(([fn, n]) => [fn, Math.round((n - (a.get(fn) || 0)) / 300)] as [string, number]);
+  rows.sort((x, y) => y[1] - x[1]);
+  return rows.slice(0, 45).map(([fn, n]) => String(n).padStart(10) + '  ' + fn).join('\n');
+}
+
+async function totals(file: string): Promise<number> {
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const t = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
+    if (t) return Number(t[1]);
+    if (Date.now() > deadline) throw new Error('no totals in ' + file);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function main(): Promise<void> {
+  if (ENGINE.root === null) requireCommand('valgrind', 'valgrind');
+  const file = args.find((a) => a.endsWith('.conf'));
+  if (!file) throw new Error('usage: bench:probe -- FILE.conf [--engine E] [--only a,b]');
+  const conf = readFileSync(resolve(file), 'utf8');
+  const only = args.indexOf('--only') >= 0 ? args[args.indexOf('--only') + 1].split(',') : null;
+  const locations: Array<[string, boolean]> = [];
+  const re = /location \/([\w-]+)\/ \{( *# POST)?/g;
+  for (let m = re.exec(conf); m !== null; m = re.exec(conf)) {
+    if (only === null || only.indexOf(m[1]) >= 0) locations.push([m[1], m[2] !== undefined]);
+  }
+  const upstream = await startNginx({ http: readFileSync(join(ROOT, 'bench', 'upstream.conf'), 'utf8'), module: false });
+  const dir = engineTempDir(ENGINE, 'api-sessions-probe-').host;
+  const filled = conf.replace(/\{\{UPSTREAM_PORT\}\}/g, String(upstream.ports[0]));
+  const rows: Array<[string, number]> = [];
+  const profile = args.indexOf('--profile') >= 0 ? args[args.indexOf('--profile') + 1] : null;
+  const inclusiveFlag = args.includes('--inclusive');
+  try {
+    for (const [name, post] of locations) {
+      const counts: number[] = [];
+      for (const n of [100, 400]) {
+        const out = join(dir, `${name}-${n}.callgrind`);
+        const m = await startNginx({ http: filled, module: !/^# no module/m.test(conf), wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + innerPath(ENGINE, out)], startTimeoutMs: 120000, stopTimeoutMs: 120000 });
+        try {
+          await send(m.url('/' + name + (post ? POST_PATH : GET_PATH)), n, post);
+        } finally {
+          await m.stop();
+        }
+        counts.push(await totals(out));
+      }
+      if (profile === name) console.log(perRequestProfile(join(dir, `${name}-100.callgrind`), join(dir, `${name}-400.callgrind`), inclusiveFlag));
+      const per = Math.round((counts[1] - counts[0]) / 300);
+      rows.push([name, per]);
+      console.log(`${name.padEnd(24)} ${String(per).padStart(10)}   ${rows.length > 1 ? String(per - rows[0][1]).padStart(10) : ''}`);
+    }
+  } finally {
+    await upstream.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
