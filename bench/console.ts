@@ -3,7 +3,9 @@
  *
  * 1. Writes a file of N generated records (default 1,000,000; BENCH_RECORDS=...) spread over the
  *    last 7 days, in the module's line format.
- * 2. Ingest: the console's own tailer reads the file into a fresh SQLite store; records/s.
+ * 2. Ingest: the console's own tailer reads the file into a fresh SQLite store, each batch's new
+ *    records through the detections as the console runs them (BENCH_DETECT=0: without them);
+ *    records/s.
  * 3. Queries over that store: the session list (first page of 50) without and with filters, and
  *    one session's page (summary + timeline + first 500 requests), each repeated with values drawn
  *    from the data; p50 and p99 in ms.
@@ -17,6 +19,9 @@ import { generateRecords } from '../test/helpers/generate-records';
 import { SqliteStore } from '../src/console/store/sqlite';
 import { PartFilter } from '../src/console/store/types';
 import { Tailer } from '../src/console/ingest/tailer';
+import { Detections } from '../src/console/detect/runner';
+import { detectionConfig } from '../src/console/detect/config';
+import { SessionRecord } from '../src/record/record';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1000000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 200);
@@ -79,11 +84,15 @@ async function main(): Promise<void> {
   store.setCutoff(new Date(Date.now() - 7 * DAY).toISOString().slice(0, 10));
   let invalid = 0;
   let inserted = 0;
+  const detections = process.env.BENCH_DETECT === '0' ? null : new Detections({ store, config: detectionConfig() });
+  await detections?.start();
   const tailer = new Tailer({
     path: file,
     ingest: async (batch, checkpoint) => {
-      const r = await store.ingest(batch.records, checkpoint, batch.raws);
+      const fresh: SessionRecord[] = [];
+      const r = await store.ingest(batch.records, checkpoint, batch.raws, detections ? fresh : undefined);
       inserted += r.inserted;
+      await detections?.observe(fresh);
     },
     loadCheckpoint: (name) => store.getCheckpoint(name),
     onInvalid: () => void invalid++,
@@ -98,7 +107,17 @@ async function main(): Promise<void> {
   await tailer.stop();
   const st = await store.stats();
   const dbBytes = statSync(db).size + (existsSync(db + '-wal') ? statSync(db + '-wal').size : 0);
-  const ingest = { records: inserted, invalid, seconds: secs, perSecond: Math.round(inserted / secs), mainCpuSeconds, parts: st.parts, dbMiB: Math.round(dbBytes / 1048576) };
+  await detections?.close();
+  const ingest = {
+    records: inserted,
+    invalid,
+    seconds: secs,
+    perSecond: Math.round(inserted / secs),
+    mainCpuSeconds,
+    parts: st.parts,
+    dbMiB: Math.round(dbBytes / 1048576),
+    detections: detections ? { findings: detections.detector.opened, held: detections.detector.sizes() } : 'off (BENCH_DETECT=0)',
+  };
   process.stdout.write(`ingest: ${JSON.stringify(ingest)}\n`);
 
   // Values to query with, drawn from the data.
@@ -168,7 +187,7 @@ async function main(): Promise<void> {
 
   const fmt = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
   const lines = [
-    `Ingest: ${ingest.records} records (${(bytes / 1048576).toFixed(0)} MiB, ${ingest.parts} session parts over 7 days) in ${ingest.seconds.toFixed(1)} s: **${ingest.perSecond} records/s** (store ${ingest.dbMiB} MiB).`,
+    `Ingest: ${ingest.records} records (${(bytes / 1048576).toFixed(0)} MiB, ${ingest.parts} session parts over 7 days) in ${ingest.seconds.toFixed(1)} s: **${ingest.perSecond} records/s** (store ${ingest.dbMiB} MiB; detections ${detections ? 'on' : 'off'}).`,
     '',
     `| query (over the ${ingest.records} records) | p50 ms | p99 ms |`,
     '| --- | ---: | ---: |',

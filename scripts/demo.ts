@@ -2,8 +2,9 @@
  * npm run demo: the whole local system on 127.0.0.1. nginx with the module in front of a small
  * demo API, a few scripted sessions driven through it, their records printed grouped by session,
  * alice's journey stitched from her sessions' links (anonymous browsing, the login that issues a
- * token, the token's requests, a refresh, the new token's requests), the console ingesting
- * nginx's log and the grouping keys it recommends, its URLs printed. Runs until Ctrl-C (or, with
+ * token, the token's requests, a refresh, the new token's requests), a credential-stuffing run
+ * and an object-enumeration run, the console ingesting nginx's log, the grouping keys it
+ * recommends and what its detections found, its URLs printed. Runs until Ctrl-C (or, with
  * --once, exits after printing); everything it started is stopped before it exits.
  */
 import { readFileSync, mkdtempSync, rmSync } from 'fs';
@@ -15,8 +16,9 @@ import { engineFromArgs } from '../test/helpers/engines';
 import { startUpstream, Upstream } from '../test/helpers/upstream';
 import { request } from '../test/helpers/http';
 
-/** How many requests traffic() sends. */
+/** How many requests traffic() sends, and attacks(). */
 const REQUESTS = 16;
+const ATTACK_REQUESTS = 15 + 1 + 40;
 
 async function traffic(ng: Nginx): Promise<void> {
   const url = (p: string) => ng.url(p);
@@ -58,6 +60,25 @@ async function traffic(ng: Nginx): Promise<void> {
   const attacker = { 'user-agent': 'sqlmap/1.8' };
   await request(url("/products?q=boots' OR 1=1--".replace(/ /g, '%20')), { headers: attacker });
   await request(url('/products?q=%3Cscript%3Ealert(1)%3C/script%3E'), { headers: attacker });
+}
+
+/**
+ * Two attacks the console's detections find: a tool trying a list of accounts on the sign-in
+ * (credential stuffing), then mallory, signed in with her own account, walking the invoices
+ * one id after the other, most of them other people's (object enumeration).
+ */
+async function attacks(ng: Nginx): Promise<void> {
+  const url = (p: string) => ng.url(p);
+  // (Everything here comes from 127.0.0.1: mallory signs in before the tool starts, so that the
+  // address's failed logins are the tool's alone.)
+  const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' };
+  const signin = await request(url('/signin'), { method: 'POST', headers: { ...browser, 'content-type': 'application/json' }, body: JSON.stringify({ email: 'mallory@example.com', password: 'mallory-2026' }) });
+  const token = JSON.parse(signin.text).token;
+  const tool = { 'user-agent': 'python-requests/2.31.0', 'content-type': 'application/json' };
+  for (let i = 1; i <= 15; i++) {
+    await request(url('/signin'), { method: 'POST', headers: tool, body: JSON.stringify({ email: `customer${i}@example.com`, password: 'Summer2024!' }) });
+  }
+  for (let id = 1000; id < 1040; id++) await request(url(`/invoices/${id}`), { headers: { ...browser, authorization: 'Bearer ' + token } });
 }
 
 /** The requests in time order of the sessions linked to `start` (following the records'
@@ -155,10 +176,13 @@ async function main(): Promise<void> {
     ng = await startNginx({ http });
     console.log(`nginx with api-sessions on ${ng.url('/')} (pid ${ng.pid}), demo API on 127.0.0.1:${up.port}`);
     await traffic(ng);
-    const records = await ng.records(REQUESTS); // the requests traffic() sends
+    await attacks(ng);
+    const all = await ng.records(REQUESTS + ATTACK_REQUESTS); // the requests traffic() and attacks() send
+    const records = all.slice(0, REQUESTS);
     console.log('\nThe records nginx wrote (one JSON line each), first one in full:\n');
     console.log(JSON.stringify(records[0], null, 2));
     printSessions(records);
+    console.log(`Then ${ATTACK_REQUESTS} more: a tool trying 15 accounts on POST /signin, and mallory walking /invoices/1000 to 1039 (most of them answered 403).\n`);
     const aliceToken = records.find((r) => r.user === 'alice');
     if (aliceToken) printJourney("alice's journey, stitched by the records' links", journeyOf(records, aliceToken.session));
 
@@ -169,7 +193,7 @@ async function main(): Promise<void> {
       log: () => {},
     });
     const deadline = Date.now() + 10000;
-    while ((await con.store.stats()).requests < records.length && Date.now() < deadline) {
+    while ((await con.store.stats()).requests < all.length && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const stats = await con.store.stats();
@@ -192,6 +216,15 @@ async function main(): Promise<void> {
       console.log(`  what the configuration in force did: ${now.sessions} sessions, ${now.mixed_sessions} with more than one user, ` +
         `${now.fallback_requests} requests left to IP + User-Agent`);
       console.log(`  ${rec.comparison.text}`);
+    }
+    // What the detections found in that traffic, as the Detections page shows it.
+    const findings = (await (await fetch(new URL('/api/detections', con.url))).json()) as any;
+    console.log(`\ndetections: ${con.url}detections  (${findings.items.length} findings)`);
+    for (const f of findings.items) {
+      console.log(`  ${f.kind}/${f.rule}: ${f.summary}`);
+      console.log(`    rule: ${f.threshold}`);
+      const e = f.evidence[f.evidence.length - 1];
+      if (e) console.log(`    evidence, e.g. ${e.method} ${e.path} ${e.status}: ${con.url}session/${e.session}/${e.part}#r=${e.request_id}`);
     }
     if (once) return;
     console.log('\nSend more traffic to ' + ng.url('/') + ' and watch it arrive; Ctrl-C stops everything.');

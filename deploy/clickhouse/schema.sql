@@ -124,7 +124,39 @@ CREATE TABLE IF NOT EXISTS {database}.block_audit (
 ) ENGINE = MergeTree()
 ORDER BY id;
 
+-- Detections (docs/console.md, "Detections"), written by the console's ingest only. A finding's
+-- newer state is a new row with a larger `updated` (readers take the newest with FINAL); `body`
+-- is the finding as JSON, the other columns what the filters read. `detection_sessions` holds a
+-- row per session a finding names (the marks of the session list). Both are partitioned by the
+-- day the finding started, so that all its states are in one partition, and retention drops
+-- whole days.
+CREATE TABLE IF NOT EXISTS {database}.detections (
+  id String,
+  kind String,
+  rules Array(String),
+  app String,
+  first_ts UInt64,
+  last_ts UInt64,
+  updated UInt64,
+  part Date,
+  body String
+) ENGINE = ReplacingMergeTree(updated)
+PARTITION BY part
+ORDER BY id;
+
+CREATE TABLE IF NOT EXISTS {database}.detection_sessions (
+  session String,
+  id String,
+  kind String,
+  rule String,
+  part Date
+) ENGINE = ReplacingMergeTree()
+PARTITION BY part
+ORDER BY (session, id);
+
 -- @ttl (ClickHouse 19.6 and later: 18.16 does not parse TTL)
 ALTER TABLE {database}.requests MODIFY TTL part + INTERVAL {retention_days} DAY;
 ALTER TABLE {database}.links MODIFY TTL part + INTERVAL {retention_days} DAY;
 ALTER TABLE {database}.samples MODIFY TTL part + INTERVAL {retention_days} DAY;
+ALTER TABLE {database}.detections MODIFY TTL part + INTERVAL {retention_days} DAY;
+ALTER TABLE {database}.detection_sessions MODIFY TTL part + INTERVAL {retention_days} DAY;

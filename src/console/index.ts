@@ -20,6 +20,9 @@ import { Batch, InvalidSink, excerpt } from './ingest/lines';
 import { Metrics } from './metrics';
 import { buildServer } from './server';
 import { ClickHouseSettings, DEFAULTS } from './settings';
+import { SessionRecord } from '../record/record';
+import { DetectionConfig, detectionConfig } from './detect/config';
+import { Detections } from './detect/runner';
 
 export interface ConsoleOptions {
   /** SQLite file (created when missing; default api-sessions.db). Ignored when `store` or
@@ -57,6 +60,9 @@ export interface ConsoleOptions {
   retentionIntervalMs?: number;
   /** Log lines (default: stderr with a time). Pass () => {} to silence. */
   log?: (msg: string) => void;
+  /** The detections' settings: overrides of their defaults (detect/config.ts; the JSON of
+   *  `--detections FILE`), `{ enabled: false }` to turn them off. A bad one stops the start. */
+  detections?: unknown;
   /** Tailer tuning (tests): poll interval, and how long a rotated file must stay unchanged before it is let go. */
   pollMs?: number;
   rotateGraceMs?: number;
@@ -65,6 +71,8 @@ export interface ConsoleOptions {
 export interface RunningConsole {
   /** Base URL, e.g. http://127.0.0.1:7441/ */
   url: string;
+  /** The detections: their detector (rules, settings in force). */
+  detections: Detections;
   /** The token in force (given or generated), null when none. */
   token: string | null;
   store: Store;
@@ -94,11 +102,14 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
   const retentionDays = options.retentionDays ?? DEFAULTS.retentionDays;
   if (!(retentionDays >= 0)) throw new Error('retentionDays must be 0 or more');
   const token = tokenInForce(options.token ?? null, host, log);
+  // Checked before anything starts: a typo in a threshold stops the console with its name.
+  const detectionSettings = detectionConfig(options.detections ?? {});
   const metrics = new Metrics(true);
   const store = await openStore(options, retentionDays, metrics, log);
 
   const invalid = invalidLines(metrics, log);
-  const counted = countedIngest(store, metrics);
+  const detections = detectionsOf(store, detectionSettings, metrics, log);
+  const counted = countedIngest(store, metrics, detections);
   const retention = retentionSweeps(store, retentionDays, metrics, log);
   const stopTimers = () => {
     retention.stop();
@@ -106,11 +117,13 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
   };
   let tailer: Tailer | null = null;
   try {
+    await detections.start();
     await retention.sweep();
     retention.start(options.retentionIntervalMs ?? DEFAULTS.retentionIntervalMs);
     tailer = options.logFile ? logTailer(options, store, metrics, invalid.onInvalid, counted.ingest, log) : null;
   } catch (e) {
     stopTimers();
+    await detections.close();
     await store.close();
     throw e;
   }
@@ -123,6 +136,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     maxQueuedQueries: options.maxQueuedQueries,
     trustForwardedProto: options.trustForwardedProto ?? false,
     blocksToken: options.blocksToken ?? null,
+    detections,
     signOutFile: signOutFileOf(options),
     log,
     ingest: (batch, source) => counted.ingest(batch, source),
@@ -147,6 +161,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
     await app.listen({ host, port: options.port ?? 0 });
   } catch (e) {
     stopTimers();
+    await detections.close();
     await store.close();
     throw e;
   }
@@ -157,6 +172,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
   let closed = false;
   return {
     url: `http://${shown}:${addr.port}/`,
+    detections,
     token,
     store,
     metrics,
@@ -167,6 +183,7 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
       closed = true;
       stopTimers();
       await tailer?.stop();
+      await detections.close();
       await app.close();
       await retention.idle();
       await store.close();
@@ -222,11 +239,14 @@ function invalidLines(metrics: Metrics, log: Log): { onInvalid: InvalidSink; sto
   return { onInvalid, stop: () => clearInterval(timer) };
 }
 
-/** Stores a batch from the log file or HTTP, counting what happened to it (metrics, /api/status). */
-function countedIngest(store: Store, metrics: Metrics) {
+/** Stores a batch from the log file or HTTP, counting what happened to it (metrics, /api/status);
+ *  the records the store newly took go through the detections. */
+function countedIngest(store: Store, metrics: Metrics, detections: Detections) {
   const totals = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
   const ingest = async (batch: Batch, source: string, checkpoint?: { name: string; value: string }): Promise<IngestResult> => {
-    const res = await store.ingest(batch.records, checkpoint, batch.raws);
+    const fresh: SessionRecord[] = [];
+    const res = await store.ingest(batch.records, checkpoint, batch.raws, detections.enabled ? fresh : undefined);
+    await detections.observe(fresh);
     metrics.ingested.inc({ source }, res.inserted);
     metrics.duplicates.inc({ source }, res.duplicates);
     if (res.expired) metrics.expired.inc({ source, reason: 'expired' }, res.expired);
@@ -240,6 +260,12 @@ function countedIngest(store: Store, metrics: Metrics) {
   return { ingest, totals };
 }
 
+/** Detections (detect/): the rules over the records ingest stores, their findings written to the
+ *  store; started with the console (it takes up the store's recent findings), closed with it. */
+function detectionsOf(store: Store, config: DetectionConfig, metrics: Metrics, log: Log): Detections {
+  return new Detections({ store, config, metrics, log });
+}
+
 /** Retention: parts dated before today minus `days` deleted, one sweep at a time. */
 function retentionSweeps(store: Store, days: number, metrics: Metrics, log: Log) {
   let sweeping: Promise<number> | null = null;
@@ -250,6 +276,7 @@ function retentionSweeps(store: Store, days: number, metrics: Metrics, log: Log)
       const cutoff = cutoffPart(Date.now(), days);
       store.setCutoff(cutoff);
       const n = await store.deleteBefore(cutoff);
+      if (store.detections) await store.detections.deleteBefore(cutoff);
       if (n > 0) {
         metrics.partsDeleted.inc(n);
         log(`retention: deleted ${n} session parts before ${cutoff}`);

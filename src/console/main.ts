@@ -11,6 +11,7 @@
  *   API_SESSIONS_DATA             folder of the SQLite file (default .)
  *   API_SESSIONS_LOG              the module's log file to follow (optional)
  *   API_SESSIONS_RETENTION_DAYS   default 7
+ *   API_SESSIONS_DETECTIONS       JSON file of detection settings to change (docs/console.md, "Detections")
  *   API_SESSIONS_CLICKHOUSE_URL, _DATABASE, _USER, _PASSWORD   for the ClickHouse store
  */
 import { startConsole } from './index';

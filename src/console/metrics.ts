@@ -71,6 +71,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // --- Detections (detect/) ---
+  readonly detections = new Counter({
+    name: 'api_sessions_console_detections_total',
+    help: 'Findings the detections opened, by kind (hijack, enumeration, stuffing, scripted).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly detectionErrors = new Counter({
+    name: 'api_sessions_console_detection_errors_total',
+    help: 'Batches whose detection or whose findings could not be saved (ingest went on).',
+    registers: [this.registry],
+  });
+  // --- end of detections ---
+
   constructor(defaults = false) {
     if (defaults) collectDefaultMetrics({ register: this.registry, prefix: 'api_sessions_console_' });
   }

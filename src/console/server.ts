@@ -14,6 +14,7 @@
  *   routes/recommendations.ts  grouping-key recommendations and the what-if preview
  *   routes/status.ts           /healthz, /api/status, /metrics
  *   routes/blocks.ts           blocks, and the block list nginx pulls
+ *   routes/detections.ts       findings of the detections, their page
  *   ingest/http.ts             POST /api/ingest
  *
  * (routes/query.ts and routes/csv.ts: reading a request's parameters, streaming CSV.)
@@ -36,6 +37,8 @@ import { registerJourneyRoutes } from './routes/journeys';
 import { registerRecommendationRoutes } from './routes/recommendations';
 import { registerStatusRoutes } from './routes/status';
 import { registerBlockRoutes } from './routes/blocks';
+import { registerDetectionRoutes } from './routes/detections';
+import type { Detections } from './detect/runner';
 import { DEFAULTS } from './settings';
 
 export interface ServerOptions {
@@ -56,6 +59,8 @@ export interface ServerOptions {
   status(): Promise<Record<string, unknown>>;
   /** Token nginx sends for the block list (routes/blocks.ts), separate from `token`; null: not served. */
   blocksToken?: string | null;
+  /** The detections (routes/detections.ts); without them the rules in force are the defaults. */
+  detections?: Detections;
   /** Where sign-outs are kept across restarts (signouts.ts); null or absent: in memory only. */
   signOutFile?: string | null;
   log?: (msg: string) => void;
@@ -83,6 +88,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerRecommendationRoutes(app, store);
   registerStatusRoutes(app, opts);
   registerBlockRoutes(app, { store, blocksToken: opts.blocksToken ?? null, guesses });
+  registerDetectionRoutes(app, { store, detections: opts.detections ?? null });
   registerIngest(app, {
     maxBodyBytes: opts.maxBodyBytes,
     onInvalid: opts.onInvalid,

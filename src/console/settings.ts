@@ -5,6 +5,7 @@
  * startConsole take their defaults from DEFAULTS.
  */
 import { join } from 'path';
+import { readDetectionSettings } from './detect/config';
 
 export const DEFAULTS = {
   host: '127.0.0.1',
@@ -42,6 +43,8 @@ export interface ConsoleSettings {
   blocksToken?: string;
   retentionDays: number;
   trustForwardedProto: boolean;
+  /** The detections' settings file, parsed (startConsole checks it with detectionConfig). */
+  detections?: unknown;
 }
 
 /** One setting: its flag (cli.ts), its environment variable, and what it means. */
@@ -73,14 +76,18 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'blocks-token',
     value: 'TOKEN',
     env: 'API_SESSIONS_BLOCKS_TOKEN',
-   
     help: 'token nginx sends to pull the block list (or env API_SESSIONS_BLOCKS_TOKEN)',
   },
   { flag: 'retention-days', value: 'N', env: 'API_SESSIONS_RETENTION_DAYS', help: `days of parts kept besides today (default ${DEFAULTS.retentionDays})` },
   {
+    flag: 'detections',
+    value: 'FILE',
+    env: 'API_SESSIONS_DETECTIONS',
+    help: 'JSON file of detection settings to change (or env API_SESSIONS_DETECTIONS; docs/console.md, "Detections")',
+  },
+  {
     flag: 'trust-proxy',
     env: 'API_SESSIONS_TRUST_PROXY',
-   
     help: 'behind a TLS proxy that sets X-Forwarded-Proto and X-Forwarded-For (or env API_SESSIONS_TRUST_PROXY=1): the sign-in cookie is Secure when the first says https; wrong tokens are counted per address of the second',
   },
   { flag: 'help', short: 'h', help: 'print this and exit' },
@@ -127,6 +134,7 @@ export function settingsFromFlags(values: Record<string, string | boolean | unde
     blocksToken: flag('blocks-token') ?? env.API_SESSIONS_BLOCKS_TOKEN ?? undefined,
     retentionDays: wholeNumber(flag('retention-days'), DEFAULTS.retentionDays, (n) => n >= 0, '--retention-days: a whole number of days'),
     trustForwardedProto: values['trust-proxy'] === true || env.API_SESSIONS_TRUST_PROXY === '1',
+    detections: readDetectionSettings(flag('detections') ?? env.API_SESSIONS_DETECTIONS),
   };
 }
 
@@ -152,5 +160,6 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv): ConsoleSettings
     blocksToken: env.API_SESSIONS_BLOCKS_TOKEN || undefined,
     retentionDays: wholeNumber(env.API_SESSIONS_RETENTION_DAYS, DEFAULTS.retentionDays, (n) => n >= 0, 'API_SESSIONS_RETENTION_DAYS: a whole number of days'),
     trustForwardedProto: env.API_SESSIONS_TRUST_PROXY === '1',
+    detections: readDetectionSettings(env.API_SESSIONS_DETECTIONS || undefined),
   };
 }

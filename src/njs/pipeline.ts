@@ -17,7 +17,7 @@
  * - pull_blocks: js_periodic (njs >= 0.8): the block list pulled from the console (block-pull.ts).
  */
 import { buildConfig, sharedConfig, Config, RawConfig, SharedDict, CONFIG_DICT } from './config';
-import { isNjsEngine } from './engine';
+import { isNjsEngine, keepsModuleState } from './engine';
 import { Body, Exchange, startExtraction } from './extract';
 import { isJsonType } from './sources/json';
 import { buildRecord, failedFields, jsonText, RawRequest, RequestFacts } from './record';
@@ -37,7 +37,7 @@ function record(r: NginxHTTPRequest): string {
     const cfg = ex.more ? configOf(r) : buildConfig({});
     ex.maxBody = cfg.limits.maxBody;
     ex.maxAttackBody = cfg.limits.maxAttackBody;
-    if (cfg.errors.length > 0 && reportsNow(r)) {
+    if (cfg.errors.length > 0 && reportsConfig(r, cfg)) {
       for (let i = 0; i < cfg.errors.length; i++) r.error('api_sessions: ' + cfg.errors[i]);
     }
     return buildRecord(facts, cfg, ex, errors);
@@ -212,6 +212,22 @@ function configOf(r: NginxHTTPRequest): Config {
   if (cfg === undefined) cfg = buildConfig(raw);
   held.apiSessionsConfig = cfg;
   return cfg;
+}
+
+// QuickJS: the configuration errors this context has written, the last 16 (a context serves one
+// worker's requests one after another, and a reload starts new workers with new contexts).
+let reportedErrors: string[] | null = null;
+
+/** Whether to write the configuration's errors now: on QuickJS once per context and set of
+ *  errors; on the njs engine, which keeps nothing, on reportsNow's schedule. */
+function reportsConfig(r: NginxHTTPRequest, cfg: Config): boolean {
+  if (!keepsModuleState()) return reportsNow(r);
+  const key = cfg.errors.join('\n');
+  if (reportedErrors === null) reportedErrors = [];
+  if (reportedErrors.indexOf(key) >= 0) return false;
+  if (reportedErrors.length >= 16) reportedErrors.shift();
+  reportedErrors.push(key);
+  return true;
 }
 
 /** Set by build.mjs: a digest of the module's sources (the configuration cache's key). */

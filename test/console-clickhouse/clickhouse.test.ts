@@ -21,6 +21,7 @@ import { generateRecords } from '../helpers/generate-records';
 import { SessionRecord } from '../../src/record/record';
 import { clickhouseBinary, startClickHouse, ClickHouseServer } from './server';
 import { defineStoreContract, journeyScenario, rec, sampleScenario, D1, D2, dateOf, sid } from './contract';
+import { defineFindingContract } from './detections-contract';
 
 const bin = clickhouseBinary();
 if (!bin) console.log('ClickHouse store tests skipped: no clickhouse-server binary (apt-get install clickhouse-server, or set CLICKHOUSE_SERVER_BIN)');
@@ -55,15 +56,15 @@ maybe('ClickHouse store', () => {
   });
 
   defineStoreContract('clickhouse', () => (server ? { open: () => open() } : null));
+  defineFindingContract('clickhouse', () => (server ? { open: () => open() } : null));
 
   test('the schema file: TTL only for servers that have it, placeholders filled', async () => {
     const text = readFileSync(DEFAULT_SCHEMA_FILE, 'utf8');
     const withTtl = schemaStatements(text, { database: 'db1', retentionDays: 7, ttl: true });
     const without = schemaStatements(text, { database: 'db1', retentionDays: 7, ttl: false });
-    expect(withTtl.slice(-3)).toEqual(
-      ['requests', 'links', 'samples'].map((t) => `ALTER TABLE db1.${t} MODIFY TTL part + INTERVAL 7 DAY`),
-    );
-    expect(without).toEqual(withTtl.slice(0, -3));
+    const dated = ['requests', 'links', 'samples', 'detections', 'detection_sessions'];
+    expect(withTtl.slice(-dated.length)).toEqual(dated.map((t) => `ALTER TABLE db1.${t} MODIFY TTL part + INTERVAL 7 DAY`));
+    expect(without).toEqual(withTtl.slice(0, -dated.length));
     expect(without.join('\n')).not.toMatch(/\{|TTL/);
     expect(serverHasTtl('18.16.1')).toBe(false);
     expect(serverHasTtl('19.6.2.11')).toBe(true);

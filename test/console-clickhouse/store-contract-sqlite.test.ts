@@ -7,11 +7,15 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { defineStoreContract } from './contract';
+import { defineFindingContract } from './detections-contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'api-sessions-contract-'));
 let n = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 defineStoreContract('sqlite', () => ({
+  open: async () => new SqliteStore(join(dir, `store-${++n}.db`)),
+}));
+defineFindingContract('sqlite', () => ({
   open: async () => new SqliteStore(join(dir, `store-${++n}.db`)),
 }));

@@ -171,6 +171,26 @@ export async function startUpstream(): Promise<Upstream> {
     for (let i = 0; i < 256; i++) bytes[i] = i;
     res.set('Content-Type', 'application/octet-stream').send(bytes);
   });
+  // The demo's accounts (scripts/demo.ts): a sign-in that checks the password, and invoices that
+  // belong to one account each (another account's is 403, an unknown id 404): what its
+  // credential-stuffing and enumeration runs go against.
+  const ACCOUNTS: Record<string, string> = { 'alice@example.com': 'correct horse battery staple', 'mallory@example.com': 'mallory-2026' };
+  app.post('/signin', (req, res) => {
+    const b = jsonBody(req);
+    const email = String(b.email || '');
+    if (!Object.prototype.hasOwnProperty.call(ACCOUNTS, email) || ACCOUNTS[email] !== b.password) return res.status(401).json({ error: 'wrong email or password' });
+    const user = email.split('@')[0];
+    res.json({ token: tokenFor(user), user });
+  });
+  app.get('/invoices/:id', (req, res) => {
+    const claims = bearerClaims(req.headers.authorization);
+    if (!claims) return res.status(401).json({ error: 'a valid token' });
+    const id = Number(req.params.id);
+    if (!(Number.isInteger(id) && id >= 1000 && id < 1100)) return res.status(404).json({ error: 'no such invoice' });
+    const owner = id < 1010 ? 'alice' : id < 1015 ? 'mallory' : 'someone-else';
+    if (owner !== claims.sub) return res.status(403).json({ error: 'not your invoice' });
+    res.json({ id, owner, total: 42.5 });
+  });
   app.all('*', (req, res) => {
     res.json({ ok: true, path: req.path });
   });

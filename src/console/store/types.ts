@@ -8,6 +8,7 @@ import type { SampleRow, StoredRequest } from './fields';
 
 export type { SampleRow, StoredRequest } from './fields';
 import type { BlockStore } from '../blocks';
+import type { FindingStore } from '../detect/finding';
 import type { OverviewCounts, OverviewQuery } from '../overview';
 
 /** Filters of the session list; all given ones must hold (AND). */
@@ -147,8 +148,9 @@ export interface Store {
   /** Stores records (one per request_id) and, in the same transaction where the store has
    *  transactions, a checkpoint. `raws[i]`, when given, is records[i]'s JSON text as received
    *  (a store may keep it instead of re-serializing; unknown fields then survive for later
-   *  readers). */
-  ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): Promise<IngestResult>;
+   *  readers). `fresh`, when given, receives the records newly stored, in their order (not the
+   *  duplicates, expired or future ones): what the detections look at. */
+  ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[], fresh?: SessionRecord[]): Promise<IngestResult>;
   getCheckpoint(name: string): Promise<string | null>;
   /** With `count`, also the total (see Page.total). Ordered by `sort` (default `last`: the last
    *  request), descending, ties by the newest part. */
@@ -181,6 +183,9 @@ export interface Store {
   /** Blocks and their audit list (blocks.ts). Stores that do not keep them leave it out; the
    *  block API then answers 501. */
   blocks?: BlockStore;
+  /** Findings of the detections (detect/finding.ts). Stores that do not keep them leave it
+   *  out; the detections API then answers 501. */
+  detections?: FindingStore;
 }
 
 export class BadCursorError extends Error {}

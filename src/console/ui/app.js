@@ -201,6 +201,8 @@
           ipCell, statusCell, attackCell,
           el('td', { className: 'mono muted key' }, pivots('key', p.keys, 3))));
       });
+      // Detections (detections.js): a chip per kind of finding naming a listed session.
+      if (window.apiSessionsDetections) window.apiSessionsDetections.markList(tbody);
       result.appendChild(el('table', { id: 'parts' },
         el('thead', null, el('tr', null, el('th', null, sortLink(q, 'last', 'First / last request')), el('th', null, 'Session / part'), el('th', null, 'Application'),
           el('th', null, 'User / role'), el('th', { className: 'num' }, sortLink(q, 'requests', 'Requests')), el('th', null, 'IPs'), el('th', null, 'Statuses'),
@@ -321,6 +323,13 @@
         el('div', { className: 'block-actions' }, el('span', null, 'Block'),
           link('/blocks?kind=session&value=' + encodeURIComponent(s.session), 'this session…', 'block-session'),
           s.users.map(function (u) { return [' · ', link('/blocks?kind=user&value=' + encodeURIComponent(u), 'user ' + u + '…', 'block-user')]; }))));
+      // Detections (detections.js): the findings that name this session.
+      if (window.apiSessionsDetections) {
+        var findings = el('div', { id: 'session-findings' }, el('p', { className: 'muted' }, 'Loading…'));
+        head.appendChild(el('h3', null, 'Detections'));
+        head.appendChild(findings);
+        window.apiSessionsDetections.sessionFindings(findings, s.session);
+      }
       var linked = el('div', { id: 'linked' }, el('p', { className: 'muted' }, 'Loading…'));
       head.appendChild(el('h3', null, 'Linked sessions'));
       head.appendChild(linked);
@@ -781,6 +790,7 @@
     if (m) renderSession(main, m[1].toLowerCase(), m[2]);
     else if (location.pathname === '/attacks') renderAttacks(main);
     else if (location.pathname === '/blocks' && window.apiSessionsBlocks) window.apiSessionsBlocks.render(main);
+    else if (location.pathname === '/detections' && window.apiSessionsDetections) window.apiSessionsDetections.render(main);
     else if (location.pathname === '/recommendations') renderRecommendationApps(main);
     else if (location.pathname !== '/' && !jm && !am) {
       // e.g. /session/nothex/...: say so rather than show the list as if it were asked for.

@@ -36,6 +36,7 @@ import { listParts } from './list';
 import { deleteBefore } from './retention';
 import { Samples } from './samples';
 import { ClickHouseBlocks, hasBlockTable } from './blocks';
+import { ClickHouseDetections, hasDetectionTables } from './detections';
 import { DEFAULT_SCHEMA_FILE, createTables, findJourneyTables, serverHasTtl } from './schema';
 import { getPart, partRequests, sessionParts, timeline } from './session';
 import { ClickHouseTables } from './tables';
@@ -83,6 +84,9 @@ export class ClickHouseStore implements Store {
   /** Blocks and their audit list (blocks.ts): absent where the database has no block_audit
    *  table (an operator-managed schema without it: the block API answers 501). */
   blocks?: ClickHouseBlocks;
+  /** Findings of the detections (detections.ts): absent where the database has no detections
+   *  tables (an operator-managed schema without them: the detections API answers 501). */
+  detections?: ClickHouseDetections;
 
   constructor(private readonly opts: ClickHouseStoreOptions) {
     this.database = opts.database ?? 'api_sessions';
@@ -120,6 +124,7 @@ export class ClickHouseStore implements Store {
       });
     }
     if (await hasBlockTable(this.tables)) this.blocks = new ClickHouseBlocks(this.tables);
+    if (await hasDetectionTables(this.tables)) this.detections = new ClickHouseDetections(this.tables);
     const found = await findJourneyTables(this.tables, { journeys: this.opts.journeys, createSchema });
     this.tables.journeys = found.journeys;
     this.tables.samplesUser = found.samplesUser;
@@ -135,8 +140,8 @@ export class ClickHouseStore implements Store {
     this.writer.setCutoff(cutoffPart);
   }
 
-  ingest(records: SessionRecord[], checkpoint?: Checkpoint): Promise<IngestResult> {
-    return this.writer.ingest(records, checkpoint);
+  ingest(records: SessionRecord[], checkpoint?: Checkpoint, _raws?: string[], fresh?: SessionRecord[]): Promise<IngestResult> {
+    return this.writer.ingest(records, checkpoint, fresh);
   }
 
   getCheckpoint(name: string): Promise<string | null> {

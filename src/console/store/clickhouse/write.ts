@@ -41,9 +41,10 @@ export class RequestWriter {
     this.cutoff = cutoffPart;
   }
 
-  ingest(records: SessionRecord[], checkpoint?: Checkpoint): Promise<IngestResult> {
+  /** `newlyStored` receives the records newly stored, once they are. */
+  ingest(records: SessionRecord[], checkpoint?: Checkpoint, newlyStored?: SessionRecord[]): Promise<IngestResult> {
     // One batch at a time: the duplicate check of a batch must see the rows of the one before.
-    const run = this.chain.then(() => this.ingestNow(records, checkpoint));
+    const run = this.chain.then(() => this.ingestNow(records, checkpoint, newlyStored));
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -53,7 +54,7 @@ export class RequestWriter {
     return this.chain;
   }
 
-  private async ingestNow(records: SessionRecord[], checkpoint?: Checkpoint): Promise<IngestResult> {
+  private async ingestNow(records: SessionRecord[], checkpoint?: Checkpoint, newlyStored?: SessionRecord[]): Promise<IngestResult> {
     const t = this.t;
     const { res, takes } = batchCounts(this.cutoff);
     const batch = new Map<string, SessionRecord>();
@@ -102,6 +103,7 @@ export class RequestWriter {
       });
     }
     res.inserted = rows.length;
+    if (newlyStored) for (const r of newRecords) newlyStored.push(r);
     if (checkpoint) {
       const at = Math.max(Date.now() * 1000, this.lastCheckpointAt + 1);
       this.lastCheckpointAt = at;

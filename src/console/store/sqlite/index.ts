@@ -16,6 +16,7 @@ import { SessionRecord } from '../../../record/record';
 import { eachPartRequest } from '../session-page';
 import { Checkpoint, IngestResult, LINKS_PER_SESSION, LinkEdge, Page, PartFilter, PartSort, PartSummary, RequestFilter, SampleRow, Store, StoredRequest, TimelineBucket } from '../types';
 import { SqliteBlocks } from './blocks';
+import { SqliteDetections } from './detections';
 import { BackgroundCheckpointer } from './checkpointer';
 import { SessionLinks } from './journeys';
 import { PartList } from './list';
@@ -46,6 +47,8 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   /** Blocks and their audit list (blocks.ts); absent on a read-only store. */
   blocks?: SqliteBlocks;
+  /** Findings of the detections (detections.ts); absent on a read-only store. */
+  detections?: SqliteDetections;
   private readonly checkpointer: BackgroundCheckpointer | null = null;
   /** Failures of the background checkpoint thread (0 or 1: it is not restarted). */
   checkpointFailures = 0;
@@ -77,6 +80,7 @@ export class SqliteStore implements Store {
     if (!opts.readonly) {
       createTables(this.db);
       this.blocks = new SqliteBlocks(this.db);
+      this.detections = new SqliteDetections(this.db);
       checkSchemaVersion(this.db, path);
     }
     if (!opts.readonly && opts.backgroundCheckpoint !== false && !this.db.memory) {
@@ -105,8 +109,8 @@ export class SqliteStore implements Store {
     this.writer.setCutoff(cutoffPart);
   }
 
-  async ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): Promise<IngestResult> {
-    const res = this.writer.ingest(records, checkpoint, raws);
+  async ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[], fresh?: SessionRecord[]): Promise<IngestResult> {
+    const res = this.writer.ingest(records, checkpoint, raws, fresh);
     this.checkpointer?.request();
     return res;
   }

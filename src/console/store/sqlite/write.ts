@@ -76,7 +76,7 @@ export class PartWriter {
   private newPartEndpoints: Array<[number, number]> = [];
   private readonly fresh: boolean[] = OVERVIEW_LEVELS.map(() => false);
   private readonly st;
-  private readonly ingestTx: (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]) => IngestResult;
+  private readonly ingestTx: (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[], fresh?: SessionRecord[]) => IngestResult;
 
   constructor(
     db: Database.Database,
@@ -110,8 +110,8 @@ export class PartWriter {
       setCheckpoint: db.prepare('INSERT INTO checkpoints (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value'),
       getCheckpoint: db.prepare('SELECT value FROM checkpoints WHERE name = ?').pluck(),
     };
-    this.ingestTx = db.transaction((records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]) =>
-      this.ingestSync(records, checkpoint, raws),
+    this.ingestTx = db.transaction((records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[], fresh?: SessionRecord[]) =>
+      this.ingestSync(records, checkpoint, raws, fresh),
     );
   }
 
@@ -119,9 +119,13 @@ export class PartWriter {
     this.cutoff = cutoffPart;
   }
 
-  ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): IngestResult {
+  /** `fresh` receives the records newly stored (once the transaction committed). */
+  ingest(records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[], fresh?: SessionRecord[]): IngestResult {
+    const stored: SessionRecord[] | undefined = fresh ? [] : undefined;
     try {
-      return this.ingestTx(records, checkpoint, raws);
+      const res = this.ingestTx(records, checkpoint, raws, stored);
+      if (fresh && stored) for (const r of stored) fresh.push(r);
+      return res;
     } catch (e) {
       // The transaction rolled back: the in-memory aggregates may be ahead of the database, and
       // a day's table created by this batch is gone with its prepared statements.
@@ -212,7 +216,7 @@ export class PartWriter {
     this.endpointCacheSize = 0;
   }
 
-  private ingestSync = (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[]): IngestResult => {
+  private ingestSync = (records: SessionRecord[], checkpoint?: Checkpoint, raws?: string[], fresh?: SessionRecord[]): IngestResult => {
     const { res, takes } = batchCounts(this.cutoff);
     const touched = new Set<PartState>();
     // Evicted between batches only: a part touched earlier in this batch holds aggregates not yet
@@ -230,6 +234,7 @@ export class PartWriter {
       for (let j = 0; j < chunk.length; j++) {
         if (stored[j]) {
           res.inserted++;
+          fresh?.push(chunk[j].r);
           this.account(chunk[j], touched);
           this.addJourney(chunk[j].r, chunk[j].ts);
         } else res.duplicates++;
