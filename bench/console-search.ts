@@ -1,6 +1,6 @@
 /**
  * npx tsx bench/console-search.ts [records]: how long the list's searches (issue 16) take on the
- * SQLite store: generated traffic (src/console/record/generate.ts, 7 days, default 300,000
+ * SQLite store: generated traffic (test/helpers/generate-records.ts, 7 days, default 300,000
  * records) in a temporary database, each search run 5 times, the median printed. Not a test:
  * numbers for docs/console-api.md's claims that the searches are bounded.
  */
@@ -9,7 +9,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { SqliteStore } from '../src/console/store/sqlite';
 import { PartFilter, PartSort } from '../src/console/store/types';
-import { generateRecords } from '../src/console/record/generate';
+import { generateRecords } from '../test/helpers/generate-records';
 import { SessionRecord } from '../src/record/record';
 
 async function main(): Promise<void> {

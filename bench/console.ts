@@ -15,7 +15,7 @@
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'fs';
 import { join } from 'path';
 import { once } from 'events';
-import { generateRecords } from '../src/console/record/generate';
+import { generateRecords } from '../test/helpers/generate-records';
 import { SqliteStore } from '../src/console/store/sqlite';
 import { PartFilter } from '../src/console/store/types';
 import { Tailer } from '../src/console/ingest/tailer';

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'crypto';
 import { SessionRecord } from '../src/record/record';
-import { prng } from '../src/console/record/generate';
+import { prng } from '../test/helpers/generate-records';
 import { DetectionKind } from '../src/console/detect/finding';
 
 export interface Truth {

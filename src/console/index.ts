@@ -1,6 +1,7 @@
 /**
  * The console: ingest (the module's log file, and HTTP from shippers), the store, the query API
- * and the web UI in one process.
+ * and the web UI in one process. startConsole puts the named parts below together; the settings
+ * of the entry points (cli.ts, main.ts) and every default: settings.ts.
  *
  *   const c = await startConsole({ dbPath: 'sessions.db', logFile: '/var/log/nginx/api_sessions.log' });
  *   console.log(c.url);
@@ -12,26 +13,30 @@ import { mkdirSync } from 'fs';
 import { dirname, resolve } from 'path';
 import { AddressInfo } from 'net';
 import { SqliteStore } from './store/sqlite';
-import { Store } from './store/types';
+import { createClickHouseStore } from './store/clickhouse';
+import { IngestResult, Store } from './store/types';
 import { Tailer } from './ingest/tailer';
 import { Batch, InvalidSink, excerpt } from './ingest/lines';
 import { Metrics } from './metrics';
 import { buildServer } from './server';
-import { MAX_LINE_BYTES } from './ingest/http';
+import { ClickHouseSettings, DEFAULTS } from './settings';
 import { SessionRecord } from '../record/record';
-import { detectionConfig } from './detect/config';
+import { DetectionConfig, detectionConfig } from './detect/config';
 import { Detections } from './detect/runner';
 
 export interface ConsoleOptions {
-  /** SQLite file (created when missing). Ignored when `store` is given. */
+  /** SQLite file (created when missing; default api-sessions.db). Ignored when `store` or
+   *  `clickhouse` is given. */
   dbPath?: string;
-  /** Another store (e.g. ClickHouse); the console closes it on close(). */
+  /** Another store, opened by the caller; the console closes it on close(). */
   store?: Store;
+  /** The ClickHouse store on this server instead of SQLite (settings.ts: main.ts's environment). */
+  clickhouse?: ClickHouseSettings;
   /** The module's log file to follow (optional: HTTP ingest works without it). */
   logFile?: string;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Default 0: a free port. */
+  /** Default 0: a free port (cli.ts and main.ts: DEFAULTS.port). */
   port?: number;
   /** Access token for the UI, the API and ingest. Required off loopback: when the host is not a
    *  loopback address and none is given, one is generated and printed. */
@@ -46,8 +51,8 @@ export interface ConsoleOptions {
    *  without it the list is not served. */
   blocksToken?: string;
   /** Where sign-outs of the UI are kept, so that they hold across restarts (a small file).
-   *  Default: beside the SQLite file (`<dbPath>.signouts`), also when `store` is another store
-   *  and `dbPath` is given; null, or another store without `dbPath`: kept in memory only. */
+   *  Default: beside the SQLite file (`<dbPath>.signouts`), also when the store is another and
+   *  `dbPath` is given; null, or another store without `dbPath`: kept in memory only. */
   signOutFile?: string | null;
   /** Days of parts kept besides today (default 7). */
   retentionDays?: number;
@@ -89,138 +94,55 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
+type Log = (msg: string) => void;
+
 export async function startConsole(options: ConsoleOptions = {}): Promise<RunningConsole> {
   const log = options.log ?? ((m: string) => process.stderr.write(`${new Date().toISOString()} console: ${m}\n`));
-  const host = options.host ?? '127.0.0.1';
-  const retentionDays = options.retentionDays ?? 7;
+  const host = options.host ?? DEFAULTS.host;
+  const retentionDays = options.retentionDays ?? DEFAULTS.retentionDays;
   if (!(retentionDays >= 0)) throw new Error('retentionDays must be 0 or more');
-  let token = options.token ?? null;
-  if (!token && !isLoopback(host)) {
-    token = randomBytes(24).toString('base64url');
-    log(`listening on ${host} needs a token; generated one: ${token}`);
-  }
-
+  const token = tokenInForce(options.token ?? null, host, log);
   // Checked before anything starts: a typo in a threshold stops the console with its name.
   const detectionSettings = detectionConfig(options.detections ?? {});
   const metrics = new Metrics(true);
-  let store: Store;
-  if (options.store) store = options.store;
-  else {
-    const dbPath = resolve(options.dbPath ?? 'api-sessions.db');
-    mkdirSync(dirname(dbPath), { recursive: true });
-    store = new SqliteStore(dbPath, {
-      onCheckpointFail: (e) => {
-        metrics.checkpointFailures.inc();
-        log(`background WAL checkpoint failed, the writer checkpoints instead: ${e.message}`);
-      },
-    });
-  }
+  const store = await openStore(options, retentionDays, metrics, log);
 
-  // Refused lines: every one counted; the first 20 of each minute logged with an excerpt.
-  let logged = 0;
-  let suppressed = 0;
-  const invalidTimer = setInterval(() => {
-    if (suppressed > 0) log(`${suppressed} more invalid lines in the last minute (see api_sessions_console_records_invalid_total)`);
-    logged = 0;
-    suppressed = 0;
-  }, 60000);
-  invalidTimer.unref();
-  const onInvalid: InvalidSink = (source, reason, detail, sample) => {
-    metrics.invalid.inc({ source: source.startsWith('file:') ? 'file' : source, reason });
-    if (logged < 20) {
-      logged++;
-      log(`invalid record from ${source} (${reason}): ${excerpt(detail, 120)}: ${excerpt(sample)}`);
-    } else suppressed++;
+  const invalid = invalidLines(metrics, log);
+  const detections = detectionsOf(store, detectionSettings, metrics, log);
+  const counted = countedIngest(store, metrics, detections);
+  const retention = retentionSweeps(store, retentionDays, metrics, log);
+  const stopTimers = () => {
+    retention.stop();
+    invalid.stop();
   };
-
-  // Detections: the batch's newly stored records go through the rules (detect/).
-  const detections = new Detections({ store, config: detectionSettings, metrics, log });
-  await detections.start();
-
-  const totals = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
-  const ingest = async (batch: Batch, source: string, checkpoint?: { name: string; value: string }) => {
-    const fresh: SessionRecord[] = [];
-    const res = await store.ingest(batch.records, checkpoint, batch.raws, detections.enabled ? fresh : undefined);
-    await detections.observe(fresh);
-    metrics.ingested.inc({ source }, res.inserted);
-    metrics.duplicates.inc({ source }, res.duplicates);
-    if (res.expired) metrics.expired.inc({ source, reason: 'expired' }, res.expired);
-    if (res.future) metrics.expired.inc({ source, reason: 'future' }, res.future);
-    totals.inserted += res.inserted;
-    totals.duplicates += res.duplicates;
-    totals.expired += res.expired;
-    totals.future += res.future;
-    return res;
-  };
-
-  let sweeping: Promise<number> | null = null;
-  const sweep = async (): Promise<number> => {
-    if (sweeping) return sweeping;
-    sweeping = (async () => {
-      const cutoff = cutoffPart(Date.now(), retentionDays);
-      store.setCutoff(cutoff);
-      const n = await store.deleteBefore(cutoff);
-      if (store.detections) await store.detections.deleteBefore(cutoff);
-      if (n > 0) {
-        metrics.partsDeleted.inc(n);
-        log(`retention: deleted ${n} session parts before ${cutoff}`);
-      }
-      return n;
-    })();
-    try {
-      return await sweeping;
-    } finally {
-      sweeping = null;
-    }
-  };
-  await sweep();
-  const sweepTimer = setInterval(() => void sweep().catch((e) => log('retention failed: ' + (e as Error).message)), options.retentionIntervalMs ?? 10 * 60000);
-  sweepTimer.unref();
-
   let tailer: Tailer | null = null;
-  if (options.logFile) {
-    tailer = new Tailer({
-      path: options.logFile,
-      ingest: async (batch, checkpoint) => {
-        await ingest(batch, 'file', checkpoint);
-      },
-      loadCheckpoint: (name) => store.getCheckpoint(name),
-      onInvalid,
-      log,
-      onRotation: (kind) => metrics.rotations.inc({ kind }),
-      onLag: (bytes) => metrics.tailLag.set(bytes),
-      onLoss: (loss) => {
-        metrics.tailLosses.inc({ reason: loss.reason });
-        if (loss.to !== null) metrics.tailLostBytes.inc(loss.to - loss.from);
-      },
-      pollMs: options.pollMs,
-      rotateGraceMs: options.rotateGraceMs,
-      // Its longest line, and HTTP ingest's: the same limit for both.
-      chunkBytes: MAX_LINE_BYTES,
-    });
+  try {
+    await detections.start();
+    await retention.sweep();
+    retention.start(options.retentionIntervalMs ?? DEFAULTS.retentionIntervalMs);
+    tailer = options.logFile ? logTailer(options, store, metrics, invalid.onInvalid, counted.ingest, log) : null;
+  } catch (e) {
+    stopTimers();
+    await detections.close();
+    await store.close();
+    throw e;
   }
 
   const app = await buildServer({
     store,
     metrics,
-    onInvalid,
+    onInvalid: invalid.onInvalid,
     token,
-    maxLineBytes: MAX_LINE_BYTES,
     maxQueuedQueries: options.maxQueuedQueries,
     trustForwardedProto: options.trustForwardedProto ?? false,
     blocksToken: options.blocksToken ?? null,
     detections,
-    signOutFile:
-      options.signOutFile !== undefined
-        ? options.signOutFile
-        : options.dbPath !== undefined || !options.store
-          ? resolve(options.dbPath ?? 'api-sessions.db') + '.signouts'
-          : null,
+    signOutFile: signOutFileOf(options),
     log,
-    ingest: (batch, source) => ingest(batch, source),
+    ingest: (batch, source) => counted.ingest(batch, source),
     status: async () => ({
       store: await store.stats(),
-      ingest: { ...totals, invalid: (await metrics.invalid.get()).values.reduce((s, v) => s + v.value, 0) },
+      ingest: { ...counted.totals, invalid: (await metrics.invalid.get()).values.reduce((s, v) => s + v.value, 0) },
       tail: tailer
         ? {
             file: resolve(options.logFile!),
@@ -238,36 +160,168 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
   try {
     await app.listen({ host, port: options.port ?? 0 });
   } catch (e) {
-    clearInterval(sweepTimer);
-    clearInterval(invalidTimer);
+    stopTimers();
     await detections.close();
     await store.close();
     throw e;
   }
   const addr = app.server.address() as AddressInfo;
   const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  const url = `http://${shown}:${addr.port}/`;
   tailer?.start();
 
   let closed = false;
   return {
-    url,
+    url: `http://${shown}:${addr.port}/`,
     detections,
     token,
     store,
     metrics,
     tailer,
-    sweep,
+    sweep: retention.sweep,
     close: async () => {
       if (closed) return;
       closed = true;
-      clearInterval(sweepTimer);
-      clearInterval(invalidTimer);
+      stopTimers();
       await tailer?.stop();
       await detections.close();
       await app.close();
-      if (sweeping) await sweeping.catch(() => undefined);
+      await retention.idle();
       await store.close();
     },
   };
+}
+
+/** The token given; none off loopback: one generated and logged. */
+function tokenInForce(given: string | null, host: string, log: Log): string | null {
+  if (given || isLoopback(host)) return given;
+  const token = randomBytes(24).toString('base64url');
+  log(`listening on ${host} needs a token; generated one: ${token}`);
+  return token;
+}
+
+/** The store given, the ClickHouse store of `clickhouse`, or the SQLite file. */
+async function openStore(options: ConsoleOptions, retentionDays: number, metrics: Metrics, log: Log): Promise<Store> {
+  if (options.store) return options.store;
+  if (options.clickhouse) return createClickHouseStore({ ...options.clickhouse, retentionDays });
+  const dbPath = resolve(options.dbPath ?? DEFAULTS.dbFile);
+  mkdirSync(dirname(dbPath), { recursive: true });
+  return new SqliteStore(dbPath, {
+    onCheckpointFail: (e) => {
+      metrics.checkpointFailures.inc();
+      log(`background WAL checkpoint failed, the writer checkpoints instead: ${e.message}`);
+    },
+  });
+}
+
+function signOutFileOf(options: ConsoleOptions): string | null {
+  if (options.signOutFile !== undefined) return options.signOutFile;
+  const sqlite = !options.store && !options.clickhouse;
+  return options.dbPath !== undefined || sqlite ? resolve(options.dbPath ?? DEFAULTS.dbFile) + '.signouts' : null;
+}
+
+/** Refused lines: every one counted; the first 20 of each minute logged with an excerpt. */
+function invalidLines(metrics: Metrics, log: Log): { onInvalid: InvalidSink; stop(): void } {
+  let logged = 0;
+  let suppressed = 0;
+  const timer = setInterval(() => {
+    if (suppressed > 0) log(`${suppressed} more invalid lines in the last minute (see api_sessions_console_records_invalid_total)`);
+    logged = 0;
+    suppressed = 0;
+  }, 60000);
+  timer.unref();
+  const onInvalid: InvalidSink = (source, reason, detail, sample) => {
+    metrics.invalid.inc({ source: source.startsWith('file:') ? 'file' : source, reason });
+    if (logged < 20) {
+      logged++;
+      log(`invalid record from ${source} (${reason}): ${excerpt(detail, 120)}: ${excerpt(sample)}`);
+    } else suppressed++;
+  };
+  return { onInvalid, stop: () => clearInterval(timer) };
+}
+
+/** Stores a batch from the log file or HTTP, counting what happened to it (metrics, /api/status);
+ *  the records the store newly took go through the detections. */
+function countedIngest(store: Store, metrics: Metrics, detections: Detections) {
+  const totals = { inserted: 0, duplicates: 0, expired: 0, future: 0 };
+  const ingest = async (batch: Batch, source: string, checkpoint?: { name: string; value: string }): Promise<IngestResult> => {
+    const fresh: SessionRecord[] = [];
+    const res = await store.ingest(batch.records, checkpoint, batch.raws, detections.enabled ? fresh : undefined);
+    await detections.observe(fresh);
+    metrics.ingested.inc({ source }, res.inserted);
+    metrics.duplicates.inc({ source }, res.duplicates);
+    if (res.expired) metrics.expired.inc({ source, reason: 'expired' }, res.expired);
+    if (res.future) metrics.expired.inc({ source, reason: 'future' }, res.future);
+    totals.inserted += res.inserted;
+    totals.duplicates += res.duplicates;
+    totals.expired += res.expired;
+    totals.future += res.future;
+    return res;
+  };
+  return { ingest, totals };
+}
+
+/** Detections (detect/): the rules over the records ingest stores, their findings written to the
+ *  store; started with the console (it takes up the store's recent findings), closed with it. */
+function detectionsOf(store: Store, config: DetectionConfig, metrics: Metrics, log: Log): Detections {
+  return new Detections({ store, config, metrics, log });
+}
+
+/** Retention: parts dated before today minus `days` deleted, one sweep at a time. */
+function retentionSweeps(store: Store, days: number, metrics: Metrics, log: Log) {
+  let sweeping: Promise<number> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const sweep = async (): Promise<number> => {
+    if (sweeping) return sweeping;
+    sweeping = (async () => {
+      const cutoff = cutoffPart(Date.now(), days);
+      store.setCutoff(cutoff);
+      const n = await store.deleteBefore(cutoff);
+      if (store.detections) await store.detections.deleteBefore(cutoff);
+      if (n > 0) {
+        metrics.partsDeleted.inc(n);
+        log(`retention: deleted ${n} session parts before ${cutoff}`);
+      }
+      return n;
+    })();
+    try {
+      return await sweeping;
+    } finally {
+      sweeping = null;
+    }
+  };
+  return {
+    sweep,
+    start(intervalMs: number) {
+      timer = setInterval(() => void sweep().catch((e) => log('retention failed: ' + (e as Error).message)), intervalMs);
+      timer.unref();
+    },
+    stop: () => {
+      if (timer) clearInterval(timer);
+    },
+    /** Settles when a sweep under way has ended. */
+    idle: async () => {
+      if (sweeping) await sweeping.catch(() => undefined);
+    },
+  };
+}
+
+/** The tailer of the module's log file, storing through `ingest` and reporting to the metrics. */
+function logTailer(options: ConsoleOptions, store: Store, metrics: Metrics, onInvalid: InvalidSink, ingest: ReturnType<typeof countedIngest>['ingest'], log: Log): Tailer {
+  return new Tailer({
+    path: options.logFile!,
+    ingest: async (batch, checkpoint) => {
+      await ingest(batch, 'file', checkpoint);
+    },
+    loadCheckpoint: (name) => store.getCheckpoint(name),
+    onInvalid,
+    log,
+    onRotation: (kind) => metrics.rotations.inc({ kind }),
+    onLag: (bytes) => metrics.tailLag.set(bytes),
+    onLoss: (loss) => {
+      metrics.tailLosses.inc({ reason: loss.reason });
+      if (loss.to !== null) metrics.tailLostBytes.inc(loss.to - loss.from);
+    },
+    pollMs: options.pollMs,
+    rotateGraceMs: options.rotateGraceMs,
+  });
 }

@@ -7,6 +7,7 @@
  *   routes/errors.ts           error replies
  *   routes/query-gate.ts       API queries wait in a bounded queue
  *   routes/ui.ts               the web UI's pages and files
+ *   routes/signin.ts           signing in and out of the UI (POST /login, POST /logout)
  *   routes/sessions.ts         the session list and its CSV, a session, a part's page, attacks
  *   routes/overview.ts         the overview above the list: activity over time, top values
  *   routes/journeys.ts         linked sessions and journeys
@@ -29,6 +30,7 @@ import { guardRequests } from './routes/access';
 import { answerErrors } from './routes/errors';
 import { queryGate } from './routes/query-gate';
 import { registerUiRoutes } from './routes/ui';
+import { registerSignInRoutes } from './routes/signin';
 import { registerSessionRoutes } from './routes/sessions';
 import { registerOverviewRoutes } from './routes/overview';
 import { registerJourneyRoutes } from './routes/journeys';
@@ -37,6 +39,7 @@ import { registerStatusRoutes } from './routes/status';
 import { registerBlockRoutes } from './routes/blocks';
 import { registerDetectionRoutes } from './routes/detections';
 import type { Detections } from './detect/runner';
+import { DEFAULTS } from './settings';
 
 export interface ServerOptions {
   store: Store;
@@ -48,8 +51,6 @@ export interface ServerOptions {
   token: string | null;
   /** Largest ingest body accepted, bytes (after decompression too). Default 16 MiB. */
   maxBodyBytes?: number;
-  /** Longest ingest line accepted, bytes: the tailer's chunkBytes. Default 4 MiB. */
-  maxLineBytes?: number;
   /** Behind a TLS proxy that sets X-Forwarded-Proto and X-Forwarded-For: the sign-in cookie is
    *  `Secure` when the first says https, and wrong tokens are counted per address of the second. */
   trustForwardedProto?: boolean;
@@ -78,11 +79,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   answerErrors(app);
 
   registerUiRoutes(app);
-  // Sign-in (signin.ts): POST /login, POST /logout, when the console has a token.
-  if (signin) signin.register(app);
-  else app.post('/logout', (_req, reply) => reply.redirect('/')); // nothing to sign out of
+  registerSignInRoutes(app, signin);
 
-  queryGate(app, { maxQueued: opts.maxQueuedQueries ?? 16, metrics: opts.metrics });
+  queryGate(app, { maxQueued: opts.maxQueuedQueries ?? DEFAULTS.maxQueuedQueries, metrics: opts.metrics });
   registerSessionRoutes(app, store);
   registerOverviewRoutes(app, store);
   registerJourneyRoutes(app, store);
@@ -92,7 +91,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   registerDetectionRoutes(app, { store, detections: opts.detections ?? null });
   registerIngest(app, {
     maxBodyBytes: opts.maxBodyBytes,
-    maxLineBytes: opts.maxLineBytes,
     onInvalid: opts.onInvalid,
     ingest: opts.ingest,
     refused: (reason) => opts.metrics.ingestRefused.inc({ reason }),

@@ -1,13 +1,13 @@
 /**
  * Signing in to the console's UI with its token: the sign-in cookie (signed, expiring, one per
  * sign-in, revoked by signing out, also across restarts: signouts.ts), the `next` address after
- * sign-in (same-origin paths only); wrong tokens are limited by guesses.ts. Used by server.ts
- * only when the console has a token.
+ * sign-in (same-origin paths only); wrong tokens are limited by guesses.ts. Made by server.ts
+ * only when the console has a token; its routes (POST /login, POST /logout) are routes/signin.ts.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { SignOuts } from './signouts';
-import type { TokenGuesses } from './guesses';
+import type { Refusal, TokenGuesses } from './guesses';
 
 export const SIGNIN_COOKIE = 'api_sessions_token';
 /** How long a sign-in lasts. */
@@ -68,8 +68,11 @@ export function safeNext(next: string | null | undefined): string {
 export interface SignIn {
   /** Whether the request carries a valid, unexpired, not signed-out sign-in cookie. */
   valid(req: FastifyRequest): boolean;
-  /** Registers POST /login and POST /logout. */
-  register(app: FastifyInstance): void;
+  /** Checks a token given in the sign-in form (wrong ones counted by guesses.ts): the cookie of a
+   *  new sign-in, false, or the refusal when too many were wrong. */
+  signIn(req: FastifyRequest, given: string): Promise<string | false | Refusal>;
+  /** Ends the sign-in the request carries, also across restarts; the cookie that clears it. */
+  signOut(req: FastifyRequest): string;
 }
 
 export function signIn(opts: SignInOptions): SignIn {
@@ -111,28 +114,15 @@ export function signIn(opts: SignInOptions): SignIn {
 
   return {
     valid: (req) => parse(readCookie(req.headers.cookie, SIGNIN_COOKIE)) !== null,
-    register(app) {
-      app.register(async (scope) => {
-        scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
-          done(null, new URLSearchParams(body as string));
-        });
-        scope.post('/login', async (req: FastifyRequest, reply: FastifyReply) => {
-          const form = req.body instanceof URLSearchParams ? req.body : new URLSearchParams();
-          const next = safeNext(form.get('next'));
-          const given = form.get('token') ?? '';
-          const right = await opts.guesses.check(req, () => timingSafeEqual(sha256(given), tokenHash));
-          if (right !== true && right !== false) return reply.code(right.status).header('retry-after', String(right.retryAfterSeconds)).send({ error: right.error });
-          if (!right) return reply.redirect('/login?failed=1&next=' + encodeURIComponent(next));
-          reply.header('set-cookie', cookie(req, issue(), Math.floor(SIGNIN_TTL_MS / 1000)));
-          return reply.redirect(next);
-        });
-        scope.post('/logout', async (req: FastifyRequest, reply: FastifyReply) => {
-          const signed = parse(readCookie(req.headers.cookie, SIGNIN_COOKIE));
-          if (signed !== null) signOuts.signOut(signed.nonce, signed.expires);
-          reply.header('set-cookie', cookie(req, '', 0));
-          return reply.redirect('/login');
-        });
-      });
+    async signIn(req, given) {
+      const right = await opts.guesses.check(req, () => timingSafeEqual(sha256(given), tokenHash));
+      if (right !== true) return right;
+      return cookie(req, issue(), Math.floor(SIGNIN_TTL_MS / 1000));
+    },
+    signOut(req) {
+      const signed = parse(readCookie(req.headers.cookie, SIGNIN_COOKIE));
+      if (signed !== null) signOuts.signOut(signed.nonce, signed.expires);
+      return cookie(req, '', 0);
     },
   };
 }

@@ -17,7 +17,7 @@ import { PartSummary, Store } from '../../src/console/store/types';
 import { journey, linkedSessions } from '../../src/console/journey';
 import { recommend } from '../../src/console/recommend';
 import { startConsole } from '../../src/console/index';
-import { generateRecords } from '../../src/console/record/generate';
+import { generateRecords } from '../helpers/generate-records';
 import { SessionRecord } from '../../src/record/record';
 import { clickhouseBinary, startClickHouse, ClickHouseServer } from './server';
 import { defineStoreContract, journeyScenario, rec, sampleScenario, D1, D2, dateOf, sid } from './contract';

@@ -4,7 +4,7 @@
  * (clickhouse.test.ts). Each test gets a fresh, empty store from `open`.
  */
 import crypto from 'crypto';
-import { rec as consoleRec, sid } from '../console/helpers';
+import { rec as consoleRec, sid, journeyScenario as sharedJourneyScenario } from '../console/helpers';
 import { Candidate, SessionRecord } from '../../src/record/record';
 import { BadCursorError, LINKS_PER_SESSION, PartSummary, Store } from '../../src/console/store/types';
 
@@ -58,29 +58,10 @@ export function scenario(): SessionRecord[] {
   return rs;
 }
 
-/** Stitched sessions (as test/console/journey.test.ts): alice and bob behind one IP + User-Agent
- *  each browse anonymously, log in (linking the anonymous and the shared session), alice
- *  refreshes her token; plus malformed links. All today (D2), one second apart. */
+/** Stitched sessions (test/console/helpers.ts) with the contract's edge cases: all today (D2),
+ *  from 01:00, one second apart. */
 export function journeyScenario(): SessionRecord[] {
-  const t = (s: number) => D2 + 3600000 + s * 1000;
-  const fb = { key: 'ip+ua', key_source: 'fallback' as const };
-  return [
-    rec({ s: 'shared-ipua', at: t(1), ...fb, path: '/favicon.ico' }),
-    rec({ s: 'anon-alice', at: t(2), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog' }),
-    rec({ s: 'anon-bob', at: t(3), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog' }),
-    rec({ s: 'anon-alice', at: t(4), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog/2' }),
-    rec({ s: 'tok-alice-1', at: t(5), method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-alice'), sid('shared-ipua')] }),
-    rec({ s: 'tok-bob-1', at: t(6), method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-bob'), sid('shared-ipua')] }),
-    rec({ s: 'tok-alice-1', at: t(7), path: '/orders', user: 'alice' }),
-    rec({ s: 'tok-bob-1', at: t(8), path: '/orders', user: 'bob' }),
-    rec({ s: 'tok-alice-2', at: t(9), method: 'POST', path: '/refresh', key: 'response.body.json.token', links: [sid('tok-alice-1')] }),
-    rec({ s: 'tok-alice-2', at: t(10), path: '/orders/1', user: 'alice' }),
-    rec({ s: 'tok-bob-1', at: t(11), path: '/logout', user: 'bob' }),
-    // a link to a session of which nothing is stored, a malformed one, an upper-case one, itself
-    rec({ s: 'tok-alice-2', at: t(12), path: '/orders/2', user: 'alice', links: [sid('never-logged'), 'not-an-id', sid('anon-bob').toUpperCase(), sid('tok-alice-2')] }),
-    // the same link again later: its first time stays
-    rec({ s: 'tok-alice-2', at: t(13), path: '/orders/3', user: 'alice', links: [sid('tok-alice-1')] }),
-  ];
+  return sharedJourneyScenario({ start: D2 + 3600000, rec, edgeCases: true });
 }
 
 const h12 = (v: string) => crypto.createHash('sha256').update('v\n' + v).digest('hex').slice(0, 12);

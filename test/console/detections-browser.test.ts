@@ -5,12 +5,11 @@
  * blocks the session named in one click and all the sessions of a stuffing finding in another;
  * the session list marks the sessions that findings name.
  */
-import { join } from 'path';
 import { BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, haveChromium, launchChromium } from './chromium';
-import { startConsole, RunningConsole } from '../../src/console/index';
+import { RunningConsole } from '../../src/console/index';
 import { SessionRecord } from '../../src/record/record';
-import { tempDir, rec, line, sid, TODAY } from './helpers';
+import { testConsoles, rec, line, sid, TODAY } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
@@ -28,14 +27,14 @@ function traffic(): SessionRecord[] {
 }
 
 (haveChromium ? describe : describe.skip)(haveChromium ? 'detections in Chromium' : `detections in Chromium: SKIPPED, ${CHROMIUM} is missing`, () => {
-  const tmp = tempDir('api-sessions-detections-browser-');
+  const consoles = testConsoles('api-sessions-detections-browser-', 'all');
   let c: RunningConsole;
   let browser: BrowserContext;
   let page: Page;
   let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
   beforeAll(async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, 'd.db'), log: () => undefined });
+    c = await consoles.start();
     const r = await fetch(c.url + 'api/ingest', { method: 'POST', body: traffic().map(line).join(''), headers: { 'content-type': 'application/x-ndjson' } });
     expect(r.status).toBe(200);
     chrome = await launchChromium();
@@ -44,8 +43,6 @@ function traffic(): SessionRecord[] {
   });
   afterAll(async () => {
     await chrome?.close();
-    await c?.close();
-    tmp.cleanup();
   });
 
   test('the page lists the findings with their rule and counts; a kind narrows it', async () => {

@@ -6,21 +6,15 @@
  * findings answers 501; a finding's block targets are accepted by the blocks API.
  */
 import { join } from 'path';
-import { startConsole, RunningConsole } from '../../src/console/index';
+import { RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { SessionRecord } from '../../src/record/record';
-import { line, rec, sid, tempDir, TODAY } from './helpers';
+import { line, rec, sid, testConsoles, TODAY } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-const tmp = tempDir('api-sessions-detections-http-');
+const consoles = testConsoles('api-sessions-detections-http-');
 let n = 0;
 let c: RunningConsole | undefined;
-const quiet = () => undefined;
-afterAll(() => tmp.cleanup());
-afterEach(async () => {
-  await c?.close();
-  c = undefined;
-});
 
 const get = async (path: string) => {
   const r = await fetch(new URL(path, c!.url));
@@ -45,7 +39,7 @@ function attacks(): SessionRecord[] {
 
 describe('detections over HTTP', () => {
   test('ingested records become findings: listed newest first, filtered, counted, paged, one by one', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `d${++n}.db`), log: quiet });
+    c = await consoles.start();
     await ingest(attacks());
     const all = await get('/api/detections');
     expect(all.status).toBe(200);
@@ -94,7 +88,7 @@ describe('detections over HTTP', () => {
   });
 
   test('a retried batch is stored once and counted once; the counter per kind; the rules and settings in force', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `d${++n}.db`), log: quiet, detections: { enumeration: { min_ids: 15 } } });
+    c = await consoles.start({ detections: { enumeration: { min_ids: 15 } } });
     const rs = attacks();
     expect(await ingest(rs)).toMatchObject({ inserted: 37, duplicates: 0 });
     const before = (await get('/api/detections')).body.items;
@@ -113,31 +107,31 @@ describe('detections over HTTP', () => {
   });
 
   test('turned off, nothing is found; a bad setting stops the start with its name', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `d${++n}.db`), log: quiet, detections: { enabled: false } });
+    c = await consoles.start({ detections: { enabled: false } });
     await ingest(attacks());
     expect((await get('/api/detections')).body.items).toEqual([]);
     expect((await get('/api/detections/rules')).body.enabled).toBe(false);
     await c.close();
     c = undefined;
-    await expect(startConsole({ dbPath: join(tmp.dir, `d${++n}.db`), log: quiet, detections: { stuffing: { windows_minutes: 5 } } })).rejects.toThrow('stuffing.windows_minutes: no such setting');
+    await expect(consoles.start({ detections: { stuffing: { windows_minutes: 5 } } })).rejects.toThrow('stuffing.windows_minutes: no such setting');
   });
 
   test('a findings store that fails never fails ingest: logged, counted; a store without findings answers 501', async () => {
-    const store = new SqliteStore(join(tmp.dir, `d${++n}.db`));
+    const store = new SqliteStore(join(consoles.dir, `d${++n}.db`));
     store.detections!.save = async () => {
       throw new Error('disk full');
     };
     const logs: string[] = [];
-    c = await startConsole({ store, log: (m) => logs.push(m) });
+    c = await consoles.start({ store, log: (m) => logs.push(m) });
     expect(await ingest(attacks())).toMatchObject({ inserted: 37 });
     expect((await store.stats()).requests).toBe(37);
     expect(logs.filter((l) => l.includes('disk full'))).toHaveLength(1);
     expect(await (await fetch(new URL('/metrics', c.url))).text()).toMatch(/api_sessions_console_detection_errors_total [1-9]/);
     await c.close();
 
-    const bare = new SqliteStore(join(tmp.dir, `d${++n}.db`));
+    const bare = new SqliteStore(join(consoles.dir, `d${++n}.db`));
     delete bare.detections;
-    c = await startConsole({ store: bare, log: quiet });
+    c = await consoles.start({ store: bare });
     expect(await ingest(attacks())).toMatchObject({ inserted: 37 });
     for (const p of ['/api/detections', '/api/detections/counts', `/api/detections/marks?sessions=${sid('a')}`]) expect((await get(p)).status).toBe(501);
     expect((await get('/api/detections/rules')).status).toBe(200);

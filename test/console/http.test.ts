@@ -2,19 +2,14 @@
 import { gzipSync } from 'zlib';
 import { request as httpRequest } from 'http';
 import { join } from 'path';
-import { startConsole, RunningConsole, cutoffPart } from '../../src/console/index';
+import { RunningConsole, cutoffPart } from '../../src/console/index';
 import { SessionRecord } from '../../src/record/record';
 import { mkdirSync, writeFileSync } from 'fs';
-import { DAY, TODAY, YESTERDAY, line, rec, sid, tempDir, waitFor } from './helpers';
+import { DAY, TODAY, YESTERDAY, line, rec, sid, testConsoles, waitFor } from './helpers';
 
-const tmp = tempDir('api-sessions-http-');
+const consoles = testConsoles('api-sessions-http-');
 let n = 0;
 let c: RunningConsole;
-const quiet = () => undefined;
-afterAll(() => tmp.cleanup());
-afterEach(async () => {
-  await c?.close();
-});
 
 async function http(path: string, init: RequestInit & { base?: string } = {}): Promise<Response> {
   return fetch(new URL(path, init.base ?? c.url), { redirect: 'manual', ...init });
@@ -36,7 +31,7 @@ const today = new Date(TODAY).toISOString().slice(0, 10);
 
 describe('console over HTTP (no token, loopback)', () => {
   beforeEach(async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `h${++n}.db`), log: quiet });
+    c = await consoles.start();
   });
 
   test('GET /api/overview: every interval of the window, totals and tops; the window from from/to/window; bad values are 400', async () => {
@@ -303,7 +298,7 @@ describe('console over HTTP (no token, loopback)', () => {
 
 describe('console with a token', () => {
   test('protects the API, ingest, metrics and the UI; Bearer or the login cookie lets in', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `t${++n}.db`), token: 's3cret-token', log: quiet });
+    c = await consoles.start({ token: 's3cret-token' });
     expect((await http('/api/parts')).status).toBe(401);
     expect((await http('/metrics')).status).toBe(401);
     expect((await post(JSON.stringify(rec({ s: 'a', at: TODAY })))).status).toBe(401);
@@ -335,7 +330,7 @@ describe('console with a token', () => {
 
   test('listening off loopback without a token generates one', async () => {
     const logged: string[] = [];
-    c = await startConsole({ dbPath: join(tmp.dir, `t${++n}.db`), host: '0.0.0.0', log: (m) => logged.push(m) });
+    c = await consoles.start({ host: '0.0.0.0', log: (m) => logged.push(m) });
     expect(c.token).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(logged.join('\n')).toContain(c.token!);
     const base = c.url.replace('0.0.0.0', '127.0.0.1');
@@ -347,8 +342,8 @@ describe('console with a token', () => {
 describe('ingest failures are not silent', () => {
   test('--log naming a missing file: logged once, in /api/status tail.error, cleared when the file appears', async () => {
     const logged: string[] = [];
-    const file = join(tmp.dir, `missing-${++n}.log`);
-    c = await startConsole({ dbPath: join(tmp.dir, `h${n}.db`), logFile: file, pollMs: 20, rotateGraceMs: 100, log: (m) => logged.push(m) });
+    const file = join(consoles.dir, `missing-${++n}.log`);
+    c = await consoles.start({ logFile: file, pollMs: 20, rotateGraceMs: 100, log: (m) => logged.push(m) });
     const tail = async () => ((await (await http('/api/status')).json()) as any).tail;
     await waitFor('the error reported', async () => (await tail()).error !== null);
     expect((await tail()).error).toBe(`${file} does not exist: nothing is read until it appears (is --log the file nginx writes, and is it readable by this user?)`);
@@ -361,10 +356,10 @@ describe('ingest failures are not silent', () => {
   });
 
   test('--log naming a directory: not a regular file, said at once', async () => {
-    const dir = join(tmp.dir, `dir-${++n}.log`);
+    const dir = join(consoles.dir, `dir-${++n}.log`);
     mkdirSync(dir);
     const logged: string[] = [];
-    c = await startConsole({ dbPath: join(tmp.dir, `h${n}.db`), logFile: dir, pollMs: 20, log: (m) => logged.push(m) });
+    c = await consoles.start({ logFile: dir, pollMs: 20, log: (m) => logged.push(m) });
     await waitFor('the error reported', async () => ((await (await http('/api/status')).json()) as any).tail.error !== null);
     expect(logged).toEqual([`tail ${dir}: ${dir} is not a regular file: nothing is read from it`]);
   });

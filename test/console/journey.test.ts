@@ -5,18 +5,16 @@
  * that keeps no links.
  */
 import { join } from 'path';
-import { startConsole, RunningConsole } from '../../src/console/index';
+import { RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { LINKS_PER_SESSION, Store } from '../../src/console/store/types';
 import { JOURNEY_EDGES_PER_SESSION, LINKED_MAX, journey, linkedSessions } from '../../src/console/journey';
 import { SessionRecord } from '../../src/record/record';
-import { TODAY, rec, sid, tempDir } from './helpers';
+import { TODAY, journeyScenario, rec, sid, testConsoles } from './helpers';
 
-const tmp = tempDir('api-sessions-journey-');
-afterAll(() => tmp.cleanup());
+const consoles = testConsoles('api-sessions-journey-');
 let c: RunningConsole;
 let n = 0;
-afterEach(async () => c?.close());
 
 const get = async (path: string) => {
   const res = await fetch(new URL(path, c.url));
@@ -25,30 +23,10 @@ const get = async (path: string) => {
 const post = (rs: SessionRecord[]) =>
   fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: rs.map((r) => JSON.stringify(r)).join('\n') }).then((r) => r.json());
 
-/** alice and bob behind one IP + User-Agent: each browses anonymously (a cookie), logs in (the
- *  login links the anonymous session and the shared IP + UA session), refreshes (alice). */
-function scenario(): SessionRecord[] {
-  const t = (s: number) => TODAY + s * 1000;
-  const fb = { key: 'ip+ua', key_source: 'fallback' as const };
-  return [
-    rec({ s: 'shared-ipua', at: t(1), ...fb, path: '/favicon.ico' }),
-    rec({ s: 'anon-alice', at: t(2), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog' }),
-    rec({ s: 'anon-bob', at: t(3), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog' }),
-    rec({ s: 'anon-alice', at: t(4), key: 'request.cookie.anon', key_source: 'builtin', path: '/catalog/2' }),
-    rec({ s: 'tok-alice-1', at: t(5), method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-alice'), sid('shared-ipua')] }),
-    rec({ s: 'tok-bob-1', at: t(6), method: 'POST', path: '/login', key: 'response.body.json.token', links: [sid('anon-bob'), sid('shared-ipua')] }),
-    rec({ s: 'tok-alice-1', at: t(7), path: '/orders', user: 'alice' }),
-    rec({ s: 'tok-bob-1', at: t(8), path: '/orders', user: 'bob' }),
-    rec({ s: 'tok-alice-2', at: t(9), method: 'POST', path: '/refresh', key: 'response.body.json.token', links: [sid('tok-alice-1')] }),
-    rec({ s: 'tok-alice-2', at: t(10), path: '/orders/1', user: 'alice' }),
-    rec({ s: 'tok-bob-1', at: t(11), path: '/logout', user: 'bob' }),
-    // a link to a session of which nothing is stored, and one with a malformed id
-    rec({ s: 'tok-alice-2', at: t(12), path: '/orders/2', user: 'alice', links: [sid('never-logged'), 'not-an-id'] }),
-  ];
-}
+const scenario = () => journeyScenario({ start: TODAY });
 
 test('links both ways, linked sessions before and after, the journey as one timeline', async () => {
-  c = await startConsole({ dbPath: join(tmp.dir, `j${++n}.db`), log: () => undefined });
+  c = await consoles.start();
   expect(await post(scenario())).toMatchObject({ inserted: 12, invalid: 0 });
 
   let r = await get(`/api/sessions/${sid('tok-alice-1')}/links`);
@@ -94,7 +72,7 @@ test('links both ways, linked sessions before and after, the journey as one time
 });
 
 test('the list: user=alice&follow=links adds the sessions linked to hers', async () => {
-  c = await startConsole({ dbPath: join(tmp.dir, `j${++n}.db`), log: () => undefined });
+  c = await consoles.start();
   await post(scenario());
   const plain = await get('/api/parts?user=alice');
   expect(plain.body.items.map((p: any) => p.session).sort()).toEqual([sid('tok-alice-1'), sid('tok-alice-2')].sort());
@@ -113,18 +91,18 @@ test('the list: user=alice&follow=links adds the sessions linked to hers', async
 });
 
 test('retention drops links and samples with their days; a store without links answers 501', async () => {
-  const s = new SqliteStore(join(tmp.dir, `j${++n}.db`));
+  const s = new SqliteStore(join(consoles.dir, `j${++n}.db`));
   await s.ingest(scenario());
   expect((await s.links([sid('tok-alice-1')])).map((e) => e.b).sort()).toEqual([sid('anon-alice'), sid('shared-ipua'), sid('tok-alice-2')].sort());
   await s.deleteBefore(new Date(TODAY + 86400000 * 2).toISOString().slice(0, 10));
   expect(await s.links([sid('tok-alice-1')])).toEqual([]);
   await s.close();
 
-  const inner = new SqliteStore(join(tmp.dir, `j${++n}.db`));
+  const inner = new SqliteStore(join(consoles.dir, `j${++n}.db`));
   const bare: Store = Object.create(inner);
   Object.defineProperty(bare, 'links', { value: undefined });
   Object.defineProperty(bare, 'samples', { value: undefined });
-  c = await startConsole({ store: bare, log: () => undefined });
+  c = await consoles.start({ store: bare });
   await post(scenario());
   const r = await get(`/api/sessions/${sid('tok-alice-1')}/journey`);
   expect(r.status).toBe(501);
@@ -147,7 +125,7 @@ describe('bounds', () => {
   }
 
   test('a session with 60,000 links: links, linked sessions and the journey stay bounded', async () => {
-    const s = new SqliteStore(join(tmp.dir, `j${++n}.db`));
+    const s = new SqliteStore(join(consoles.dir, `j${++n}.db`));
     try {
       await s.ingest(hub(60000));
       let t = Date.now();
@@ -187,7 +165,7 @@ describe('bounds', () => {
   });
 
   test('a journey cut by maxRequests is its first requests in time order, without holes', async () => {
-    const s = new SqliteStore(join(tmp.dir, `j${++n}.db`));
+    const s = new SqliteStore(join(consoles.dir, `j${++n}.db`));
     try {
       const rs: SessionRecord[] = [];
       // `long` starts first and runs 30 s; `short` (linked) makes a request every 2 s from 1 s on.
@@ -212,7 +190,7 @@ describe('bounds', () => {
 });
 
 test('follow=links never expands a seed session grouped by IP + User-Agent (two users behind one NAT)', async () => {
-  c = await startConsole({ dbPath: join(tmp.dir, `j${++n}.db`), log: () => undefined });
+  c = await consoles.start();
   const t = (x: number) => TODAY + x * 1000;
   const fb = { key: 'ip+ua', key_source: 'fallback' as const };
   // The login POSTs have no token yet: grouped by IP + User-Agent, the user read from the body;

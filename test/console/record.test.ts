@@ -1,5 +1,5 @@
-import { parseRecord, isSessionRecord, parseRecordValue } from '../../src/console/record/parse';
-import { generateRecords } from '../../src/console/record/generate';
+import { parseRecord, isSessionRecord, parseRecordValue } from '../../src/console/ingest/parse';
+import { generateRecords } from '../helpers/generate-records';
 import { parseEndpointPattern } from '../../src/console/store/pattern';
 import { parseBody } from '../../src/console/ingest/lines';
 import { rec, TODAY } from './helpers';

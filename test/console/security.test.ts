@@ -9,22 +9,18 @@ import { AddressInfo } from 'net';
 import { setPriority } from 'os';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { startConsole, RunningConsole } from '../../src/console/index';
+import { RunningConsole } from '../../src/console/index';
 import { buildServer } from '../../src/console/server';
 import { Metrics } from '../../src/console/metrics';
 import { Store } from '../../src/console/store/types';
 import { SignOuts } from '../../src/console/signouts';
 import { SessionRecord } from '../../src/record/record';
-import { TODAY, rec, tempDir } from './helpers';
+import { TODAY, rec, testConsoles } from './helpers';
 
-const tmp = tempDir('api-sessions-security-');
+const consoles = testConsoles('api-sessions-security-');
 let n = 0;
 let c: RunningConsole;
 const quiet = () => undefined;
-afterAll(() => tmp.cleanup());
-afterEach(async () => {
-  await c?.close();
-});
 
 const TOKEN = 'security-test-token';
 /** Where raw() sends requests when the console runs in a child process. */
@@ -76,7 +72,7 @@ function raw(path: string, opts: { method?: string; headers?: Record<string, str
 
 describe('ingest takes only shippers\' requests (finding 3)', () => {
   beforeEach(async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `i${++n}.db`), log: quiet });
+    c = await consoles.start();
   });
 
   test('no-cors fetch and <form enctype=text/plain> bodies (no JSON content type) are refused', async () => {
@@ -106,7 +102,7 @@ describe('ingest takes only shippers\' requests (finding 3)', () => {
 
 describe('with a token, only the Bearer header authorizes ingest', () => {
   test('the UI\'s sign-in cookie does not', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `t${++n}.db`), token: TOKEN, log: quiet });
+    c = await consoles.start({ token: TOKEN });
     const login = await http('/login', { method: 'POST', body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     const cookie = login.headers.get('set-cookie')!.split(';')[0];
     expect((await http('/api/parts', { headers: { cookie } })).status).toBe(200);
@@ -122,7 +118,7 @@ describe('with a token, only the Bearer header authorizes ingest', () => {
 
 describe('ingest refuses what the record format forbids (finding 7)', () => {
   beforeEach(async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `f${++n}.db`), log: quiet });
+    c = await consoles.start();
   });
 
   const base = () => rec({ s: 'x', at: TODAY });
@@ -156,7 +152,7 @@ describe('ingest refuses what the record format forbids (finding 7)', () => {
 
 describe('the tailer\'s limits over HTTP (finding 4)', () => {
   beforeEach(async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `l${++n}.db`), log: quiet });
+    c = await consoles.start();
   });
 
   test('a line longer than 4 MiB is refused as too_long; the others are stored', async () => {
@@ -227,7 +223,7 @@ describe('no request holds the console (finding 4)', () => {
   test('/healthz is not stalled while the attacks run', async () => {
     // The console in a process of its own, as it runs: what is measured is its event loop, not
     // this test's, which sends 140 MiB of attack bodies.
-    const db = join(tmp.dir, `h${++n}.db`);
+    const db = join(consoles.dir, `h${++n}.db`);
     const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/console/cli.ts'), '--db', db, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -304,7 +300,7 @@ describe('no request holds the console (finding 4)', () => {
   });
 
   test('a query with too many wildcards gets a clear 400', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `q${++n}.db`), log: quiet });
+    c = await consoles.start();
     const res = await http('/api/parts?endpoint=' + encodeURIComponent('*a'.repeat(9)));
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: 'endpoint: at most 8 wildcards (* and ?)' });
@@ -372,7 +368,7 @@ describe('sign-in (finding 6)', () => {
     http('/login', { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } });
 
   test('next: same-origin paths only; tabs, newlines and characters above U+00FF never reach Location', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    c = await consoles.start({ token: TOKEN });
     const cases: Array<[string, string]> = [
       ['/\t/evil.test', '/'],
       ['/%09/evil.test', '/%09/evil.test'], // stays a path: the browser does not decode it
@@ -402,7 +398,7 @@ describe('sign-in (finding 6)', () => {
   });
 
   test('the cookie: fresh per sign-in, expires, Secure behind a trusted TLS proxy, revoked by sign-out', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    c = await consoles.start({ token: TOKEN });
     const a = (await form({ token: TOKEN, next: '/' })).headers.get('set-cookie')!;
     const b = (await form({ token: TOKEN, next: '/' })).headers.get('set-cookie')!;
     expect(a.split(';')[0]).not.toBe(b.split(';')[0]);
@@ -424,19 +420,19 @@ describe('sign-in (finding 6)', () => {
     await c.close();
 
     // A restart (same database, same token) remembers the sign-out; the other sign-in still holds.
-    c = await startConsole({ dbPath: join(tmp.dir, `s${n}.db`), token: TOKEN, log: quiet });
+    c = await consoles.start({ dbPath: consoles.dbPath(), token: TOKEN });
     expect((await http('/api/parts', { headers: { cookie: cookieA } })).status).toBe(401);
     expect((await http('/api/parts', { headers: { cookie: cookieB } })).status).toBe(200);
-    expect(readFileSync(join(tmp.dir, `s${n}.db.signouts`), 'utf8')).toContain(cookieA.split('.')[2] + ' ');
+    expect(readFileSync(consoles.dbPath() + '.signouts', 'utf8')).toContain(cookieA.split('.')[2] + ' ');
     await c.close();
 
-    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet, trustForwardedProto: true });
+    c = await consoles.start({ token: TOKEN, trustForwardedProto: true });
     expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).toMatch(/; Secure$/);
     expect((await form({ token: TOKEN, next: '/' }, { 'x-forwarded-proto': 'http' })).headers.get('set-cookie')).not.toMatch(/Secure/);
   });
 
   test('sign-outs are kept in a bounded file: past the bound the first to expire leaves the list and stays refused by the floor', async () => {
-    const file = join(tmp.dir, `signouts-${++n}`);
+    const file = join(consoles.dir, `signouts-${++n}`);
     let t = 1_000_000;
     const open = () => new SignOuts(file, 3, 12 * 3600000, () => t, quiet);
     const a = open();
@@ -466,7 +462,7 @@ describe('sign-in (finding 6)', () => {
   });
 
   test('failed sign-ins are rate limited; a cross-site sign-in is refused', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    c = await consoles.start({ token: TOKEN });
     for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' })).status).toBe(302);
     const limited = await form({ token: 'wrong', next: '/' });
     expect(limited.status).toBe(429);
@@ -486,7 +482,7 @@ describe('sign-in (finding 6)', () => {
     });
 
   test('ten addresses with five wrong tokens each slow sign-in down but never lock the right token out of a fresh address', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    c = await consoles.start({ token: TOKEN });
     for (let a = 2; a < 12; a++) {
       for (let i = 0; i < 5; i++) expect((await formFrom(`127.0.0.${a}`, 'wrong' + i)).status).toBe(302);
       expect((await formFrom(`127.0.0.${a}`, TOKEN)).status).toBe(429); // each of them is locked out
@@ -506,7 +502,7 @@ describe('sign-in (finding 6)', () => {
   });
 
   test("behind a trusted proxy each client counts for itself (X-Forwarded-For); without the flag they share the proxy's address", async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet, trustForwardedProto: true });
+    c = await consoles.start({ token: TOKEN, trustForwardedProto: true });
     const via = (client: string) => ({ 'x-forwarded-for': `198.51.100.9, ${client}` }); // the proxy wrote the last one
     for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' }, via('203.0.113.1'))).status).toBe(302);
     expect((await form({ token: TOKEN, next: '/' }, via('203.0.113.1'))).status).toBe(429);
@@ -517,13 +513,13 @@ describe('sign-in (finding 6)', () => {
     expect((await form({ token: TOKEN, next: '/' }, via('2001:db8:1:3::1'))).status).toBe(302);
     await c.close();
 
-    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, log: quiet });
+    c = await consoles.start({ token: TOKEN });
     for (let i = 0; i < 5; i++) expect((await form({ token: 'wrong' + i, next: '/' }, via('203.0.113.1'))).status).toBe(302);
     expect((await form({ token: TOKEN, next: '/' }, via('203.0.113.2'))).status).toBe(429);
   });
 
   test("wrong Bearer tokens are limited like sign-ins, the console's and the blocks token", async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `s${++n}.db`), token: TOKEN, blocksToken: 'nginx-token', log: quiet });
+    c = await consoles.start({ token: TOKEN, blocksToken: 'nginx-token' });
     const bearer = (localAddress: string, path: string, token: string) => raw(path, { localAddress, headers: { authorization: 'Bearer ' + token } });
     for (let i = 0; i < 5; i++) expect((await bearer('127.0.0.2', '/api/parts', 'wrong' + i)).status).toBe(401);
     const limited = await bearer('127.0.0.2', '/api/parts', TOKEN);
@@ -547,7 +543,7 @@ describe("sign-in and sign-out forms: the console's own pages only", () => {
     });
 
   test("a form posted from another site is refused; what a browser sends from the console's own page passes", async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `f${++n}.db`), token: TOKEN, log: quiet });
+    c = await consoles.start({ token: TOKEN });
     const self = new URL(c.url).origin;
     expect((await http('/login')).headers.get('referrer-policy')).toBe('same-origin');
     const crossSite: Array<Record<string, string>> = [
@@ -578,7 +574,7 @@ describe("sign-in and sign-out forms: the console's own pages only", () => {
 
 describe('one path for every access decision', () => {
   test('a percent-encoded path is decided as the route it reaches: the sign-in cookie does not open ingest at /api/%69ngest', async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `p${++n}.db`), token: TOKEN, blocksToken: 'nginx-token', log: quiet });
+    c = await consoles.start({ token: TOKEN, blocksToken: 'nginx-token' });
     const signedIn = await http('/login', { method: 'POST', body: new URLSearchParams({ token: TOKEN, next: '/' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     const cookie = signedIn.headers.get('set-cookie')!.split(';')[0];
     const body = JSON.stringify(rec({ s: 'encoded', at: TODAY })) + '\n';
@@ -599,7 +595,7 @@ describe('one path for every access decision', () => {
 
 describe('time filters', () => {
   test("from=' OR '1'='1 is refused", async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, `d${++n}.db`), log: quiet });
+    c = await consoles.start();
     const res = await http('/api/parts?from=' + encodeURIComponent("' OR '1'='1"));
     expect(res.status).toBe(400);
     expect((await http('/api/parts?from=2026-11-28T00:00:00Z&to=' + Date.now())).status).toBe(200);

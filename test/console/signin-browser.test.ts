@@ -3,32 +3,29 @@
  * console's own forms as a person does: the sign-in page, a wrong token, the right one, back to
  * the page asked for; Sign out, after which the cookie the browser held opens nothing.
  */
-import { join } from 'path';
 import { BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, haveChromium, launchChromium } from './chromium';
-import { startConsole, RunningConsole } from '../../src/console/index';
+import { RunningConsole } from '../../src/console/index';
 import { SIGNIN_COOKIE } from '../../src/console/signin';
-import { tempDir } from './helpers';
+import { testConsoles } from './helpers';
 
 const TOKEN = 'browser-sign-in-token';
 
 (haveChromium ? describe : describe.skip)(haveChromium ? 'sign-in and sign-out in Chromium' : `sign-in and sign-out in Chromium: SKIPPED, ${CHROMIUM} is missing`, () => {
-  const tmp = tempDir('api-sessions-signin-browser-');
+  const consoles = testConsoles('api-sessions-signin-browser-', 'all');
   let c: RunningConsole;
   let browser: BrowserContext;
   let page: Page;
   let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
 
   beforeAll(async () => {
-    c = await startConsole({ dbPath: join(tmp.dir, 'c.db'), token: TOKEN, log: () => undefined });
+    c = await consoles.start({ token: TOKEN });
     chrome = await launchChromium();
     browser = chrome.browser;
     page = await browser.newPage();
   });
   afterAll(async () => {
     await chrome?.close();
-    await c?.close();
-    tmp.cleanup();
   });
 
   const signInCookie = async () => (await browser.cookies(c.url)).find((k) => k.name === SIGNIN_COOKIE);

@@ -44,6 +44,33 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The http-block lines a test site starts with: the upstream `app` (or `name`) at `port` on
+ * 127.0.0.1 (with `keepalive` connections over HTTP/1.1 when given), and the X-Request-Id header
+ * by which a test finds the record of the request it sent.
+ */
+export function upstreamLines(port: number, o: { name?: string; keepalive?: number } = {}): string {
+  const lines = [`upstream ${o.name ?? 'app'} { server 127.0.0.1:${port};${o.keepalive ? ` keepalive ${o.keepalive};` : ''} }`];
+  if (o.keepalive) lines.push('proxy_http_version 1.1;', 'proxy_set_header Connection "";');
+  lines.push('add_header X-Request-Id $request_id always;');
+  return lines.join('\n    ');
+}
+
+/**
+ * The server-block lines of a site whose requests the module records: listening on `listen`
+ * (default {{PORT0}}) on 127.0.0.1, one record a request to logs/`log` (default
+ * api_sessions.log), keyed with `secret`, for the application `app` (when given).
+ */
+export function recordingLines(o: { secret: string; app?: string; listen?: string; log?: string }): string {
+  const lines = [
+    `listen 127.0.0.1:${o.listen ?? '{{PORT0}}'};`,
+    `access_log {{PREFIX}}/logs/${o.log ?? 'api_sessions.log'} api_sessions;`,
+    `set $api_sessions_secret "${o.secret}";`,
+  ];
+  if (o.app !== undefined) lines.push(`set $api_sessions_app "${o.app}";`);
+  return lines.join('\n        ');
+}
+
 /** `nginx -v` of an engine (stderr: nginx prints its version there). */
 export function nginxVersion(e: Engine = currentEngine()): string {
   const argv = inEngine(e, [e.nginxBin, '-v']);

@@ -12,7 +12,7 @@ import http from 'http';
 import type { AddressInfo } from 'net';
 import express from 'express';
 import session from 'express-session';
-import { startNginx, Nginx } from '../helpers/nginx';
+import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { request } from '../helpers/http';
 import { startConsole, RunningConsole } from '../../src/console/index';
 
@@ -39,12 +39,9 @@ beforeAll(async () => {
   c = await startConsole({ dbPath: join(dir, 'c.db'), token: TOKEN, blocksToken: BLOCKS_TOKEN, log: () => undefined });
   ng = await startNginx({
     http: `
-    upstream app { server 127.0.0.1:${(app.address() as AddressInfo).port}; }
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines((app.address() as AddressInfo).port)}
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "cookie-secret";
+        ${recordingLines({ secret: 'cookie-secret' })}
         location / {
             if ($api_sessions_blocked) { return 403; }
             proxy_pass http://app;

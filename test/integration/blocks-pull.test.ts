@@ -11,7 +11,7 @@ import { AddressInfo } from 'net';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { startNginx, Nginx } from '../helpers/nginx';
+import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request } from '../helpers/http';
@@ -36,13 +36,10 @@ const old = engine.name === 'debian12' || engine.name === 'custom';
   let mode: 'relay' | 'malformed' | 'down' = 'relay';
 
   const server = (consoleUrl: string) => `
-    upstream app { server 127.0.0.1:${up.port}; }
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(up.port)}
     include {{ROOT}}/nginx/api_sessions_blocks_pull.conf;
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "${SECRET}";
+        ${recordingLines({ secret: SECRET })}
         set $api_sessions_params 'request.header.authorization.jwt.sub user';
         set $api_sessions_now $http_x_test_now;           # tests pin the request's time
         location / {

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { spawn, spawnSync } from 'child_process';
-import { startNginx, Nginx, ROOT, NGINX_BIN } from '../helpers/nginx';
+import { startNginx, Nginx, ROOT, NGINX_BIN, upstreamLines, recordingLines } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request, expectedSession } from '../helpers/http';
@@ -34,13 +34,9 @@ beforeAll(async () => {
   c = await startConsole({ dbPath: join(consoleDir, 'c.db'), token: TOKEN, blocksToken: BLOCKS_TOKEN, log: () => undefined });
   ng = await startNginx({
     http: `
-    upstream app { server 127.0.0.1:${up.port}; }
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(up.port)}
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "${SECRET}";
-        set $api_sessions_app "${APP}";
+        ${recordingLines({ secret: SECRET, app: APP })}
         set $api_sessions_params 'request.header.authorization.jwt.sub user';
         set $api_sessions_now $http_x_test_now;           # tests pin the request's time
         location / {

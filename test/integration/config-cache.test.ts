@@ -7,7 +7,7 @@
  * bad entry is still reported. QuickJS keeps its own memo and leaves the dictionary empty.
  * njs 0.7.9 does not know the directive: skipped there.
  */
-import { startNginx, Nginx } from '../helpers/nginx';
+import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream, tokenFor } from '../helpers/upstream';
 import { request } from '../helpers/http';
@@ -29,10 +29,7 @@ const PARAMS = `
   let plain: Nginx;
   const server = (port: string, log: string) => `
     server {
-        listen 127.0.0.1:${port};
-        access_log {{PREFIX}}/logs/${log} api_sessions;
-        set $api_sessions_secret "cache-secret";
-        set $api_sessions_app "shop";
+        ${recordingLines({ secret: 'cache-secret', app: 'shop', listen: port, log })}
         set $api_sessions_params '${PARAMS}';
         location / { proxy_pass http://app; }
     }`;
@@ -42,10 +39,9 @@ const PARAMS = `
     ng = await startNginx({
       ports: 3,
       http: `
-    upstream app { server 127.0.0.1:${up.port}; }
+    ${upstreamLines(up.port)}
     include {{ROOT}}/nginx/api_sessions_config_cache.conf;
     js_import probe from {{ROOT}}/test/nginx/config_cache_probe.js;
-    add_header X-Request-Id $request_id always;
     ${server('{{PORT0}}', 'cached.log')}
     ${server('{{PORT1}}', 'same.log')}
     server {
@@ -59,8 +55,7 @@ const PARAMS = `
     // The same configuration in an nginx without the include: parsed on every request.
     plain = await startNginx({
       http: `
-    upstream app { server 127.0.0.1:${up.port}; }
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(up.port)}
     ${server('{{PORT0}}', 'plain.log')}
 `,
     });

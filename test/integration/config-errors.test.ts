@@ -4,7 +4,7 @@
  * per request). On the njs engine the error log follows nginx's connection numbers (README).
  */
 import { spawnSync } from 'child_process';
-import { startNginx, Nginx } from '../helpers/nginx';
+import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request } from '../helpers/http';
@@ -16,12 +16,9 @@ beforeAll(async () => {
   up = await startUpstream();
   ng = await startNginx({
     http: `
-    upstream app { server 127.0.0.1:${up.port}; }
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(up.port)}
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "errors-secret";
+        ${recordingLines({ secret: 'errors-secret' })}
         set $api_sessions_params 'request.cookies.sid group; request.query.q';
         location / { proxy_pass http://app; }
     }

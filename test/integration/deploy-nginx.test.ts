@@ -11,7 +11,7 @@ import { startNginx, Nginx, ROOT } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request, expectedSession } from '../helpers/http';
-import { recordProblem } from '../../src/console/record/parse';
+import { recordProblem } from '../../src/console/ingest/parse';
 
 const SECRET = 'compose-secret-for-test';
 let up: Upstream;

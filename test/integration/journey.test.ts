@@ -8,7 +8,7 @@
  */
 import { spawn, ChildProcess } from 'child_process';
 import { join } from 'path';
-import { startNginx, Nginx, freePort, ROOT } from '../helpers/nginx';
+import { startNginx, Nginx, freePort, ROOT, upstreamLines, recordingLines } from '../helpers/nginx';
 import { Browser } from '../helpers/oidc-browser';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { waitFor, tempDir } from '../console/helpers';
@@ -44,13 +44,9 @@ beforeAll(async () => {
   const opPort = await freePort();
   ng = await startNginx({
     http: `
-    upstream op { server 127.0.0.1:${opPort}; }
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(opPort, { name: 'op' })}
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "journey-secret";
-        set $api_sessions_app "auth";
+        ${recordingLines({ secret: 'journey-secret', app: 'auth' })}
         set $api_sessions_discovery on;
         set $api_sessions_params '
     ${PARAMS}';

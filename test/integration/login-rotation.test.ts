@@ -10,7 +10,7 @@ import http from 'http';
 import type { AddressInfo } from 'net';
 import express from 'express';
 import session from 'express-session';
-import { startNginx, Nginx, ROOT } from '../helpers/nginx';
+import { startNginx, Nginx, ROOT, upstreamLines, recordingLines } from '../helpers/nginx';
 import { request } from '../helpers/http';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -35,12 +35,9 @@ beforeAll(async () => {
   await new Promise((res) => app.once('listening', res));
   ng = await startNginx({
     http: `
-    upstream app { server 127.0.0.1:${(app.address() as AddressInfo).port}; }
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines((app.address() as AddressInfo).port)}
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "rotation-secret";
+        ${recordingLines({ secret: 'rotation-secret' })}
         ${readmeLine![0].replace(/\.sid group/g, '.connect.sid group')}
         location / { proxy_pass http://app; }
     }

@@ -4,7 +4,7 @@
  * asserted on the records nginx wrote.
  */
 import http from 'http';
-import { startNginx, Nginx } from '../helpers/nginx';
+import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { startUpstream, Upstream, tokenFor } from '../helpers/upstream';
 import { request, rawRequest, expectedSession, expectedHash, Reply } from '../helpers/http';
 import { builtinCookies, builtinRequestHeaders } from '../../src/njs/identify';
@@ -39,18 +39,12 @@ beforeAll(async () => {
     main: 'env API_SESSIONS_SECRET;',
     env: { API_SESSIONS_SECRET: 'secret-from-env' },
     http: `
-    upstream app { server 127.0.0.1:${up.port}; keepalive 8; }
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(up.port, { keepalive: 8 })}
     client_body_buffer_size 128k;
     client_max_body_size 10m;
 
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "${SECRET}";
-        set $api_sessions_app "${APP}";
+        ${recordingLines({ secret: SECRET, app: APP })}
         set $api_sessions_now $http_x_test_now;           # tests pin the clock
         set $api_sessions_attack $http_x_test_attack;     # stands in for a WAF verdict
         set $api_sessions_fingerprint $http_x_test_ja3;   # stands in for a TLS fingerprint
@@ -486,12 +480,9 @@ describe('configuration', () => {
     // A fresh nginx: configuration messages go out on its first connections.
     const bad = await startNginx({
       http: `
-        upstream app { server 127.0.0.1:${up.port}; }
-        add_header X-Request-Id $request_id always;
+        ${upstreamLines(up.port)}
         server {
-            listen 127.0.0.1:{{PORT0}};
-            access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-            set $api_sessions_secret "${SECRET}";
+            ${recordingLines({ secret: SECRET })}
             set $api_sessions_params "request.query.ok group; bogus.thing group; request.header.x-a flagx; request.cookie.c as; request.query.other";
             location / { proxy_pass http://app; }
         }`,
@@ -544,9 +535,7 @@ describe('configuration', () => {
         map $host $api_sessions_app { default "other"; shop.local "shop"; api.local "api"; }
         map $host $api_sessions_params { default ""; shop.local "request.cookie.cart group"; api.local "request.header.x-client group"; }
         server {
-            listen 127.0.0.1:{{PORT0}};
-            access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-            set $api_sessions_secret "${SECRET}";
+            ${recordingLines({ secret: SECRET })}
             location / { proxy_pass http://app; }
         }`,
     });

@@ -27,7 +27,7 @@ import { checkNginx, startNginx, Nginx, NginxOptions, ROOT } from '../helpers/ng
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request, expectedSession } from '../helpers/http';
-import { recordProblem } from '../../src/console/record/parse';
+import { recordProblem } from '../../src/console/ingest/parse';
 
 const SECRET = 'readme-secret-' + 'x'.repeat(20);
 const CONF_D = '/etc/nginx/conf.d/api-sessions.conf';

@@ -14,7 +14,7 @@
 import crypto from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { startNginx, Nginx, ROOT } from '../helpers/nginx';
+import { startNginx, Nginx, ROOT, upstreamLines, recordingLines } from '../helpers/nginx';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { waitFor, tempDir } from '../console/helpers';
@@ -29,13 +29,9 @@ const tmp = tempDir('api-sessions-replay-');
 
 function server(params: string, discovery: boolean): string {
   return `
-    upstream app { server 127.0.0.1:${up.port}; }
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(up.port)}
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "replay-secret";
-        set $api_sessions_app "shop";
+        ${recordingLines({ secret: 'replay-secret', app: 'shop' })}
         ${discovery ? 'set $api_sessions_discovery on;' : ''}
         ${params}
         client_body_buffer_size 64k;

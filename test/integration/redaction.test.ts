@@ -7,7 +7,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { currentEngine } from '../helpers/engines';
-import { startNginx, Nginx } from '../helpers/nginx';
+import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request, rawRequest, expectedHash, Reply } from '../helpers/http';
 
@@ -33,17 +33,11 @@ beforeAll(async () => {
   ng = await startNginx({
     ports: 2,
     http: `
-    upstream app { server 127.0.0.1:${up.port}; keepalive 8; }
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(up.port, { keepalive: 8 })}
     client_body_buffer_size 64k;
 
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "${SECRET}";
-        set $api_sessions_app "shop";
+        ${recordingLines({ secret: SECRET, app: 'shop' })}
         set $api_sessions_attack $http_x_test_attack;
         set $api_sessions_params '
     ${PARAMS}';
@@ -52,9 +46,7 @@ beforeAll(async () => {
 
     # The application id is the Host, as by default.
     server {
-        listen 127.0.0.1:{{PORT1}};
-        access_log {{PREFIX}}/logs/default_app.log api_sessions;
-        set $api_sessions_secret "${SECRET}";
+        ${recordingLines({ secret: SECRET, listen: '{{PORT1}}', log: 'default_app.log' })}
         set $api_sessions_attack $http_x_test_attack;
         location / { proxy_pass http://app; }
     }

@@ -6,7 +6,7 @@ import http from 'http';
 import zlib from 'zlib';
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { startNginx, Nginx } from '../helpers/nginx';
+import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request, expectedSession, Reply } from '../helpers/http';
 
@@ -29,17 +29,11 @@ beforeAll(async () => {
   up = await startUpstream();
   ng = await startNginx({
     http: `
-    upstream app { server 127.0.0.1:${up.port}; keepalive 8; }
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    add_header X-Request-Id $request_id always;
+    ${upstreamLines(up.port, { keepalive: 8 })}
     sendfile on;   # Debian's default; the include turns it off where the filter runs
 
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "${SECRET}";
-        set $api_sessions_app "${APP}";
+        ${recordingLines({ secret: SECRET, app: APP })}
         set $api_sessions_params "${PARAMS}";
 
         location /api/ {
@@ -235,12 +229,9 @@ test('links: the login links the anonymous session to the token session, a refre
 test('discovery: a sampled record lists candidate parameters with hashes, never values; off costs nothing', async () => {
   const disc = await startNginx({
     http: `
-      upstream app { server 127.0.0.1:${up.port}; }
-      add_header X-Request-Id $request_id always;
+      ${upstreamLines(up.port)}
       server {
-          listen 127.0.0.1:{{PORT0}};
-          access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-          set $api_sessions_secret "${SECRET}";
+          ${recordingLines({ secret: SECRET })}
           location /on/ {
               set $api_sessions_discovery on;
               include {{ROOT}}/nginx/api_sessions_response.conf;

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'fs';
 import { dirname, join } from 'path';
-import { startNginx, Nginx, ROOT } from '../helpers/nginx';
+import { startNginx, Nginx, ROOT, recordingLines } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request } from '../helpers/http';
@@ -51,10 +51,7 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
 
     # ModSecurity + CRS in blocking mode, as docs/waf.md sets it up.
     server {
-        listen 127.0.0.1:{{PORT0}};
-        access_log {{PREFIX}}/logs/api_sessions.log api_sessions;
-        set $api_sessions_secret "waf-secret";
-        set $api_sessions_app "shop";
+        ${recordingLines({ secret: 'waf-secret', app: 'shop' })}
         modsecurity on;
         modsecurity_rules '
             Include /etc/nginx/modsecurity.conf
@@ -72,9 +69,7 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
 
     # An application behind a WAF that sets X-WAF-Attack (waf-header.conf).
     server {
-        listen 127.0.0.1:{{PORT1}};
-        access_log {{PREFIX}}/logs/behind_waf.log api_sessions;
-        set $api_sessions_secret "waf-secret";
+        ${recordingLines({ secret: 'waf-secret', listen: '{{PORT1}}', log: 'behind_waf.log' })}
         set $api_sessions_attack $api_sessions_waf_header_attack;
         location / { proxy_pass http://app; }
     }

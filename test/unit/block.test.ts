@@ -9,7 +9,7 @@ import { applyBlockList, blockLookup, blockProbes, listedNow, parseBlockList, us
 import { buildRecord } from '../helpers/record-line';
 import { sessionId, valueHash } from '../../src/njs/identify';
 import { nginxMap, userHash, BlockList } from '../../src/console/blocks';
-import { parseRecordValue } from '../../src/console/record/parse';
+import { parseRecordValue } from '../../src/console/ingest/parse';
 import { fake as fakeExchange } from './fakeExchange';
 
 const SECRET = 's3cret';

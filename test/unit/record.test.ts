@@ -2,7 +2,7 @@
 import { createHmac } from 'crypto';
 import { readFileSync } from 'fs';
 import { join } from 'path';
-import { recordProblem } from '../../src/console/record/parse';
+import { recordProblem } from '../../src/console/ingest/parse';
 import { sessionId } from '../../src/njs/identify';
 import { buildConfig } from '../../src/njs/config';
 import { RawRequest, attackTypes, redact, requestContent, isoTime } from '../../src/njs/record';

@@ -6,7 +6,7 @@
  *   `Sec-Fetch-Site`, and with a token only `Authorization: Bearer` (routes/access.ts: the UI's
  *   sign-in cookie never authorizes ingest).
  * - The tailer's limits: a line (an NDJSON line, an element of a JSON array) longer than
- *   MAX_LINE_BYTES is refused as `too_long`; every field is validated by record/parse.ts.
+ *   MAX_LINE_BYTES is refused as `too_long`; every field is validated by ingest/parse.ts.
  * - Bounded work: the body is split into events while it arrives, a chunk at a time (never held
  *   or decoded whole), its size is capped before and after decompression, nesting is checked
  *   before JSON.parse sees an event, and storing yields to the event loop between slices, so
@@ -15,10 +15,9 @@
  */
 import { createGunzip, createInflate } from 'zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Batch, InvalidSink, MAX_DEPTH, addJsonLine, newBatch } from './lines';
+import { crossSite } from '../routes/access';
+import { Batch, InvalidSink, MAX_DEPTH, MAX_LINE_BYTES, addJsonLine, newBatch } from './lines';
 
-/** The longest line accepted, bytes: the tailer's default chunkBytes (its longest line). */
-export const MAX_LINE_BYTES = 4 * 1024 * 1024;
 /** The largest body, bytes, before and after decompression. */
 export const MAX_INGEST_BODY_BYTES = 16 * 1024 * 1024;
 /** Records stored per transaction, with a turn of the event loop between two (about 25 ms of SQLite). */
@@ -31,6 +30,7 @@ export type RefusalReason = 'token' | 'cross_site' | 'content_type' | 'too_large
 
 export interface IngestRouteOptions {
   maxBodyBytes?: number;
+  /** Default MAX_LINE_BYTES (lines.ts): the tailer's too. */
   maxLineBytes?: number;
   onInvalid: InvalidSink;
   /** Saves a batch (counts and metrics included). */
@@ -48,25 +48,6 @@ function refusal(status: number, reason: RefusalReason, message: string): Error 
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/**
- * Whether a request comes from a web page on another origin (or another port: same-site is not
- * same-origin). Browsers set `Sec-Fetch-Site` themselves (no page can), so it decides where
- * present; `Origin` must agree. `Origin: null` (an opaque origin: sandboxed pages, file:, and
- * Chromium's form posts from a page whose Referrer-Policy is no-referrer) passes only when the
- * browser's `Sec-Fetch-Site` says same-origin. Clients that are no browser send neither.
- */
-export function crossSite(req: FastifyRequest): boolean {
-  const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
-  const origin = req.headers.origin;
-  if (origin === undefined) return false;
-  if (origin === 'null') return site === undefined;
-  try {
-    return new URL(origin).host !== String(req.headers.host ?? '').toLowerCase();
-  } catch {
-    return true; // anything unreadable
-  }
-}
 
 function mediaType(req: FastifyRequest): string {
   return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();

@@ -3,7 +3,7 @@
  * refused, shared by the file tailer and the HTTP endpoint.
  */
 import { SessionRecord } from '../../record/record';
-import { parseRecord, parseRecordValue, InvalidReason } from '../record/parse';
+import { parseRecord, parseRecordValue, InvalidReason } from './parse';
 
 export interface InvalidSink {
   /** Called once per refused line: counts it (metrics) and logs it (rate-limited). */
@@ -19,6 +19,10 @@ export interface Batch {
 export function newBatch(): Batch {
   return { records: [], raws: [], invalid: 0 };
 }
+
+/** The longest line accepted, bytes, from the log file (the tailer reads a line in one chunk of
+ *  this size) and from a shipper (an NDJSON line, an element of a JSON array). */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
 
 /** Nesting allowed in one line: a record is 4 deep (request.headers), an envelope adds 1. */
 export const MAX_DEPTH = 16;

@@ -31,7 +31,7 @@
 import { createHash } from 'crypto';
 import { promises as fsp, Stats } from 'fs';
 import { basename, dirname, join, resolve } from 'path';
-import { Batch, InvalidSink, addLine, newBatch } from './lines';
+import { Batch, InvalidSink, MAX_LINE_BYTES, addLine, newBatch } from './lines';
 import { Checkpoint } from '../store/types';
 
 export interface TailerOptions {
@@ -54,7 +54,7 @@ export interface TailerOptions {
   rotateGraceMs?: number;
   /** Rotated siblings followed, newest first (default 20, the log path included). */
   maxFiles?: number;
-  /** Bytes read per step (default 4 MiB); also the longest line accepted. */
+  /** Bytes read per step (default MAX_LINE_BYTES); also the longest line accepted. */
   chunkBytes?: number;
   /** Lines per store transaction (default 10000). */
   batchLines?: number;
@@ -183,7 +183,7 @@ export class Tailer {
     this.pollMs = opts.pollMs ?? 250;
     this.graceMs = opts.rotateGraceMs ?? 5000;
     this.maxFiles = Math.max(1, opts.maxFiles ?? 20);
-    this.chunk = opts.chunkBytes ?? 4 * 1024 * 1024;
+    this.chunk = opts.chunkBytes ?? MAX_LINE_BYTES;
     this.batchLines = opts.batchLines ?? 10000;
     this.buf = Buffer.allocUnsafe(this.chunk);
   }

@@ -8,10 +8,29 @@
  */
 import { createHash, timingSafeEqual } from 'crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { crossSite } from '../ingest/http';
 import { BLOCK_LIST_PATHS } from '../blocks';
 import type { SignIn } from '../signin';
 import type { Refusal, TokenGuesses } from '../guesses';
+
+/**
+ * Whether a request comes from a web page on another origin (or another port: same-site is not
+ * same-origin). Browsers set `Sec-Fetch-Site` themselves (no page can), so it decides where
+ * present; `Origin` must agree. `Origin: null` (an opaque origin: sandboxed pages, file:, and
+ * Chromium's form posts from a page whose Referrer-Policy is no-referrer) passes only when the
+ * browser's `Sec-Fetch-Site` says same-origin. Clients that are no browser send neither.
+ */
+export function crossSite(req: FastifyRequest): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  if (origin === 'null') return site === undefined;
+  try {
+    return new URL(origin).host !== String(req.headers.host ?? '').toLowerCase();
+  } catch {
+    return true; // anything unreadable
+  }
+}
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':

@@ -4,6 +4,7 @@
  * checked by the record reader, so only well-formed entries are kept.
  */
 import { Candidate, SessionRecord } from '../../record/record';
+import { SAMPLE_FIELDS, SampleFields, pick } from './fields';
 import { LinkEdge } from './types';
 
 /** Sampled records kept (and read at most) per application for the recommendations. */
@@ -55,26 +56,6 @@ export function clampSamples(max: number): number {
   return Number.isFinite(max) ? Math.max(1, Math.min(MAX_SAMPLES, Math.floor(max))) : MAX_SAMPLES;
 }
 
-/** A sampled record as both stores keep it (each adds its own columns). */
-export interface SampleFields {
-  app: string;
-  ts: number;
-  part: string;
-  session: string;
-  key_source: string;
-  method: string;
-  path: string;
-  ip: string;
-  ua: string | null;
-  links: string[];
-  inventory: Candidate[];
-  /** The record's `user`, up to 1000 characters (null when none). */
-  user: string | null;
-  /** The record's `key` (what grouped it), up to 1000 characters: with `key_source` `params`,
-   *  a grouping key of the configuration in force. */
-  key: string;
-}
-
 /** What a newly stored record adds to the journey tables: its link edges (both directions,
  *  none to its own session) and, when discovery sampled it with a non-empty inventory, its
  *  sample. Null when it adds nothing. */
@@ -89,7 +70,7 @@ export function journeyRows(r: SessionRecord, ts: number): { edges: Array<[strin
   }
   const sample =
     inv !== null && inv.length > 0
-      ? { app: r.app, ts, part: r.part, session: r.session, key_source: r.key_source, method: r.method, path: r.path, ip: r.ip, ua: r.ua, links, inventory: inv,
+      ? { ...pick(r, SAMPLE_FIELDS), app: r.app, ts, part: r.part, links, inventory: inv,
           user: typeof r.user === 'string' ? r.user.slice(0, 1000) : null, key: r.key.slice(0, 1000) }
       : null;
   return { edges, sample };

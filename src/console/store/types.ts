@@ -3,7 +3,10 @@
  * default; a server-backed store (ClickHouse, for traffic that outgrows one machine) implements
  * the same methods. Every method is async so that such a store fits without changing callers.
  */
-import { Candidate, SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../record/record';
+import type { SampleRow, StoredRequest } from './fields';
+
+export type { SampleRow, StoredRequest } from './fields';
 import type { BlockStore } from '../blocks';
 import type { FindingStore } from '../detect/finding';
 import type { OverviewCounts, OverviewQuery } from '../overview';
@@ -85,30 +88,6 @@ export interface RequestFilter {
   endpoint?: string;
 }
 
-/** One request as the API returns it: the record, without repeating session and part. */
-export interface StoredRequest {
-  seq: number;
-  request_id: string;
-  ts: string;
-  app: string;
-  key: string;
-  key_source: string;
-  method: string;
-  host: string;
-  path: string;
-  status: number;
-  duration_ms: number;
-  bytes_sent: number;
-  ip: string;
-  ua: string | null;
-  params: Record<string, string>;
-  user: string | null;
-  role: string | null;
-  attack: string[] | null;
-  request: SessionRecord['request'];
-  errors: string[];
-}
-
 export interface Page<T> {
   items: T[];
   /** Opaque cursor for the next page, null on the last one. */
@@ -163,23 +142,6 @@ export interface LinkEdge {
   b: string;
   app: string;
   ts: number;
-}
-
-/** A record sampled by $api_sessions_discovery, as the recommendations read it. */
-export interface SampleRow {
-  ts: number;
-  session: string;
-  key_source: string;
-  method: string;
-  path: string;
-  ip: string;
-  ua: string | null;
-  links: string[];
-  inventory: Candidate[];
-  /** The record's `user` (null when it names none). */
-  user: string | null;
-  /** The record's `key`: what grouped it (null for samples stored before it was kept). */
-  key: string | null;
 }
 
 export interface Store {

@@ -22,24 +22,10 @@
     ['endpoint', 'Endpoint (GET /orders/*)', 'text'],
   ];
 
-  /** el('td', {className: 'x'}, 'text', childNode, ...): strings become text nodes. */
-  function el(tag, props) {
-    var e = document.createElement(tag);
-    if (props) {
-      for (var k in props) {
-        if (k === 'dataset') for (var d in props.dataset) e.dataset[d] = props.dataset[d];
-        else e[k] = props[k];
-      }
-    }
-    for (var i = 2; i < arguments.length; i++) append(e, arguments[i]);
-    return e;
-  }
-  function append(e, c) {
-    if (c === null || c === undefined || c === false) return;
-    if (Array.isArray(c)) c.forEach(function (x) { append(e, x); });
-    else if (typeof c === 'string' || typeof c === 'number') e.appendChild(document.createTextNode(String(c)));
-    else e.appendChild(c);
-  }
+  var dom = window.apiSessionsDom;
+  var el = dom.el;
+  var clear = dom.clear;
+  var api = function (path) { return dom.api(path); };
   function link(href, text, cls) {
     return el('a', { href: href, className: cls || '' }, text);
   }
@@ -61,10 +47,6 @@
     if (max && values.length > max) out.push(el('span', { className: 'muted' }, ' +' + (values.length - max) + ' more'));
     return out;
   }
-  function clear(e) {
-    while (e.firstChild) e.removeChild(e.firstChild);
-    return e;
-  }
   function fmtTime(iso) {
     return iso ? iso.replace('T', ' ').replace('Z', '') : '';
   }
@@ -80,15 +62,6 @@
   }
   function sortedCounts(c) {
     return Object.keys(c || {}).map(function (k) { return [k, c[k]]; }).sort(function (a, b) { return b[1] - a[1] || (a[0] < b[0] ? -1 : 1); });
-  }
-  function api(path) {
-    return fetch(path, { headers: { accept: 'application/json' }, credentials: 'same-origin' }).then(function (r) {
-      if (r.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search + location.hash); throw new Error('sign in'); }
-      return r.json().then(function (body) {
-        if (!r.ok) throw new Error(body && body.error ? body.error : 'HTTP ' + r.status);
-        return body;
-      });
-    });
   }
   function sessionHref(session, part, requestId) {
     return '/session/' + encodeURIComponent(session) + '/' + encodeURIComponent(part) + (requestId ? '#r=' + encodeURIComponent(requestId) : '');

@@ -4,30 +4,8 @@
  * blocks; the audit list. Every value is put in the page as text only.
  */
 (function () {
-  function el(tag, props) {
-    var e = document.createElement(tag);
-    if (props) for (var k in props) e[k] = props[k];
-    for (var i = 2; i < arguments.length; i++) {
-      var c = arguments[i];
-      if (c === null || c === undefined) continue;
-      e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-    }
-    return e;
-  }
-  function call(method, path, body) {
-    var init = { method: method, credentials: 'same-origin', headers: { accept: 'application/json' } };
-    if (body !== undefined) {
-      init.headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (r) {
-      if (r.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search); throw new Error('sign in'); }
-      return r.json().then(function (b) {
-        if (!r.ok) throw new Error(b && b.error ? b.error : 'HTTP ' + r.status);
-        return b;
-      });
-    });
-  }
+  var el = window.apiSessionsDom.el;
+  var call = function (method, path, body) { return window.apiSessionsDom.api(path, method, body); };
   function time(ms) {
     return ms === null || ms === undefined ? '' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
   }

@@ -11,35 +11,9 @@
   var KIND_NAMES = {};
   KINDS.forEach(function (k) { KIND_NAMES[k[0]] = k[1]; });
 
-  function el(tag, props) {
-    var e = document.createElement(tag);
-    if (props) for (var k in props) {
-      if (k === 'dataset') for (var d in props.dataset) e.dataset[d] = props.dataset[d];
-      else e[k] = props[k];
-    }
-    for (var i = 2; i < arguments.length; i++) add(e, arguments[i]);
-    return e;
-  }
-  function add(e, c) {
-    if (c === null || c === undefined) return;
-    if (Array.isArray(c)) c.forEach(function (x) { add(e, x); });
-    else e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-  }
+  var el = window.apiSessionsDom.el;
+  var call = function (method, path, body) { return window.apiSessionsDom.api(path, method, body); };
   function link(href, text, cls) { return el('a', { href: href, className: cls || '' }, text); }
-  function call(method, path, body) {
-    var init = { method: method, credentials: 'same-origin', headers: { accept: 'application/json' } };
-    if (body !== undefined) {
-      init.headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (r) {
-      if (r.status === 401) { location.href = '/login?next=' + encodeURIComponent(location.pathname + location.search); throw new Error('sign in'); }
-      return r.json().then(function (b) {
-        if (!r.ok) throw new Error(b && b.error ? b.error : 'HTTP ' + r.status);
-        return b;
-      });
-    });
-  }
   function fmtTime(iso) { return iso ? iso.replace('T', ' ').replace('Z', '') : ''; }
   function short(id) { return id.slice(0, 12) + '…'; }
   function sessionHref(session, part, requestId) {

@@ -15,16 +15,7 @@
   ];
   var WINDOWS = [['1h', 'Last hour'], ['24h', 'Last 24 hours'], ['7d', 'Last 7 days']];
 
-  function el(tag, props) {
-    var e = document.createElement(tag);
-    if (props) for (var k in props) { if (k === 'dataset') { for (var d in props.dataset) e.dataset[d] = props.dataset[d]; } else e[k] = props[k]; }
-    for (var i = 2; i < arguments.length; i++) {
-      var c = arguments[i];
-      if (c === null || c === undefined) continue;
-      e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-    }
-    return e;
-  }
+  var el = window.apiSessionsDom.el;
   function svg(tag, attrs) {
     var e = document.createElementNS(SVG, tag);
     for (var k in attrs) e.setAttribute(k, String(attrs[k]));

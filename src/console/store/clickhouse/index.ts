@@ -42,6 +42,7 @@ import { getPart, partRequests, sessionParts, timeline } from './session';
 import { ClickHouseTables } from './tables';
 import { RequestWriter, getCheckpoint } from './write';
 import { overview } from './overview';
+import { DEFAULTS } from '../../settings';
 import { OverviewCounts, OverviewQuery } from '../../overview';
 
 export { DEFAULT_SCHEMA_FILE, schemaStatements, serverHasTtl } from './schema';
@@ -53,7 +54,7 @@ export interface ClickHouseStoreOptions {
   database?: string;
   user?: string;
   password?: string;
-  /** Days a part is kept: the TTL on servers that have TTL (19.6+). Default 7. */
+  /** Days a part is kept: the TTL on servers that have TTL (19.6+). Default DEFAULTS.retentionDays. */
   retentionDays?: number;
   /** Run deploy/clickhouse/schema.sql at start (default true). False where an operator manages
    *  the tables, e.g. a fleet's ReplicatedMergeTree + Distributed setup (docs/deployment.md). */
@@ -92,7 +93,7 @@ export class ClickHouseStore implements Store {
     if (!IDENT_RE.test(this.database)) throw new Error('bad ClickHouse database name ' + JSON.stringify(this.database));
     const table = opts.table ?? 'requests';
     if (!IDENT_RE.test(table)) throw new Error('bad ClickHouse table name ' + JSON.stringify(table));
-    this.retentionDays = opts.retentionDays ?? 7;
+    this.retentionDays = opts.retentionDays ?? DEFAULTS.retentionDays;
     this.client = createClient({
       url: opts.url,
       username: opts.user ?? 'default',

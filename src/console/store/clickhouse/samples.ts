@@ -4,7 +4,8 @@
  * the newest MAX_SAMPLES by arrival, and retention bounds the table.
  */
 import { SessionRecord } from '../../../record/record';
-import { SampleFields, clampSamples } from '../journey-rows';
+import { clampSamples } from '../journey-rows';
+import { SampleFields } from '../fields';
 import { isPartDate } from '../part-date';
 import { SampleRow } from '../types';
 import { ClickHouseTables, lit, num, parseJson } from './tables';

@@ -5,33 +5,22 @@
 import { SessionRecord } from '../../../record/record';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { isPartDate } from '../part-date';
+import { REQUEST_FIELDS } from '../fields';
 import { parseEndpointPattern } from '../pattern';
 import { timelineGrid } from '../session-page';
 import { BadCursorError, Page, PartSummary, RequestFilter, StoredRequest, TimelineBucket } from '../types';
 import { summaries } from './summaries';
 import { ClickHouseTables, lit, num, parseJson } from './tables';
 
-interface RequestRow {
-  request_id: string;
-  t: string | number;
-  app: string;
-  key: string;
-  key_source: string;
-  method: string;
-  host: string;
-  path: string;
-  status: number;
-  duration_ms: number;
+/** A requests row as read back: the REQUEST_FIELDS in schema.sql's encodings (`ts` as ts_ms). */
+type RequestRow = Omit<StoredRequest, 'seq' | 'ts' | 'bytes_sent' | 'params' | 'attack' | 'request'> & {
+  ts: string | number;
   bytes_sent: string | number;
-  ip: string;
-  ua: string | null;
   params: string;
-  user: string | null;
-  role: string | null;
   attack: string[];
   request: string | null;
-  errors: string[];
-}
+};
+const REQUEST_COLUMNS = REQUEST_FIELDS.map((f) => (f === 'ts' ? 'ts_ms AS ts' : '`' + f + '`')).join(', ');
 
 export async function getPart(t: ClickHouseTables, session: string, part: string): Promise<PartSummary | null> {
   if (!isPartDate(part)) return null;
@@ -69,8 +58,7 @@ export async function partRequests(
     seq = s as number;
   }
   const rows = await t.rows<RequestRow>(
-    `SELECT request_id, ts_ms AS t, app, \`key\`, key_source, method, host, path, status, duration_ms, bytes_sent, ip, ua,
-       params, \`user\`, role, attack, request, errors
+    `SELECT ${REQUEST_COLUMNS}
      FROM ${t.requests} FINAL
      WHERE session = ${lit(session)} AND part = toDate(${lit(part)})${after}
      ORDER BY ts_ms, request_id LIMIT ${num(opts.limit + 1)}`,
@@ -79,28 +67,17 @@ export async function partRequests(
   if (more) rows.pop();
   const items: StoredRequest[] = rows.map((r, i) => ({
     seq: seq + i + 1,
-    request_id: r.request_id,
-    ts: new Date(Number(r.t)).toISOString(),
-    app: r.app,
-    key: r.key,
-    key_source: r.key_source,
-    method: r.method,
-    host: r.host,
-    path: r.path,
+    ...r,
+    ts: new Date(Number(r.ts)).toISOString(),
     status: Number(r.status),
     duration_ms: Number(r.duration_ms),
     bytes_sent: Number(r.bytes_sent),
-    ip: r.ip,
-    ua: r.ua,
     params: parseJson<Record<string, string>>(r.params, {}),
-    user: r.user,
-    role: r.role,
     attack: r.attack.length === 0 ? null : r.attack,
     request: parseJson<SessionRecord['request']>(r.request, null),
-    errors: r.errors,
   }));
   const last = rows[rows.length - 1];
-  return { items, next: more && last ? encodeCursor([Number(last.t), last.request_id, seq + rows.length]) : null };
+  return { items, next: more && last ? encodeCursor([Number(last.ts), last.request_id, seq + rows.length]) : null };
 }
 
 export async function timeline(t: ClickHouseTables, session: string, part: string, buckets: number): Promise<TimelineBucket[]> {

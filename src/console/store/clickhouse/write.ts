@@ -3,6 +3,7 @@
  * their links and samples, then the checkpoint (after them, not in one transaction: index.ts).
  */
 import { SessionRecord } from '../../../record/record';
+import { REQUEST_FIELDS, pick } from '../fields';
 import { journeyRows } from '../journey-rows';
 import { batchCounts } from '../part-date';
 import { Checkpoint, IngestResult } from '../types';
@@ -10,32 +11,19 @@ import { LinkBatch } from './journeys';
 import { Samples } from './samples';
 import { ClickHouseTables, ID_CHUNK, lit } from './tables';
 
-/** A record as a row of the requests table (schema.sql's encodings). */
+/** A record as a row of the requests table: its REQUEST_FIELDS and what addresses it, in
+ *  schema.sql's encodings. */
 function toRow(r: SessionRecord): Record<string, unknown> {
   return {
+    ...pick(r, REQUEST_FIELDS),
     v: r.v,
+    session: r.session,
+    part: r.part,
     // Normalized so that the materialized ts_ms always finds the milliseconds.
     ts: new Date(Date.parse(r.ts)).toISOString(),
-    part: r.part,
-    app: r.app,
-    session: r.session,
-    key: r.key,
-    key_source: r.key_source,
-    request_id: r.request_id,
-    method: r.method,
-    host: r.host,
-    path: r.path,
-    status: r.status,
-    duration_ms: r.duration_ms,
-    bytes_sent: r.bytes_sent,
-    ip: r.ip,
-    ua: r.ua,
     params: JSON.stringify(r.params),
-    user: r.user,
-    role: r.role,
     attack: r.attack ?? [],
     request: r.request === null ? null : JSON.stringify(r.request),
-    errors: r.errors,
   };
 }
 

@@ -3,7 +3,8 @@
  * MAX_SAMPLES of each application, read by the recommendations.
  */
 import type Database from 'better-sqlite3';
-import { MAX_SAMPLES, SampleFields, clampSamples } from '../journey-rows';
+import { MAX_SAMPLES, clampSamples } from '../journey-rows';
+import { SampleFields } from '../fields';
 import { SampleRow } from '../types';
 import { preparedOnFirstUse, samplesColumns } from './schema';
 

@@ -7,6 +7,7 @@ import { SessionRecord } from '../../../record/record';
 import { decodeIntCursor, encodeIntCursor } from '../cursor';
 import { parseEndpointPattern } from '../pattern';
 import { BucketCounts, timelineGrid } from '../session-page';
+import { storedRequest } from '../fields';
 import { Page, PartSummary, RequestFilter, StoredRequest, TimelineBucket } from '../types';
 import { PartRow, SELECT_PART, partSummary } from './part-row';
 import { RequestDays } from './requests';
@@ -18,30 +19,9 @@ interface RequestRow {
   record: string;
 }
 
+/** The part's app stands for the record's (the same value: a part is one application's). */
 function toRequest(row: RequestRow, seq: number, app: string): StoredRequest {
-  const r = JSON.parse(row.record) as SessionRecord;
-  return {
-    seq,
-    request_id: r.request_id,
-    ts: r.ts,
-    app,
-    key: r.key,
-    key_source: r.key_source,
-    method: r.method,
-    host: r.host,
-    path: r.path,
-    status: r.status,
-    duration_ms: r.duration_ms,
-    bytes_sent: r.bytes_sent,
-    ip: r.ip,
-    ua: r.ua,
-    params: r.params,
-    user: r.user,
-    role: r.role,
-    attack: r.attack,
-    request: r.request,
-    errors: r.errors,
-  };
+  return { ...storedRequest(JSON.parse(row.record) as SessionRecord, seq), app };
 }
 
 export class SessionPages {
