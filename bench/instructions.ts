@@ -17,12 +17,11 @@
 import { execFileSync, spawnSync } from 'child_process';
 import { readFileSync, writeFileSync, rmSync } from 'fs';
 import { join, resolve } from 'path';
-import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, locationParams, requireCommand, upstreamBody } from './requests';
+import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, callgrindTotal, locationParams, requireCommand, sendInTurn, upstreamBody } from './requests';
 import type { HarnessScenario } from './harness-scenario';
 import { measuredConf } from './conf';
 import { startNginx } from '../test/helpers/nginx';
 import { engineFromArgs, engineTempDir, inEngine, innerPath } from '../test/helpers/engines';
-import http from 'http';
 
 const ROOT = resolve(__dirname, '..');
 const ENGINE = engineFromArgs(process.argv.slice(2));
@@ -43,38 +42,6 @@ function perRequest(script: string, s: HarnessScenario): number {
   return (instructions(script, s, 300) - instructions(script, s, 100)) / 200;
 }
 
-function send(url: string, n: number, post: boolean): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const headers: Record<string, string | number> = { ...(post ? POST_HEADERS : GET_HEADERS) };
-  if (post) headers['Content-Length'] = Buffer.byteLength(POST_BODY);
-  const one = () =>
-    new Promise<void>((res, rej) => {
-      const req = http.request(url, { method: post ? 'POST' : 'GET', headers, agent }, (r) => {
-        if (r.statusCode !== 200) rej(new Error(url + ': status ' + r.statusCode));
-        r.resume();
-        r.on('end', () => res());
-      });
-      req.on('error', rej);
-      req.end(post ? POST_BODY : undefined);
-    });
-  return (async () => {
-    for (let i = 0; i < n; i++) await one();
-    agent.destroy();
-  })();
-}
-
-/** The instruction total of a callgrind file. valgrind may finish writing it a moment after the
- *  process it ran has been seen to exit (seen in a Debian root): wait for the totals line. */
-async function callgrindTotals(file: string): Promise<RegExpExecArray> {
-  const deadline = Date.now() + 60000;
-  for (;;) {
-    const t = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
-    if (t) return t;
-    if (Date.now() > deadline) throw new Error('no totals in ' + file);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 async function nginxCounts(dir: string): Promise<Array<{ location: string; per_request: number }>> {
   const upstream = await startNginx({ http: readFileSync(join(ROOT, 'bench', 'upstream.conf'), 'utf8') });
   const rows: Array<{ location: string; per_request: number }> = [];
@@ -90,12 +57,11 @@ async function nginxCounts(dir: string): Promise<Array<{ location: string; per_r
         const out = join(dir, `nginx-${name}-${n}.callgrind`);
         const m = await startNginx({ http: conf, wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + innerPath(ENGINE, out)], startTimeoutMs: 120000, stopTimeoutMs: 120000 });
         try {
-          await send(m.url('/' + location + (post ? POST_PATH : GET_PATH)), n, post);
+          await sendInTurn(m.url('/' + location + (post ? POST_PATH : GET_PATH)), n, post, (status) => status === 200);
         } finally {
           await m.stop();
         }
-        const t = await callgrindTotals(out);
-        counts.push(Number(t[1]));
+        counts.push(await callgrindTotal(out));
       }
       rows.push({ location: name, per_request: Math.round((counts[1] - counts[0]) / 300) });
       if (!process.argv.includes('--json')) console.error(`counted ${name}`);

@@ -10,33 +10,13 @@
 import { readFileSync } from 'fs';
 import { execFileSync } from 'child_process';
 import { join, resolve } from 'path';
-import http from 'http';
-import { GET_HEADERS, GET_PATH, POST_BODY, POST_HEADERS, POST_PATH, requireCommand } from './requests';
+import { GET_PATH, POST_PATH, callgrindTotal, requireCommand, sendInTurn } from './requests';
 import { startNginx } from '../test/helpers/nginx';
 import { engineFromArgs, engineTempDir, innerPath } from '../test/helpers/engines';
 
 const ROOT = resolve(__dirname, '..');
 const args = process.argv.slice(2);
 const ENGINE = engineFromArgs(args);
-
-function send(url: string, n: number, post: boolean): Promise<void> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const headers: Record<string, string | number> = { ...(post ? POST_HEADERS : GET_HEADERS) };
-  if (post) headers['Content-Length'] = Buffer.byteLength(POST_BODY);
-  const one = () =>
-    new Promise<void>((res, rej) => {
-      const req = http.request(url, { method: post ? 'POST' : 'GET', headers, agent }, (r) => {
-        r.resume();
-        r.on('end', () => (r.statusCode && r.statusCode < 500 ? res() : rej(new Error(url + ': status ' + r.statusCode))));
-      });
-      req.on('error', rej);
-      req.end(post ? POST_BODY : undefined);
-    });
-  return (async () => {
-    for (let i = 0; i < n; i++) await one();
-    agent.destroy();
-  })();
-}
 
 /** Functions by instructions per request: (the 400-request run - the 100-request run) / 300, so
  *  nginx's start and the configuration's compilation drop out. */
@@ -55,16 +35,6 @@ function perRequestProfile(f100: string, f400: string, inclusive: boolean): stri
   const rows = [...b].map(([fn, n]) => [fn, Math.round((n - (a.get(fn) || 0)) / 300)] as [string, number]);
   rows.sort((x, y) => y[1] - x[1]);
   return rows.slice(0, 45).map(([fn, n]) => String(n).padStart(10) + '  ' + fn).join('\n');
-}
-
-async function totals(file: string): Promise<number> {
-  const deadline = Date.now() + 60000;
-  for (;;) {
-    const t = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
-    if (t) return Number(t[1]);
-    if (Date.now() > deadline) throw new Error('no totals in ' + file);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function main(): Promise<void> {
@@ -91,11 +61,11 @@ async function main(): Promise<void> {
         const out = join(dir, `${name}-${n}.callgrind`);
         const m = await startNginx({ http: filled, module: !/^# no module/m.test(conf), wrapper: ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + innerPath(ENGINE, out)], startTimeoutMs: 120000, stopTimeoutMs: 120000 });
         try {
-          await send(m.url('/' + name + (post ? POST_PATH : GET_PATH)), n, post);
+          await sendInTurn(m.url('/' + name + (post ? POST_PATH : GET_PATH)), n, post, (status) => status < 500);
         } finally {
           await m.stop();
         }
-        counts.push(await totals(out));
+        counts.push(await callgrindTotal(out));
       }
       if (profile === name) console.log(perRequestProfile(join(dir, `${name}-100.callgrind`), join(dir, `${name}-400.callgrind`), inclusiveFlag));
       const per = Math.round((counts[1] - counts[0]) / 300);

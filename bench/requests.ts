@@ -6,6 +6,7 @@
 import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
+import http from 'http';
 
 // A JWT with the claims the headers location reads (unsigned: the module does not check signatures).
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -77,4 +78,37 @@ export function requireCommand(bin: string, pkg: string): string {
     process.exit(2);
   }
   return found;
+}
+
+/** `n` of the benchmark's GET (or POST) requests to `url`, one after another on one keep-alive
+ *  connection; a status that `ok` refuses rejects. */
+export function sendInTurn(url: string, n: number, post: boolean, ok: (status: number) => boolean): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const headers: Record<string, string | number> = { ...(post ? POST_HEADERS : GET_HEADERS) };
+  if (post) headers['Content-Length'] = Buffer.byteLength(POST_BODY);
+  const one = () =>
+    new Promise<void>((res, rej) => {
+      const req = http.request(url, { method: post ? 'POST' : 'GET', headers, agent }, (r) => {
+        r.resume();
+        r.on('end', () => (ok(r.statusCode || 0) ? res() : rej(new Error(url + ': status ' + r.statusCode))));
+      });
+      req.on('error', rej);
+      req.end(post ? POST_BODY : undefined);
+    });
+  return (async () => {
+    for (let i = 0; i < n; i++) await one();
+    agent.destroy();
+  })();
+}
+
+/** The instruction total of a callgrind file. valgrind may finish writing it a moment after the
+ *  process it ran has been seen to exit (seen in a Debian root): wait for the totals line. */
+export async function callgrindTotal(file: string): Promise<number> {
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const t = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8'));
+    if (t) return Number(t[1]);
+    if (Date.now() > deadline) throw new Error('no totals in ' + file);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
