@@ -53,7 +53,7 @@ export function builtinCookie(st: Extraction): { name: string; value: string } |
 
 /** The first built-in cookie name of a Cookie header (builtinCookies()' names, any order). A
  *  regular expression without the g flag keeps no state, so one object serves every request. */
-export const BUILTIN_COOKIE = /(?:^|;)[ \t]*(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)[ \t]*=/;
+const BUILTIN_COOKIE = /(?:^|;)[ \t]*(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)[ \t]*=/;
 
 /**
  * The built-in cookie of a header whose names are all plain (hasEncodedName false), found by one
