@@ -46,6 +46,8 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     chrome = await launchChromium();
     browser = chrome.browser;
     page = await browser.newPage();
+    // a wait that hangs fails at its own step, well inside the test's time
+    page.setDefaultTimeout(20000);
     page.on('dialog', (d) => void d.dismiss());
   });
 
@@ -475,96 +477,105 @@ const XSS_BODY = '</pre><script>window.__xss=4</script>';
     await page.waitForSelector('#requests li.attack .chip.attack');
     expect(await page.locator('#requests li.attack .chip.attack').evaluate((e) => (globalThis as any).getComputedStyle(e).marginLeft)).toBe('4px');
   });
-  test('the first screen: the overview\'s charts and tops from ingested records, a bar and a top entry that filter; a typed query filters the list or says what is wrong; recommendations in the top bar; times on two lines; no Sign out without a token', async () => {
+  describe('the first screen', () => {
     // records of the last half hour (the overview's default window ends now): 4 users with their
     // tokens, one of them attacked, a refused login
-    const now = Date.now() - 30 * 60000;
-    const inv = (u: number) => [{ s: 'request.header.authorization', h: (u + 1).toString(16).padStart(12, 'e'), n: 40 }];
     const more: SessionRecord[] = [];
-    for (let i = 0; i < 12; i++) {
-      const u = i % 4;
-      more.push(rec({ s: 'ov' + u, at: now + i * 1000, app: 'ovapp', user: 'ov-user' + u, ip: '10.7.7.' + u, path: '/orders/' + i, inventory: inv(u),
-        ...(i === 5 ? { attack: ['sqli'], status: 403 } : {}) }));
-    }
-    more.push(rec({ s: 'ov-anon', at: now + 20000, app: 'ovapp', method: 'POST', path: '/login', status: 401, key: 'ip+ua', key_source: 'fallback' }));
-    const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: more.map((r) => JSON.stringify(r)).join('\n') });
-    expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
-
-    await page.goto(c.url + '?app=ovapp');
-    await page.waitForSelector('#overview-charts rect.ov-bar');
-    const total = (chart: string) => page.textContent(`#overview-charts [data-chart=${chart}] .ov-total`);
-    expect(await total('requests')).toBe('13');
-    expect(await total('attacks')).toBe('1');
-    expect(await total('failed_logins')).toBe('1');
-    expect(await total('sessions')).toMatch(/^peak [1-5] per 10 min$/);
-    expect(await page.locator('#overview-charts [data-chart=requests] rect.ov-bar').count()).toBeGreaterThan(0);
-    expect(await page.locator('#top-apps li').allTextContents()).toEqual(['ovapp13']);
-    expect(await page.locator('#top-users li a').allTextContents()).toEqual(['ov-user0', 'ov-user1', 'ov-user2', 'ov-user3']);
-    expect(await page.textContent('#top-endpoints-overview li:first-child')).toBe('GET /orders/N12');
-    // a top entry filters the list
-    await Promise.all([page.waitForURL(/user=ov-user2/), page.click('#top-users a:has-text("ov-user2")')]);
-    await page.waitForSelector('#parts tbody tr');
-    expect(await page.locator('#parts tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')))).toEqual([sid('ov2')]);
-    expect(await page.inputValue('#search-input')).toBe('app:ovapp user:ov-user2');
-    // the attacks chart's bar opens the attacks of its interval
-    await page.goto(c.url + '?app=ovapp');
-    await page.waitForSelector('#overview-charts [data-chart=attacks] rect.ov-bar');
-    await Promise.all([page.waitForURL(/\/attacks\?.*from=/), page.click('#overview-charts [data-chart=attacks] a.ov-bar-link')]);
-    await page.waitForSelector('#attacks tbody tr');
-    expect(await page.locator('#attacks tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')))).toEqual([more[5].request_id]);
-
-    // a query typed in the search box: fields and a path pattern
-    await page.goto(c.url);
-    await page.fill('#search-input', 'app:OVAPP path:/orders/1* ip:10.7.7.0/24 user:ov-user1');
-    await Promise.all([page.waitForURL(/\?/), page.press('#search-input', 'Enter')]);
-    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ app: 'OVAPP', endpoint: '/orders/1*', ip: '10.7.7.0/24', user: 'ov-user1' });
-    await page.waitForSelector('#parts tbody tr');
-    expect(await page.locator('#parts tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')))).toEqual([sid('ov1')]);
-    // what it cannot read it says, and the list stays
-    await page.fill('#search-input', 'nonsense:1 user:a user:b');
-    await page.press('#search-input', 'Enter');
-    await page.waitForSelector('#search-errors:not([hidden])');
-    expect(await page.textContent('#search-errors')).toMatch(/^unknown field "nonsense" .*\nuser: given twice$/s);
-    expect(new URL(page.url()).searchParams.get('user')).toBe('ov-user1');
-
-    // the list's times: two lines each, never wrapped further
-    const lines = await page.locator('#parts td.when .when-range').first().evaluate((e) => {
-      const style = (globalThis as any).getComputedStyle(e);
-      return Math.round(e.getBoundingClientRect().height / parseFloat(style.lineHeight));
+    beforeAll(async () => {
+      const now = Date.now() - 30 * 60000;
+      const inv = (u: number) => [{ s: 'request.header.authorization', h: (u + 1).toString(16).padStart(12, 'e'), n: 40 }];
+      for (let i = 0; i < 12; i++) {
+        const u = i % 4;
+        more.push(rec({ s: 'ov' + u, at: now + i * 1000, app: 'ovapp', user: 'ov-user' + u, ip: '10.7.7.' + u, path: '/orders/' + i, inventory: inv(u),
+          ...(i === 5 ? { attack: ['sqli'], status: 403 } : {}) }));
+      }
+      more.push(rec({ s: 'ov-anon', at: now + 20000, app: 'ovapp', method: 'POST', path: '/login', status: 401, key: 'ip+ua', key_source: 'fallback' }));
+      const res = await fetch(new URL('/api/ingest', c.url), { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: more.map((r) => JSON.stringify(r)).join('\n'),
+        signal: AbortSignal.timeout(20000) });
+      expect(((await res.json()) as { inserted: number }).inserted).toBe(more.length);
     });
-    expect(lines).toBe(2);
 
-    // recommendations in the top bar: the filtered application's page, else the applications
-    await page.goto(c.url + '?app=ovapp');
-    await page.waitForSelector('#parts tbody tr');
-    await Promise.all([page.waitForURL(/\/apps\/ovapp\/recommendations$/), page.click('#nav-recommendations')]);
-    await page.waitForSelector('#preview-suggested');
-    // the page opens with the line, the comparison and the preview; the explanation comes last
-    expect(await page.locator('#recommendations h2.section').allTextContents()).toEqual(['Recommended configuration', 'What-if preview', 'Candidates', 'How the figures are computed']);
-    expect(await page.textContent('#nginx-line')).toBe("set $api_sessions_params 'request.header.authorization group';");
-    // the records were grouped as the line would group them: as good as the configuration in force
-    expect(await page.textContent('#comparison')).toBe('As good as the configuration in force on the sampled requests: sessions with more than one user: 0 (now 0); ' +
-      'requests left to IP + User-Agent: 0 (now 0); users split over more than one journey: 0 (now 0).');
-    expect(await page.textContent('#preview-suggested tr[data-figure=sessions] td.now')).toBe('4');
-    expect(await page.textContent('#method')).toMatch(/^coverage: /);
-    await page.goto(c.url);
-    await page.waitForSelector('#parts tbody tr');
-    await Promise.all([page.waitForURL(/\/recommendations$/), page.click('#nav-recommendations')]);
-    await page.waitForSelector('#recommendation-apps a.recommendations-app');
-    expect(await page.locator('#recommendation-apps a.recommendations-app').allTextContents()).toContain('ovapp');
+    test('the overview\'s charts and tops from ingested records; a top entry and an attacks bar filter', async () => {
+      await page.goto(c.url + '?app=ovapp');
+      await page.waitForSelector('#overview-charts rect.ov-bar');
+      const total = (chart: string) => page.textContent(`#overview-charts [data-chart=${chart}] .ov-total`);
+      expect(await total('requests')).toBe('13');
+      expect(await total('attacks')).toBe('1');
+      expect(await total('failed_logins')).toBe('1');
+      expect(await total('sessions')).toMatch(/^peak [1-5] per 10 min$/);
+      expect(await page.locator('#overview-charts [data-chart=requests] rect.ov-bar').count()).toBeGreaterThan(0);
+      expect(await page.locator('#top-apps li').allTextContents()).toEqual(['ovapp13']);
+      expect(await page.locator('#top-users li a').allTextContents()).toEqual(['ov-user0', 'ov-user1', 'ov-user2', 'ov-user3']);
+      expect(await page.textContent('#top-endpoints-overview li:first-child')).toBe('GET /orders/N12');
+      // a top entry filters the list
+      await Promise.all([page.waitForURL(/user=ov-user2/), page.click('#top-users a:has-text("ov-user2")')]);
+      await page.waitForSelector('#parts tbody tr');
+      expect(await page.locator('#parts tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')))).toEqual([sid('ov2')]);
+      expect(await page.inputValue('#search-input')).toBe('app:ovapp user:ov-user2');
+      // the attacks chart's bar opens the attacks of its interval
+      await page.goto(c.url + '?app=ovapp');
+      await page.waitForSelector('#overview-charts [data-chart=attacks] rect.ov-bar');
+      await Promise.all([page.waitForURL(/\/attacks\?.*from=/), page.click('#overview-charts [data-chart=attacks] a.ov-bar-link')]);
+      await page.waitForSelector('#attacks tbody tr');
+      expect(await page.locator('#attacks tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-request-id')))).toEqual([more[5].request_id]);
+    });
 
-    // no token: nothing to sign out of; with one, signed in, Sign out is there
-    expect(await page.isHidden('#signout')).toBe(true);
-    const c2 = await startConsole({ dbPath: join(tmp.dir, 'token.db'), token: 'browser-token-0123456789', pollMs: 20, log: () => undefined });
-    try {
-      await page.goto(c2.url);
-      await page.waitForURL(/\/login/);
-      await page.fill('input[name=token]', 'browser-token-0123456789');
-      await Promise.all([page.waitForURL(c2.url), page.press('input[name=token]', 'Enter')]);
-      await page.waitForSelector('#signout:not([hidden])');
-      expect(await page.isVisible('#signout button')).toBe(true);
-    } finally {
-      await c2.close();
-    }
+    test('a typed query filters the list or says what is wrong; the list\'s times on two lines', async () => {
+      // a query typed in the search box: fields and a path pattern
+      await page.goto(c.url);
+      await page.fill('#search-input', 'app:OVAPP path:/orders/1* ip:10.7.7.0/24 user:ov-user1');
+      await Promise.all([page.waitForURL(/\?/), page.press('#search-input', 'Enter')]);
+      expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ app: 'OVAPP', endpoint: '/orders/1*', ip: '10.7.7.0/24', user: 'ov-user1' });
+      await page.waitForSelector('#parts tbody tr');
+      expect(await page.locator('#parts tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-session')))).toEqual([sid('ov1')]);
+      // what it cannot read it says, and the list stays
+      await page.fill('#search-input', 'nonsense:1 user:a user:b');
+      await page.press('#search-input', 'Enter');
+      await page.waitForSelector('#search-errors:not([hidden])');
+      expect(await page.textContent('#search-errors')).toMatch(/^unknown field "nonsense" .*\nuser: given twice$/s);
+      expect(new URL(page.url()).searchParams.get('user')).toBe('ov-user1');
+
+      // the list's times: two lines each, never wrapped further
+      const lines = await page.locator('#parts td.when .when-range').first().evaluate((e) => {
+        const style = (globalThis as any).getComputedStyle(e);
+        return Math.round(e.getBoundingClientRect().height / parseFloat(style.lineHeight));
+      });
+      expect(lines).toBe(2);
+    });
+
+    test('recommendations in the top bar; no Sign out without a token, Sign out once signed in', async () => {
+      // recommendations in the top bar: the filtered application's page, else the applications
+      await page.goto(c.url + '?app=ovapp');
+      await page.waitForSelector('#parts tbody tr');
+      await Promise.all([page.waitForURL(/\/apps\/ovapp\/recommendations$/), page.click('#nav-recommendations')]);
+      await page.waitForSelector('#preview-suggested');
+      // the page opens with the line, the comparison and the preview; the explanation comes last
+      expect(await page.locator('#recommendations h2.section').allTextContents()).toEqual(['Recommended configuration', 'What-if preview', 'Candidates', 'How the figures are computed']);
+      expect(await page.textContent('#nginx-line')).toBe("set $api_sessions_params 'request.header.authorization group';");
+      // the records were grouped as the line would group them: as good as the configuration in force
+      expect(await page.textContent('#comparison')).toBe('As good as the configuration in force on the sampled requests: sessions with more than one user: 0 (now 0); ' +
+        'requests left to IP + User-Agent: 0 (now 0); users split over more than one journey: 0 (now 0).');
+      expect(await page.textContent('#preview-suggested tr[data-figure=sessions] td.now')).toBe('4');
+      expect(await page.textContent('#method')).toMatch(/^coverage: /);
+      await page.goto(c.url);
+      await page.waitForSelector('#parts tbody tr');
+      await Promise.all([page.waitForURL(/\/recommendations$/), page.click('#nav-recommendations')]);
+      await page.waitForSelector('#recommendation-apps a.recommendations-app');
+      expect(await page.locator('#recommendation-apps a.recommendations-app').allTextContents()).toContain('ovapp');
+
+      // no token: nothing to sign out of; with one, signed in, Sign out is there
+      expect(await page.isHidden('#signout')).toBe(true);
+      const c2 = await startConsole({ dbPath: join(tmp.dir, 'token.db'), token: 'browser-token-0123456789', pollMs: 20, log: () => undefined });
+      try {
+        await page.goto(c2.url);
+        await page.waitForURL(/\/login/);
+        await page.fill('input[name=token]', 'browser-token-0123456789');
+        await Promise.all([page.waitForURL(c2.url), page.press('input[name=token]', 'Enter')]);
+        await page.waitForSelector('#signout:not([hidden])');
+        expect(await page.isVisible('#signout button')).toBe(true);
+      } finally {
+        await c2.close();
+      }
+    });
   });
 });

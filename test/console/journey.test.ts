@@ -128,7 +128,6 @@ describe('bounds', () => {
     const s = new SqliteStore(join(consoles.dir, `j${++n}.db`));
     try {
       await s.ingest(hub(60000));
-      let t = Date.now();
       const all = await s.links([sid('hub')]);
       expect(all).toHaveLength(LINKS_PER_SESSION);
       // the first by time (a record's 8 links share its time: then by id)
@@ -140,7 +139,6 @@ describe('bounds', () => {
       expect(few.filter((e) => e.a === sid('spoke3')).map((e) => e.b)).toEqual([sid('hub')]);
       // time order across the sessions asked for
       expect(few.map((e) => e.ts)).toEqual([...few.map((e) => e.ts)].sort((x, y) => x - y));
-      expect(Date.now() - t).toBeLessThan(2000);
 
       let lookups = 0;
       const counting: Store = Object.create(s);
@@ -148,7 +146,6 @@ describe('bounds', () => {
         lookups++;
         return s.sessionParts(x);
       };
-      t = Date.now();
       const linked = await linkedSessions(counting, sid('hub'));
       expect(linked).toMatchObject({ before: [], after: [] }); // none of the spokes is stored
       expect(lookups).toBe(1 + LINKED_MAX);
@@ -158,7 +155,6 @@ describe('bounds', () => {
       expect(j!.sessions.map((x) => x.session)).toEqual([sid('hub')]);
       // the start, then at most maxSessions x 4 sessions named by links looked up
       expect(lookups).toBe(1 + 10 * JOURNEY_EDGES_PER_SESSION);
-      expect(Date.now() - t).toBeLessThan(2000);
     } finally {
       await s.close();
     }
