@@ -11,6 +11,7 @@
  * Runs only for requests marked malicious. Written in the njs 0.7.9 subset.
  */
 import { valueHash } from './identify';
+import { canonicalName, canonicalValue } from './sources/cookies';
 
 /** Names configured as grouping keys or `hash` parameters, redacted by name wherever they appear. */
 export interface RedactNames {
@@ -434,14 +435,17 @@ export function redactor(): Redactor {
   }
 
   /** The Cookie header: credential cookies by name whatever their length, and any value shaped like an
-   *  identifier (8 or more token characters); names and other values (attack payloads) stay. */
+   *  identifier (8 or more token characters); names and other values (attack payloads) stay. Names
+   *  and values are read as the cookie reader reads them (sources/cookies.ts: trimmed, unquoted,
+   *  %XX decoded), so a re-spelled name or a quoted value is hidden like the plain one, under the
+   *  same keyed hash. */
   function redactCookies(value: string, names: RedactNames | null, secret: string): string {
     const pairs = value.split(';');
     for (let i = 0; i < pairs.length; i++) {
       const eq = pairs[i].indexOf('=');
       if (eq < 0) continue;
-      const name = pairs[i].slice(0, eq).trim();
-      const v = pairs[i].slice(eq + 1).trim();
+      const name = canonicalName(pairs[i].slice(0, eq));
+      const v = canonicalValue(pairs[i].slice(eq + 1));
       if (v === '') continue;
       if (credentialCookie(name, names) || (v.length >= 8 && /^[A-Za-z0-9._~+\/=%:-]+$/.test(v))) {
         pairs[i] = pairs[i].slice(0, eq + 1) + hidden(secret, v);

@@ -99,6 +99,16 @@ describe('by name, whatever the length', () => {
       'PHPSESSID=' + hmac('abc123') + '; JSESSIONID=' + hmac('j7') + '; sid=' + hmac('Zz9') + '; uid=' + hmac('1') + '; theme=dark; xss=<b>',
     );
   });
+
+  test('cookies read as applications read them: a re-spelled name or a quoted value is hidden like the plain one', () => {
+    const names: RedactNames = { cookies: ['uid'], headers: [], fields: [] };
+    // %-encoded names, spaces around '=', a quoted value: the same cookies to express, PHP, Tomcat
+    expect(redactHeaderByName('cookie', '%73id=Zz9; u%69d =1; PHPSESSID= "abc123"; tracker="abcdefghij"; theme=dark', names, SECRET)).toBe(
+      '%73id=' + hmac('Zz9') + '; u%69d =' + hmac('1') + '; PHPSESSID=' + hmac('abc123') + '; tracker=' + hmac('abcdefghij') + '; theme=dark',
+    );
+    // an encoded value is hidden under the hash of the value the application reads
+    expect(redactHeaderByName('cookie', 'connect.sid=s%3Aabc.def', NONE, SECRET)).toBe('connect.sid=' + hmac('s:abc.def'));
+  });
 });
 
 describe('valid UTF-8', () => {
