@@ -7,8 +7,10 @@ import { SessionRecord } from '../../src/record/record';
 import { ConsoleOptions, RunningConsole, startConsole } from '../../src/console/index';
 
 export const DAY = 86400000;
-/** Today at 10:00 UTC and the day before, so that parts are inside the retention period. */
-export const TODAY = Math.floor(Date.now() / DAY) * DAY + 10 * 3600000;
+/** 10:00 UTC of the latest day on which that was at least 2 hours ago (today from noon on, else
+ *  yesterday), and the day before: records are inside the retention period and never in the
+ *  future, whatever time the tests run at. */
+export const TODAY = Math.floor((Date.now() - 12 * 3600000) / DAY) * DAY + 10 * 3600000;
 export const YESTERDAY = TODAY - DAY;
 
 export const sid = (name: string) => crypto.createHash('md5').update('session ' + name).digest('hex');
