@@ -88,6 +88,8 @@ export interface SharedDict {
   get(key: string): string | undefined;
   set(key: string, value: string): unknown;
   delete(key: string): unknown;
+  /** Adds the entry only when the key is absent: true when added. */
+  add?(key: string, value: string): boolean;
   keys(max?: number): string[];
 }
 

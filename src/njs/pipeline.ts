@@ -219,15 +219,34 @@ function configOf(r: NginxHTTPRequest): Config {
 let reportedErrors: string[] | null = null;
 
 /** Whether to write the configuration's errors now: on QuickJS once per context and set of
- *  errors; on the njs engine, which keeps nothing, on reportsNow's schedule. */
+ *  errors; on the njs engine, which keeps nothing itself, once per worker and set of errors where
+ *  the configuration cache's shared dictionary is there to remember it (njs >= 0.8, see
+ *  reportedInDict), else on reportsNow's schedule. */
 function reportsConfig(r: NginxHTTPRequest, cfg: Config): boolean {
-  if (!keepsModuleState()) return reportsNow(r);
   const key = cfg.errors.join('\n');
+  if (!keepsModuleState()) {
+    const first = reportedInDict(key);
+    return first === undefined ? reportsNow(r) : first;
+  }
   if (reportedErrors === null) reportedErrors = [];
   if (reportedErrors.indexOf(key) >= 0) return false;
   if (reportedErrors.length >= 16) reportedErrors.shift();
   reportedErrors.push(key);
   return true;
+}
+
+/** On the njs engine with nginx/api_sessions_config_cache.conf: true the first time this worker
+ *  (its pid: a reload starts new workers) meets this set of errors, false after; undefined when
+ *  there is no dictionary to remember it in (njs 0.7.9, no include) or it refuses the entry. The
+ *  entries expire with the zone's timeout and are evicted first when it fills. */
+function reportedInDict(errors: string): boolean | undefined {
+  const dict = sharedDict(CONFIG_DICT);
+  if (dict === undefined || typeof dict.add !== 'function' || typeof process === 'undefined' || !process.pid) return undefined;
+  try {
+    return dict.add('reported\u0001' + process.pid + '\u0001' + (errors.length > 512 ? errors.length + errors.slice(0, 512) : errors), '1');
+  } catch (e) {
+    return undefined;
+  }
 }
 
 /** Set by build.mjs: a digest of the module's sources (the configuration cache's key). */
