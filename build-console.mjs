@@ -2,6 +2,8 @@
 //   dist/console/cli.js    the console configured by flags (npm start, the systemd unit)
 //   dist/console/main.js   the console configured by the environment (the container image)
 //   dist/console/ui/, dist/console/schema.sql   the files src/console/assets.ts finds beside them
+// the configuration check, with nothing outside node itself (it runs beside nginx):
+//   dist/check/cli.js      api-sessions-check (package.json "bin")
 // and the compose demo's upstream, with everything it uses inside (its image has no node_modules):
 //   dist/demo-api.js
 //
@@ -11,7 +13,7 @@
 // that is not in package.json "dependencies".
 import * as esbuild from 'esbuild';
 import { builtinModules } from 'node:module';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = new URL('.', import.meta.url).pathname;
@@ -64,7 +66,7 @@ export function runtimeDependencies() {
  * where `allowed` says which may be required; 'bundle' puts them inside. Nothing is written when the
  * check fails.
  */
-export async function bundleNode({ entries, outdir, packages = 'external', allowed = runtimeDependencies(), define = {}, sourcemap = true }) {
+export async function bundleNode({ entries, outdir, packages = 'external', allowed = runtimeDependencies(), define = {}, sourcemap = true, banner = undefined }) {
   const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: entries.map((e) => resolve(root, e)),
@@ -76,6 +78,7 @@ export async function bundleNode({ entries, outdir, packages = 'external', allow
     packages: packages === 'external' ? 'external' : undefined,
     define,
     sourcemap,
+    banner: banner === undefined ? undefined : { js: banner },
     sourcesContent: false,
     metafile: true,
     write: false,
@@ -96,6 +99,13 @@ export async function buildConsole({ outdir = 'dist/console', quiet = false } = 
   const files = await bundleNode({ entries: CONSOLE_ENTRIES, outdir, define: { API_SESSIONS_BUNDLED: 'true' } });
   for (const [from, to] of CONSOLE_ASSETS) cpSync(join(root, from), join(out, to), { recursive: true });
   if (!quiet) console.log(`built ${outdir}/ (${files.filter((f) => f.endsWith('.js')).map((f) => f.slice(f.lastIndexOf('/') + 1)).join(', ')}, ui/, schema.sql)`);
+  return files;
+}
+
+export async function buildCheck({ outdir = 'dist/check', quiet = false } = {}) {
+  const files = await bundleNode({ entries: ['src/check/cli.ts'], outdir, packages: 'bundle', allowed: [], sourcemap: false, banner: '#!/usr/bin/env node' });
+  for (const f of files) chmodSync(resolve(root, f), 0o755);
+  if (!quiet) console.log(`built ${files.join(', ')}`);
   return files;
 }
 

@@ -246,9 +246,10 @@ export async function build({ entry = 'src/njs/index.ts', outfile = 'dist/api_se
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   // The njs bundle first, as before; then the console's built form (build-console.mjs).
-  const { buildConsole, buildDemoApi } = await import('./build-console.mjs');
+  const { buildConsole, buildCheck, buildDemoApi } = await import('./build-console.mjs');
   build()
     .then(() => buildConsole())
+    .then(() => buildCheck())
     .then(() => buildDemoApi())
     .catch((e) => {
       // esbuild's errors carry file and line; print them as a compiler would.

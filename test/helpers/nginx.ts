@@ -201,17 +201,30 @@ ${fill(opts.http || '')}
   return { engine, prefix, inner, ports, conf, errorLog, fill };
 }
 
-/** `nginx -t` of a configuration (as startNginx would lay it out): whether it passed, and what
- *  nginx said. The prefix is removed afterwards. */
-export async function checkNginx(opts: NginxOptions): Promise<{ ok: boolean; output: string; conf: string }> {
+/** A configuration laid out as startNginx would, for `use` to run nginx on: `nginx` is the
+ *  engine's command that runs nginx, `command(args)` its command line for `nginx ARGS -p PREFIX
+ *  -c CONF`. The prefix is removed afterwards. */
+export async function withConfig<T>(
+  opts: NginxOptions,
+  use: (c: { nginx: string[]; command: (args: string[]) => string[]; prefix: string; inner: string; conf: string }) => T | Promise<T>,
+): Promise<T> {
   const { engine, prefix, inner, conf } = await prepare(opts);
+  const nginx = inEngine(engine, [engine.nginxBin]);
   try {
-    const command = inEngine(engine, [engine.nginxBin, '-t', '-p', inner, '-c', inner + '/nginx.conf']);
-    const r = spawnSync(command[0], command.slice(1), { encoding: 'utf8', env: { ...process.env, ...(opts.env || {}) } });
-    return { ok: r.status === 0, output: (r.stderr || '') + (r.stdout || ''), conf };
+    return await use({ nginx, command: (args) => nginx.concat(args, ['-p', inner, '-c', inner + '/nginx.conf']), prefix, inner, conf });
   } finally {
     if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true });
   }
+}
+
+/** `nginx -t` of a configuration (as startNginx would lay it out): whether it passed, and what
+ *  nginx said. `-T` instead: `dump` is what it printed on stdout (the whole configuration). */
+export async function checkNginx(opts: NginxOptions, flag: '-t' | '-T' = '-t'): Promise<{ ok: boolean; output: string; conf: string; dump: string }> {
+  return withConfig(opts, ({ command, conf }) => {
+    const argv = command([flag]);
+    const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', env: { ...process.env, ...(opts.env || {}) } });
+    return { ok: r.status === 0, output: (r.stderr || '') + (flag === '-t' ? r.stdout || '' : ''), conf, dump: r.stdout || '' };
+  });
 }
 
 export async function startNginx(opts: NginxOptions): Promise<Nginx> {

@@ -11,8 +11,9 @@
  *
  * Each passes `nginx -t`, then serves a login and a request through it to a real upstream with
  * the secret from nginx's environment: the module's log gets both records in one session keyed
- * with that secret, and the operator's access log still gets its lines. Moving the include into
- * `server` fails `nginx -t` with the message the README quotes.
+ * with that secret, and the operator's access log still gets its lines. Each passes
+ * api-sessions-check clean too. Moving the include into `server` fails `nginx -t` with the
+ * message the README quotes.
  *
  * What is changed, and only that, to run it in a temp prefix: system paths (/var/log/nginx, the
  * pid file, /opt/api-sessions, conf.d) point into the prefix, `listen 80` and the upstream's
@@ -21,9 +22,10 @@
  * Debian's /usr/share/nginx/modules does, and a test file in conf.d puts temp files in the prefix
  * and, on sid-qjs, selects QuickJS.
  */
+import { spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { checkNginx, startNginx, Nginx, NginxOptions, ROOT } from '../helpers/nginx';
+import { checkNginx, startNginx, Nginx, NginxOptions, ROOT, DIST } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
 import { request, expectedSession } from '../helpers/http';
@@ -171,6 +173,17 @@ test("the README's own nginx.conf (load_module by absolute path) with the same c
     await exercise(ng);
   } finally {
     await ng.stop();
+  }
+}, 30000);
+
+test("both configurations pass api-sessions-check clean: exit 0, nothing printed", async () => {
+  const confD = local(block(CONF_D), up.port);
+  for (const config of [local(block(FIRST_LINE) + '\n' + stockConf(), up.port), local(block(OWN), up.port)]) {
+    const dump = await checkNginx(options(config, confD), '-T');
+    expect(dump.ok).toBe(true);
+    expect(dump.dump).toContain('/conf.d/api-sessions.conf:');
+    const r = spawnSync(process.execPath, [join(DIST, 'check', 'cli.js'), '-'], { encoding: 'utf8', input: dump.dump });
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: '', stderr: '' });
   }
 }, 30000);
 
