@@ -8,7 +8,7 @@
 import { BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, haveChromium, launchChromium } from './chromium';
 import { RunningConsole } from '../../src/console/index';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { testConsoles, rec, line, sid, TODAY } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

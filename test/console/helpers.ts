@@ -3,7 +3,7 @@ import crypto from 'crypto';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { ConsoleOptions, RunningConsole, startConsole } from '../../src/console/index';
 
 export const DAY = 86400000;

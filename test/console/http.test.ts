@@ -3,7 +3,7 @@ import { gzipSync } from 'zlib';
 import { request as httpRequest } from 'http';
 import { join } from 'path';
 import { RunningConsole, cutoffPart } from '../../src/console/index';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { mkdirSync, writeFileSync } from 'fs';
 import { DAY, TODAY, YESTERDAY, line, rec, sid, testConsoles, waitFor } from './helpers';
 

@@ -14,7 +14,7 @@ import { buildServer } from '../../src/console/server';
 import { Metrics } from '../../src/console/metrics';
 import { Store } from '../../src/console/store/types';
 import { SignOuts } from '../../src/console/signouts';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { TODAY, rec, testConsoles } from './helpers';
 
 const consoles = testConsoles('api-sessions-security-');

@@ -7,7 +7,7 @@ import http from 'http';
 import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { startUpstream, Upstream, tokenFor } from '../helpers/upstream';
 import { request, rawRequest, expectedSession, expectedHash, Reply } from '../helpers/http';
-import { builtinCookies, builtinRequestHeaders } from '../../src/njs/identify';
+import { builtinCookies, builtinRequestHeaders } from '../../src/shared/builtin';
 
 const SECRET = 'integration-secret';
 const APP = 'shop';
