@@ -531,7 +531,7 @@ describe('configuration', () => {
   test('settings from a map per host: one nginx, two applications with their own keys', async () => {
     const mapped = await startNginx({
       http: `
-        upstream app { server 127.0.0.1:${up.port}; }
+        ${upstreamLines(up.port)}
         map $host $api_sessions_app { default "other"; shop.local "shop"; api.local "api"; }
         map $host $api_sessions_params { default ""; shop.local "request.cookie.cart group"; api.local "request.header.x-client group"; }
         server {
