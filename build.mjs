@@ -148,10 +148,10 @@ export function wrapBundle(code) {
     `var ${object} = { ${list} };\nexport default ${object};\n`;
 }
 
-/** A digest of the module's sources (src/njs, src/record): the build's id in the module. */
+/** A digest of the module's sources (src/njs, src/shared): the build's id in the module. */
 function sourcesDigest() {
   const hash = createHash('sha256');
-  for (const file of [...sources(join(root, 'src', 'njs')), ...sources(join(root, 'src', 'record'))].sort()) {
+  for (const file of [...sources(join(root, 'src', 'njs')), ...sources(join(root, 'src', 'shared'))].sort()) {
     hash.update(relative(root, file) + '\0' + readFileSync(file) + '\0');
   }
   return hash.digest('hex').slice(0, 16);

@@ -10,7 +10,7 @@ import { join } from 'path';
 import { SqliteStore } from '../src/console/store/sqlite';
 import { PartFilter, PartSort } from '../src/console/store/types';
 import { generateRecords } from '../test/helpers/generate-records';
-import { SessionRecord } from '../src/record/record';
+import { SessionRecord } from '../src/shared/record';
 
 async function main(): Promise<void> {
   const count = Number(process.argv[2] ?? 300000);

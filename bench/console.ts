@@ -21,7 +21,7 @@ import { PartFilter } from '../src/console/store/types';
 import { Tailer } from '../src/console/ingest/tailer';
 import { Detections } from '../src/console/detect/runner';
 import { detectionConfig } from '../src/console/detect/config';
-import { SessionRecord } from '../src/record/record';
+import { SessionRecord } from '../src/shared/record';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1000000);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 200);

@@ -13,7 +13,7 @@
  * memory holds the actors in progress only.
  */
 import { createHash } from 'crypto';
-import { SessionRecord } from '../src/record/record';
+import { SessionRecord } from '../src/shared/record';
 import { prng } from '../test/helpers/generate-records';
 import { DetectionKind } from '../src/console/detect/finding';
 

@@ -21,7 +21,7 @@ import { parseArgs } from 'util';
 import { Detector } from '../src/console/detect/detector';
 import { detectionConfig } from '../src/console/detect/config';
 import { DETECTION_KINDS, DetectionKind, Finding } from '../src/console/detect/finding';
-import { SessionRecord } from '../src/record/record';
+import { SessionRecord } from '../src/shared/record';
 import { VARIANTS, generateTraffic } from './detections-traffic';
 
 const { values } = parseArgs({

@@ -4,11 +4,12 @@
  * 1. a `map`, `geo`, `js_var` or `js_set` of a setting that api_sessions.conf declares, read
  *    before that include: nginx keeps the last declaration, so the include's empty one wins;
  * 2. the include outside the http block, or missing while the `api_sessions` format is logged;
- * 3. a literal value of a setting that the module's own parser (src/njs/config.ts) refuses;
+ * 3. a literal value of a setting that the module's own parser (src/njs/config.ts, src/shared/params.ts) refuses;
  * 4. a server or location whose only access_log is the module's while an outer level has the
  *    operator's own: nginx writes only the innermost level's logs.
  */
-import { buildConfig, splitOutsideQuotes, RawConfig } from '../njs/config';
+import { buildConfig, RawConfig } from '../njs/config';
+import { splitOutsideQuotes } from '../shared/params';
 import { Directive, readDump } from './nginx-conf';
 
 export interface Finding {

@@ -20,7 +20,7 @@ import { Batch, InvalidSink, excerpt } from './ingest/lines';
 import { Metrics } from './metrics';
 import { buildServer } from './server';
 import { ClickHouseSettings, DEFAULTS } from './settings';
-import { SessionRecord } from '../record/record';
+import { SessionRecord } from '../shared/record';
 import { DetectionConfig, detectionConfig } from './detect/config';
 import { Detections } from './detect/runner';
 

@@ -17,7 +17,8 @@
  *   routes/detections.ts       findings of the detections, their page
  *   ingest/http.ts             POST /api/ingest
  *
- * (routes/query.ts and routes/csv.ts: reading a request's parameters, streaming CSV.)
+ * (routes/query.ts and routes/csv.ts: the input schemas' shared pieces and how a broken rule is
+ * answered, streaming CSV.)
  */
 import Fastify, { FastifyInstance } from 'fastify';
 import { Store } from './store/types';
@@ -29,6 +30,7 @@ import { Metrics } from './metrics';
 import { guardRequests } from './routes/access';
 import { answerErrors } from './routes/errors';
 import { queryGate } from './routes/query-gate';
+import { AJV_OPTIONS, emptyParametersAreAbsent, validationError } from './routes/query';
 import { registerUiRoutes } from './routes/ui';
 import { registerSignInRoutes } from './routes/signin';
 import { registerSessionRoutes } from './routes/sessions';
@@ -67,7 +69,8 @@ export interface ServerOptions {
 }
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false });
+  // Each route's input is checked by its schema; a broken rule is a 400 naming it (routes/query.ts).
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false, ajv: AJV_OPTIONS, schemaErrorFormatter: validationError });
   const { store } = opts;
   // One limit on wrong tokens for the sign-in form, the Bearer header and the blocks token.
   const guesses = new TokenGuesses({ trustProxy: opts.trustForwardedProto ?? false });
@@ -77,6 +80,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     : null;
   guardRequests(app, opts.token, signin, guesses);
   answerErrors(app);
+  emptyParametersAreAbsent(app);
 
   registerUiRoutes(app);
   registerSignInRoutes(app, signin);

@@ -11,9 +11,10 @@
  */
 import crypto from 'crypto';
 import { Config, SharedDict } from './config';
-import { readsResponse } from './config';
+import { readsResponse } from '../shared/params';
+import { builtinCookies } from '../shared/builtin';
 import { Extraction, readSelector } from './extract';
-import { builtinCookies, builtinGrouping, fallbackGrouping, joinedValue, sessionCookieValues, sessionId, valueHash, Client, Grouping, MAX_SESSION_COOKIE_VALUES } from './identify';
+import { builtinGrouping, fallbackGrouping, joinedValue, sessionCookieValues, sessionId, valueHash, Client, Grouping, MAX_SESSION_COOKIE_VALUES } from './identify';
 import { cookieHeader } from './extract';
 
 /** Probes a request makes at most: a session, a user, up to four key hashes, and a session and

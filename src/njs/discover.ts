@@ -13,7 +13,7 @@ import { jwtClaims } from './sources/jwt';
 import { credentials } from './sources/authorization';
 import { valueHash } from './identify';
 
-import type { Candidate } from '../record/record';
+import type { Candidate } from '../shared/record';
 
 export const MAX_CANDIDATES = 64;
 export const MAX_JSON_DEPTH = 3;

@@ -3,7 +3,7 @@
  * at most once per request, and only when a selector reads it; what cannot be read becomes one
  * entry in `errors` naming the source, never an exception.
  */
-import { Selector, PathStep } from './selector';
+import { Selector, PathStep } from '../shared/selector';
 import { Limits } from './config';
 import { CookieJar, parseCookieHeader, parseSetCookies, cookieValue, findCookie, cookieValueAt, hasEncodedName } from './sources/cookies';
 import { Form, parseForm, formValue } from './sources/urlencoded';

@@ -4,32 +4,13 @@
  * User-Agent (+ fingerprint), then the IP alone.
  */
 import crypto from 'crypto';
-import { Config, readsResponse } from './config';
+import type { Config } from './config';
+import { readsResponse } from '../shared/params';
+import { builtinCookies, builtinRequestHeaders, builtinResponseHeaders } from '../shared/builtin';
 import { Extraction, responseCookie, asText, authorization, cookieHeader, encodedJar, report } from './extract';
 import { CookieJar, parseCookieHeader, cookieValue, cookieValueAt } from './sources/cookies';
-import type { KeySource } from '../record/record';
+import type { KeySource } from '../shared/record';
 import { keepsModuleState } from './engine';
-
-// The built-in set. Functions, not module constants: njs 0.7.9 runs a module's top-level code
-// again for every request, so a constant array would be built for every request of every
-// location; a function builds it only when the grouping chain reaches the built-in set.
-
-/** Session cookies of common frameworks, in the order they are tried. */
-export function builtinCookies(): string[] {
-  return [
-    'PHPSESSID', // PHP
-    'JSESSIONID', // Java servlet containers
-    'ASP.NET_SessionId', // ASP.NET
-    'connect.sid', // Express (express-session)
-    'laravel_session', // Laravel
-    'ci_session', // CodeIgniter
-    '_session_id', // Ruby on Rails (older default)
-    'sessionid', // Django
-    'session', // Flask and others
-    'SESSION', // Spring Session
-    'sid', // generic
-  ];
-}
 
 /**
  * The built-in session cookie of the request's Cookie header, by builtinCookies() order, or null.
@@ -51,7 +32,8 @@ export function builtinCookie(st: Extraction): { name: string; value: string } |
   return builtinCookieOf(st, jar);
 }
 
-/** The first built-in cookie name of a Cookie header (builtinCookies()' names, any order). A
+/** The first built-in cookie name of a Cookie header (builtinCookies()' names, any order: keep
+ *  the two lists alike). A
  *  regular expression without the g flag keeps no state, so one object serves every request. */
 const BUILTIN_COOKIE = /(?:^|;)[ \t]*(PHPSESSID|JSESSIONID|ASP\.NET_SessionId|connect\.sid|laravel_session|ci_session|_session_id|sessionid|session|SESSION|sid)[ \t]*=/;
 
@@ -108,16 +90,6 @@ export function sessionCookieValues(header: string, names: string[]): string[] |
     out.push(v);
   }
   return out;
-}
-
-/** Request headers that carry a session or credentials, in the order they are tried. */
-export function builtinRequestHeaders(): string[] {
-  return ['authorization', 'x-session-id', 'session-id', 'mcp-session-id', 'x-auth-token', 'x-access-token', 'x-api-key'];
-}
-
-/** Response headers by which a server hands out a session (MCP's initialize, token logins). */
-export function builtinResponseHeaders(): string[] {
-  return ['mcp-session-id', 'x-session-id', 'session-id', 'x-auth-token', 'x-access-token'];
 }
 
 export interface Grouping {

@@ -20,7 +20,7 @@ import type { PeriodicSession } from './block-pull';
 import { header, secretOf } from './request';
 import { fallbackGrouping, mayHoldBuiltin, plainBuiltinCookie, sessionId } from './identify';
 import { hasEncodedName } from './sources/cookies';
-import type { KeySource } from '../record/record';
+import type { KeySource } from '../shared/record';
 import { quietRecord } from './record';
 
 export default { record, text, method, body_filter, blocked, pull_blocks };

@@ -6,10 +6,11 @@
  * njs several times what writing the few fields that vary does. Pure: the glue supplies the facts
  * and the exchange; tests call it with plain values and parse `{` + the part + `}`.
  */
-import { Config, Param } from './config';
+import type { Config } from './config';
+import type { Param } from '../shared/params';
 import { Exchange, startExtraction, readSelector, MAX_ERRORS } from './extract';
 import { chooseGrouping, linkedValues, joinedValue, sessionId, valueHash, Grouping } from './identify';
-import { RequestContent } from '../record/record';
+import { RequestContent } from '../shared/record';
 import { inventory } from './discover';
 import { keepsModuleState, isNjsEngine } from './engine';
 import { RedactNames, redactor } from './redact';

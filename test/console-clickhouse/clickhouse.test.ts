@@ -18,7 +18,7 @@ import { journey, linkedSessions } from '../../src/console/journey';
 import { recommend } from '../../src/console/recommend';
 import { startConsole } from '../../src/console/index';
 import { generateRecords } from '../helpers/generate-records';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { clickhouseBinary, startClickHouse, ClickHouseServer } from './server';
 import { defineStoreContract, journeyScenario, rec, sampleScenario, D1, D2, dateOf, sid } from './contract';
 import { defineFindingContract } from './detections-contract';

@@ -5,7 +5,7 @@
  */
 import crypto from 'crypto';
 import { rec as consoleRec, sid, journeyScenario as sharedJourneyScenario } from '../console/helpers';
-import { Candidate, SessionRecord } from '../../src/record/record';
+import { Candidate, SessionRecord } from '../../src/shared/record';
 import { BadCursorError, LINKS_PER_SESSION, PartSummary, Store } from '../../src/console/store/types';
 
 export interface StoreFactory {

@@ -2,31 +2,20 @@
  * The blocks page in a real headless Chromium: block a user whose name is markup, see it listed
  * as text, extend and lift it, read the audit list; start a block from a session page.
  */
-import { BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, haveChromium, launchChromium } from './chromium';
+import { Page } from 'playwright-core';
+import { CHROMIUM, consoleInChromium, haveChromium } from './chromium';
 import { RunningConsole } from '../../src/console/index';
-import { testConsoles, rec, line, sid, TODAY } from './helpers';
+import { rec, line, sid, TODAY } from './helpers';
 
 const have = haveChromium;
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
 
 (have ? describe : describe.skip)(have ? 'blocks page in Chromium' : `blocks page in Chromium: SKIPPED, ${CHROMIUM} is missing`, () => {
-  const consoles = testConsoles('api-sessions-blocks-browser-', 'all');
+  const opened = consoleInChromium('api-sessions-blocks-browser-');
   let c: RunningConsole;
-  let browser: BrowserContext;
   let page: Page;
-  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
-
-  beforeAll(async () => {
-    c = await consoles.start();
-    chrome = await launchChromium();
-    browser = chrome.browser;
-    page = await browser.newPage();
-  });
-  afterAll(async () => {
-    await chrome?.close();
-  });
+  beforeAll(() => ({ c, page } = opened));
 
   test('block, list as text, extend, lift, audit', async () => {
     await page.goto(c.url + 'blocks');

@@ -8,7 +8,7 @@ import { join } from 'path';
 import { BrowserContext, Page } from 'playwright-core';
 import { CHROMIUM, haveChromium, launchChromium } from './chromium';
 import { startConsole, RunningConsole } from '../../src/console/index';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { TODAY, line, rec, sid, tempDir, waitFor } from './helpers';
 
 const have = haveChromium;

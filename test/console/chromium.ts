@@ -1,7 +1,8 @@
 /** Headless Chromium for the console's browser tests: Debian's binary, a fresh profile each time. */
 import { existsSync } from 'fs';
-import { chromium, BrowserContext } from 'playwright-core';
-import { tempDir } from './helpers';
+import { chromium, BrowserContext, Page } from 'playwright-core';
+import type { ConsoleOptions, RunningConsole } from '../../src/console/index';
+import { tempDir, testConsoles } from './helpers';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
@@ -22,4 +23,25 @@ export async function launchChromium(): Promise<{ browser: BrowserContext; close
       profile.cleanup();
     },
   };
+}
+
+/**
+ * What a describe block of browser tests starts with: a console (on a fresh SQLite file, with
+ * `options`) and Chromium with one page, started before all its tests and closed after all.
+ * Its fields are set once beforeAll has run.
+ */
+export function consoleInChromium(prefix: string, options: ConsoleOptions = {}): { c: RunningConsole; browser: BrowserContext; page: Page } {
+  const consoles = testConsoles(prefix, 'all');
+  const opened = {} as { c: RunningConsole; browser: BrowserContext; page: Page };
+  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  beforeAll(async () => {
+    opened.c = await consoles.start(options);
+    chrome = await launchChromium();
+    opened.browser = chrome.browser;
+    opened.page = await opened.browser.newPage();
+  });
+  afterAll(async () => {
+    await chrome?.close();
+  });
+  return opened;
 }

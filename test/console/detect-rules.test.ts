@@ -5,7 +5,7 @@
  * person's mistyped passwords, a person browsing). And the signals the rules read, the
  * settings' checks, the bounds.
  */
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { Detector, blockTargets } from '../../src/console/detect/detector';
 import { BadDetectionConfig, DEFAULT_DETECTION_CONFIG, detectionConfig } from '../../src/console/detect/config';
 import { Finding } from '../../src/console/detect/finding';

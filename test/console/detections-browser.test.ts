@@ -5,11 +5,11 @@
  * blocks the session named in one click and all the sessions of a stuffing finding in another;
  * the session list marks the sessions that findings name.
  */
-import { BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, haveChromium, launchChromium } from './chromium';
+import { Page } from 'playwright-core';
+import { CHROMIUM, consoleInChromium, haveChromium } from './chromium';
 import { RunningConsole } from '../../src/console/index';
-import { SessionRecord } from '../../src/record/record';
-import { testConsoles, rec, line, sid, TODAY } from './helpers';
+import { SessionRecord } from '../../src/shared/record';
+import { rec, line, sid, TODAY } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const HOSTILE = '<img src=x onerror="window.__xss=1">';
@@ -27,22 +27,13 @@ function traffic(): SessionRecord[] {
 }
 
 (haveChromium ? describe : describe.skip)(haveChromium ? 'detections in Chromium' : `detections in Chromium: SKIPPED, ${CHROMIUM} is missing`, () => {
-  const consoles = testConsoles('api-sessions-detections-browser-', 'all');
+  const opened = consoleInChromium('api-sessions-detections-browser-');
   let c: RunningConsole;
-  let browser: BrowserContext;
   let page: Page;
-  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
-
+  beforeAll(() => ({ c, page } = opened));
   beforeAll(async () => {
-    c = await consoles.start();
     const r = await fetch(c.url + 'api/ingest', { method: 'POST', body: traffic().map(line).join(''), headers: { 'content-type': 'application/x-ndjson' } });
     expect(r.status).toBe(200);
-    chrome = await launchChromium();
-    browser = chrome.browser;
-    page = await browser.newPage();
-  });
-  afterAll(async () => {
-    await chrome?.close();
   });
 
   test('the page lists the findings with their rule and counts; a kind narrows it', async () => {

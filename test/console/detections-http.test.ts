@@ -8,7 +8,7 @@
 import { join } from 'path';
 import { RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { line, rec, sid, testConsoles, TODAY } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

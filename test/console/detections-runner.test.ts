@@ -7,7 +7,7 @@ import { join } from 'path';
 import { detectionConfig } from '../../src/console/detect/config';
 import { Detections } from '../../src/console/detect/runner';
 import { SqliteStore } from '../../src/console/store/sqlite';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { rec, tempDir, TODAY } from './helpers';
 
 const tmp = tempDir('api-sessions-detections-runner-');

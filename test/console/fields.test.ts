@@ -10,12 +10,12 @@ import Database from 'better-sqlite3';
 import { FIELDS_ELSEWHERE, REQUEST_FIELDS, SAMPLE_FIELDS } from '../../src/console/store/fields';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { createTables } from '../../src/console/store/sqlite/schema';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { TODAY, rec, tempDir } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** The fields of SessionRecord as src/record/record.ts declares them. */
+/** The fields of SessionRecord as src/shared/record.ts declares them. */
 function contractFields(): string[] {
   const file = join(ROOT, 'src', 'record', 'record.ts');
   const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);

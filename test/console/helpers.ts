@@ -3,7 +3,7 @@ import crypto from 'crypto';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { ConsoleOptions, RunningConsole, startConsole } from '../../src/console/index';
 
 export const DAY = 86400000;
@@ -72,6 +72,19 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, ms =
 }
 
 export const line = (r: SessionRecord) => JSON.stringify(r) + '\n';
+
+/**
+ * A test's console over HTTP as clients send to it: `http` fetches a path without following
+ * redirects (`base`: another address than the console's), `ingest` posts a body to /api/ingest as
+ * NDJSON (or with the content type `headers` give). `url` names the console when a request is made.
+ */
+export function consoleClient(url: () => string) {
+  const http = (path: string, init: RequestInit & { base?: string } = {}): Promise<Response> =>
+    fetch(new URL(path, init.base ?? url()), { redirect: 'manual', ...init });
+  const ingest = (body: string | Buffer, headers: Record<string, string> = {}) =>
+    http('/api/ingest', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
+  return { http, ingest };
+}
 
 /**
  * The consoles of one test file: each started on a fresh SQLite file in one temp folder, quiet

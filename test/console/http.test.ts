@@ -3,17 +3,15 @@ import { gzipSync } from 'zlib';
 import { request as httpRequest } from 'http';
 import { join } from 'path';
 import { RunningConsole, cutoffPart } from '../../src/console/index';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { mkdirSync, writeFileSync } from 'fs';
-import { DAY, TODAY, YESTERDAY, line, rec, sid, testConsoles, waitFor } from './helpers';
+import { DAY, TODAY, YESTERDAY, consoleClient, line, rec, sid, testConsoles, waitFor } from './helpers';
 
 const consoles = testConsoles('api-sessions-http-');
 let n = 0;
 let c: RunningConsole;
 
-async function http(path: string, init: RequestInit & { base?: string } = {}): Promise<Response> {
-  return fetch(new URL(path, init.base ?? c.url), { redirect: 'manual', ...init });
-}
+const { http, ingest: post } = consoleClient(() => c.url);
 /** fetch() will not send another Host header; node:http will. */
 function statusWithHost(path: string, host: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,8 +23,6 @@ function statusWithHost(path: string, host: string, headers: Record<string, stri
     req.end();
   });
 }
-const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
-  http('/api/ingest', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
 const today = new Date(TODAY).toISOString().slice(0, 10);
 
 describe('console over HTTP (no token, loopback)', () => {

@@ -9,7 +9,7 @@ import { RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { LINKS_PER_SESSION, Store } from '../../src/console/store/types';
 import { JOURNEY_EDGES_PER_SESSION, LINKED_MAX, journey, linkedSessions } from '../../src/console/journey';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { TODAY, journeyScenario, rec, sid, testConsoles } from './helpers';
 
 const consoles = testConsoles('api-sessions-journey-');

@@ -12,7 +12,7 @@ import crypto from 'crypto';
 import { recommend, Recommendations, Suggestion } from '../../src/console/recommend';
 import { preview } from '../../src/console/recommend/whatif';
 import { SampleRow } from '../../src/console/store/types';
-import { Candidate } from '../../src/record/record';
+import { Candidate } from '../../src/shared/record';
 import { TODAY } from './helpers';
 
 const h12 = (v: string) => crypto.createHash('sha256').update('v\n' + v).digest('hex').slice(0, 12);

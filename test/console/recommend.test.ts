@@ -10,7 +10,7 @@ import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { lineParsesBack, recommend, Recommendations } from '../../src/console/recommend';
-import { SessionRecord, Candidate } from '../../src/record/record';
+import { SessionRecord, Candidate } from '../../src/shared/record';
 import { SampleRow } from '../../src/console/store/types';
 import { TODAY, rec, tempDir } from './helpers';
 

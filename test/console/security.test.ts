@@ -14,8 +14,8 @@ import { buildServer } from '../../src/console/server';
 import { Metrics } from '../../src/console/metrics';
 import { Store } from '../../src/console/store/types';
 import { SignOuts } from '../../src/console/signouts';
-import { SessionRecord } from '../../src/record/record';
-import { TODAY, rec, testConsoles } from './helpers';
+import { SessionRecord } from '../../src/shared/record';
+import { TODAY, consoleClient, rec, testConsoles } from './helpers';
 
 const consoles = testConsoles('api-sessions-security-');
 let n = 0;
@@ -26,12 +26,8 @@ const TOKEN = 'security-test-token';
 /** Where raw() sends requests when the console runs in a child process. */
 let base: string | null = null;
 
-async function http(path: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(new URL(path, c.url), { redirect: 'manual', ...init });
-}
+const { http, ingest } = consoleClient(() => c.url);
 const ndjson = (rs: object[]) => rs.map((r) => JSON.stringify(r)).join('\n') + '\n';
-const ingest = (body: string | Buffer, headers: Record<string, string> = {}) =>
-  http('/api/ingest', { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
 const stored = async (headers: Record<string, string> = {}) =>
   ((await (await http('/api/parts', { headers })).json()) as { items: unknown[] }).items.length;
 const metrics = async (headers: Record<string, string> = {}) => (await http('/metrics', { headers })).text();

@@ -4,29 +4,18 @@
  * the page asked for; Sign out, after which the cookie the browser held opens nothing.
  */
 import { BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, haveChromium, launchChromium } from './chromium';
+import { CHROMIUM, consoleInChromium, haveChromium } from './chromium';
 import { RunningConsole } from '../../src/console/index';
 import { SIGNIN_COOKIE } from '../../src/console/signin';
-import { testConsoles } from './helpers';
 
 const TOKEN = 'browser-sign-in-token';
 
 (haveChromium ? describe : describe.skip)(haveChromium ? 'sign-in and sign-out in Chromium' : `sign-in and sign-out in Chromium: SKIPPED, ${CHROMIUM} is missing`, () => {
-  const consoles = testConsoles('api-sessions-signin-browser-', 'all');
+  const opened = consoleInChromium('api-sessions-signin-browser-', { token: TOKEN });
   let c: RunningConsole;
   let browser: BrowserContext;
   let page: Page;
-  let chrome: Awaited<ReturnType<typeof launchChromium>> | undefined;
-
-  beforeAll(async () => {
-    c = await consoles.start({ token: TOKEN });
-    chrome = await launchChromium();
-    browser = chrome.browser;
-    page = await browser.newPage();
-  });
-  afterAll(async () => {
-    await chrome?.close();
-  });
+  beforeAll(() => ({ c, browser, page } = opened));
 
   const signInCookie = async () => (await browser.cookies(c.url)).find((k) => k.name === SIGNIN_COOKIE);
   const parts = (cookie: string) => fetch(c.url + 'api/parts', { headers: { cookie } });

@@ -9,7 +9,7 @@ import { join } from 'path';
 import { startConsole, RunningConsole } from '../../src/console/index';
 import { Tailer, TailLoss } from '../../src/console/ingest/tailer';
 import { SqliteStore } from '../../src/console/store/sqlite';
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 import { TODAY, line, rec, tempDir, waitFor } from './helpers';
 
 const tmp = tempDir('api-sessions-tail-');

@@ -4,7 +4,7 @@
  * range, in time order per day as nginx would write them. Not used by the module or the console
  * at run time.
  */
-import { SessionRecord } from '../../src/record/record';
+import { SessionRecord } from '../../src/shared/record';
 
 export interface GenerateOptions {
   /** Number of records to produce. */

@@ -8,7 +8,7 @@ import type { Config } from '../../src/njs/config';
 import type { Exchange } from '../../src/njs/extract';
 import type { Client } from '../../src/njs/identify';
 import type { InventorySources } from '../../src/njs/discover';
-import { RECORD_VERSION, SessionRecord } from '../../src/record/record';
+import { RECORD_VERSION, SessionRecord } from '../../src/shared/record';
 
 /** What a test says about a request: the module's facts and what nginx writes itself. */
 export interface LineFacts {

@@ -7,7 +7,7 @@ import http from 'http';
 import { startNginx, Nginx, upstreamLines, recordingLines } from '../helpers/nginx';
 import { startUpstream, Upstream, tokenFor } from '../helpers/upstream';
 import { request, rawRequest, expectedSession, expectedHash, Reply } from '../helpers/http';
-import { builtinCookies, builtinRequestHeaders } from '../../src/njs/identify';
+import { builtinCookies, builtinRequestHeaders } from '../../src/shared/builtin';
 
 const SECRET = 'integration-secret';
 const APP = 'shop';
@@ -531,7 +531,7 @@ describe('configuration', () => {
   test('settings from a map per host: one nginx, two applications with their own keys', async () => {
     const mapped = await startNginx({
       http: `
-        upstream app { server 127.0.0.1:${up.port}; }
+        ${upstreamLines(up.port)}
         map $host $api_sessions_app { default "other"; shop.local "shop"; api.local "api"; }
         map $host $api_sessions_params { default ""; shop.local "request.cookie.cart group"; api.local "request.header.x-client group"; }
         server {

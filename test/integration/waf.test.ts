@@ -77,11 +77,9 @@ const BROWSER = { accept: 'application/json', 'user-agent': 'Mozilla/5.0 (X11; L
     # The same application where the real address comes from X-Forwarded-For (set_real_ip_from):
     # the WAF's address still has to be the connection's own.
     server {
-        listen 127.0.0.1:{{PORT3}};
-        access_log {{PREFIX}}/logs/behind_waf_realip.log api_sessions;
+        ${recordingLines({ secret: 'waf-secret', listen: '{{PORT3}}', log: 'behind_waf_realip.log' })}
         set_real_ip_from 127.0.0.0/8;
         real_ip_header X-Forwarded-For;
-        set $api_sessions_secret "waf-secret";
         set $api_sessions_attack $api_sessions_waf_header_attack;
         location / { proxy_pass http://app; }
     }

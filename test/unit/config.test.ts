@@ -1,16 +1,7 @@
-/** Configuration (src/njs/config.ts): entries, flags, limits and the errors of bad entries. */
-import {
-  buildConfig,
-  configKey,
-  isConfig,
-  parseEntry,
-  parseParams,
-  readsResponse,
-  Param,
-  DEFAULT_MAX_BODY,
-  DEFAULT_MAX_VALUE,
-  DEFAULT_MAX_ATTACK_BODY,
-} from '../../src/njs/config';
+/** Configuration (src/njs/config.ts, and the entries' grammar src/shared/params.ts): entries,
+ *  flags, limits and the errors of bad entries. */
+import { buildConfig, configKey, isConfig, DEFAULT_MAX_BODY, DEFAULT_MAX_VALUE, DEFAULT_MAX_ATTACK_BODY } from '../../src/njs/config';
+import { parseEntry, parseParams, readsResponse, Param } from '../../src/shared/params';
 
 /** The grouping keys of a configuration, in their order: its params marked `group`. */
 function groupsOf(c: { params: Param[] }): Param[] {

@@ -1,5 +1,5 @@
 /** Extraction (src/njs/extract.ts) against a fake Exchange of plain values. */
-import { parseSelector } from '../../src/njs/selector';
+import { parseSelector } from '../../src/shared/selector';
 import { Limits, DEFAULT_MAX_BODY, DEFAULT_MAX_VALUE, DEFAULT_MAX_ATTACK_BODY } from '../../src/njs/config';
 import { fake, Fake, FakeInput, b64url, jwt } from './fakeExchange';
 import {

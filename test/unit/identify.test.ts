@@ -6,9 +6,6 @@ import {
   chooseGrouping,
   linkedValues,
   builtinGrouping,
-  builtinCookies,
-  builtinRequestHeaders,
-  builtinResponseHeaders,
   builtinCookie,
   joinedValue,
   sessionId,
@@ -16,6 +13,7 @@ import {
   Client,
   Grouping,
 } from '../../src/njs/identify';
+import { builtinCookies, builtinRequestHeaders, builtinResponseHeaders } from '../../src/shared/builtin';
 import { fake, FakeInput, jwt } from './fakeExchange';
 
 const CLIENT: Client = { ip: '203.0.113.7', ua: 'curl/8.0', fingerprint: undefined };

@@ -7,7 +7,7 @@ import { sessionId } from '../../src/njs/identify';
 import { buildConfig } from '../../src/njs/config';
 import { RawRequest, attackTypes, redact, requestContent, isoTime } from '../../src/njs/record';
 import { buildRecord, LineFacts as RequestFacts } from '../helpers/record-line';
-import { RECORD_VERSION, SessionRecord } from '../../src/record/record';
+import { RECORD_VERSION, SessionRecord } from '../../src/shared/record';
 import { fake, FakeInput, jwt } from './fakeExchange';
 
 const SECRET = 'unit-test-secret';

@@ -1,5 +1,5 @@
-/** The selector grammar (src/njs/selector.ts): sources, names, JSON paths and JWT claim paths. */
-import { parseSelector, parsePath, isResponseSource } from '../../src/njs/selector';
+/** The selector grammar (src/shared/selector.ts): sources, names, JSON paths and JWT claim paths. */
+import { parseSelector, parsePath, isResponseSource } from '../../src/shared/selector';
 
 describe('parseSelector: sources and names', () => {
   test.each([

@@ -15,7 +15,7 @@
  * MAX_EVIDENCE requests. What is let go only means that a rule starts counting again.
  */
 import { randomBytes } from 'crypto';
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import { BlockTarget, DetectionKind, Finding, FindingUpdate, MAX_EVIDENCE, MAX_FINDING_SESSIONS, MAX_FINDING_USERS, RequestRef } from './finding';
 import { DetectionConfig, detectionConfig } from './config';
 import { EnumerationRules } from './enumeration';

@@ -12,7 +12,7 @@
  * A person opens a few objects, picked from a list, mostly their own: few ids, few refusals,
  * no long runs.
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import { DetectionConfig } from './config';
 import { Recent } from './recent';
 import { PathIds } from './signals';

@@ -18,7 +18,7 @@
  * Sessions grouped by IP + User-Agent are never judged (their key is the client itself), nor
  * those of keys listed in hijack.ignore_keys (a service account's key shared by machines).
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import { DetectionConfig } from './config';
 import { AgentFamilies, networkOf } from './signals';
 import { Client, Findings, SessionState, ref } from './state';

@@ -4,7 +4,7 @@
  * for the rules that name requests some time after them. A failure here is logged and counted,
  * never passed to ingest: records are stored whatever the detections do.
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import type { Metrics } from '../metrics';
 import type { Store } from '../store/types';
 import { DetectionConfig } from './config';

@@ -14,7 +14,7 @@
  * Sessions grouped by IP + User-Agent may be many people behind one address: rate asks more of
  * them (scripted.fallback_rate_factor); their merged requests are anything but regular.
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import { DetectionConfig } from './config';
 import { RequestRef } from './finding';
 import { Recent } from './recent';

@@ -4,7 +4,7 @@
  * loads a page or a static file, and the record's time as a number. Each is cheap: the rules
  * run on every record the console ingests.
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import { DetectionConfig } from './config';
 
 // --- User-Agent families ---------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * session (the detector holds a bounded number of them, detector.ts), with a part for each
  * rule. Plain fields, set in place: the rules run on every ingested record.
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import { FALLBACK_KEYS } from '../store/types';
 import { BlockTarget, DetectionKind, RequestRef, SubjectType } from './finding';
 import type { Walk } from './enumeration';

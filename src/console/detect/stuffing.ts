@@ -19,7 +19,7 @@
  * an email (login.account_params); without either, by_account cannot count and the others
  * count failures only.
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import { DetectionConfig } from './config';
 import { RequestRef, SubjectType } from './finding';
 import { Recent } from './recent';

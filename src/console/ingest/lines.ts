@@ -2,7 +2,7 @@
  * Turning received text into records: one place that parses, validates, counts and logs what is
  * refused, shared by the file tailer and the HTTP endpoint.
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import { parseRecord, parseRecordValue, InvalidReason } from './parse';
 
 export interface InvalidSink {

@@ -5,7 +5,7 @@
  * reader does not know (e.g. a later `links`) are ignored.
  */
 import { isIP } from 'net';
-import { RECORD_VERSION, SessionRecord, RequestContent, KeySource } from '../../record/record';
+import { RECORD_VERSION, SessionRecord, RequestContent, KeySource } from '../../shared/record';
 
 /** A valid record and its JSON text as stored: the line as written (unknown fields kept, for
  *  later readers), or the record re-serialized when it arrived as a parsed value. */

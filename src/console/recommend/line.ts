@@ -2,7 +2,7 @@
  * The nginx line a recommendation proposes (`set $api_sessions_params '...';`), and the check
  * that the module's own parser reads a line as it was meant.
  */
-import { MAX_PARAMS, Param, parseParams } from '../../njs/config';
+import { MAX_PARAMS, Param, parseParams } from '../../shared/params';
 import type { SampleRow } from '../store/types';
 import { jwtClaimOf, userPreference } from './classify';
 import { Figures, InForce, preview, Preview } from './whatif';
@@ -29,7 +29,7 @@ function paramsText(entries: Array<string | LineEntry>): string {
   return entries.map((e) => entryOf(e).selector + ' ' + entryOf(e).use).join('; ');
 }
 
-/** Whether the module's own parser (src/njs/config.ts) reads `paramsText(entries)` as exactly
+/** Whether the module's own parser (src/shared/params.ts) reads `paramsText(entries)` as exactly
  *  these entries (a string is a grouping key), in this order, each a single selector written as
  *  given, without errors. A selector name the module would split, rename or refuse (an unclosed
  *  `["`, text after `"]`) fails, and so does one that changes how its neighbours parse. */

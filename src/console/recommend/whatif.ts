@@ -2,7 +2,7 @@
  * The what-if preview: how the sampled requests of an application would be grouped under a
  * `$api_sessions_params` line, before anyone pastes it. It follows the module's grouping chain
  * (src/njs/identify.ts) on the discovery inventories: the line's grouping keys in order, then the
- * built-in set, then IP + User-Agent. The inventory's keyed hashes stand for the values (the same
+ * built-in set (src/shared/builtin.ts), then IP + User-Agent. The inventory's keyed hashes stand for the values (the same
  * hash is the same value, and the session id is over the value, not the selector), so a
  * session here is a value; a request carrying two keys' values links their sessions, and a
  * session decided by a response (a login's token) links the session the request came from,
@@ -11,8 +11,8 @@
  *
  * Users: the records' `user` (or, where no record names one, a user claim's hash; classify.ts).
  */
-import { MAX_PARAMS, Param, parseParams } from '../../njs/config';
-import { builtinCookies, builtinRequestHeaders, builtinResponseHeaders } from '../../njs/identify';
+import { MAX_PARAMS, Param, parseParams } from '../../shared/params';
+import { builtinCookies, builtinRequestHeaders, builtinResponseHeaders } from '../../shared/builtin';
 import { sampleUsers } from './classify';
 import { UnionFind } from './union-find';
 import { SampleRow } from '../store/types';

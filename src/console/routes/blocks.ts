@@ -31,7 +31,15 @@ import {
   parseDuration,
 } from '../blocks';
 import { bearerMatches, sendRefusal, tokenDigest } from './access';
+import { count, parameters } from './query';
 import type { TokenGuesses } from '../guesses';
+
+/** The bodies are JSON objects (their schema); their fields are read by hand: Fastify's ajv would
+ *  take `{"reason": 5}` as the string "5", and an empty or null field is one not given. The rules
+ *  of `kind`, `value` and `duration` are the blocks' own (../blocks.ts). */
+const BODY = { type: 'object', description: 'a JSON object' } as const;
+/** A block's id in the path. */
+const BLOCK_PARAMS = parameters({ id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'a block id' } });
 
 function field(body: Record<string, unknown>, name: string, max: number): string | undefined {
   const v = body[name];
@@ -64,16 +72,6 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
     if (e instanceof BadRequest) return reply.code(400).send({ error: e.message });
     throw e;
   };
-  const bodyOf = (req: FastifyRequest): Record<string, unknown> => {
-    const b = req.body;
-    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new BadRequest('body: a JSON object');
-    return b as Record<string, unknown>;
-  };
-  const idOf = (req: FastifyRequest): number => {
-    const id = Number((req.params as { id: string }).id);
-    if (!Number.isSafeInteger(id) || id < 1) throw new BadRequest('id: a block id');
-    return id;
-  };
   const who = (body: Record<string, unknown>) => field(body, 'by', MAX_WHO) ?? 'console';
   const shown = (b: Block, t: number) => ({ ...b, state: b.lifted_at !== null ? 'lifted' : b.expires_at <= t ? 'expired' : 'active' });
   const nginxAuthorized = async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
@@ -91,20 +89,20 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
   app.get('/blocks', (_req, reply) => reply.type('text/html; charset=utf-8').send(readFileSync(join(UI_DIR, 'index.html'))));
   app.get('/ui/blocks.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(script));
 
-  app.get('/api/blocks', async (req, reply) => {
+  app.get<{ Querystring: { all?: string } }>('/api/blocks', async (req, reply) => {
     const blocks = storeOf(reply);
     if (!blocks) return reply;
-    const q = req.query as Record<string, unknown>;
+    const q = req.query;
     const t = now();
     const items = await blocks.list({ now: t, all: q.all === '1' || q.all === 'true', limit: 1000 });
     return { items: items.map((b) => shown(b, t)), max_duration_s: MAX_DURATION_MS / 1000, default_duration_s: DEFAULT_DURATION_MS / 1000 };
   });
 
-  app.post('/api/blocks', async (req, reply) => {
+  app.post<{ Body: Record<string, unknown> }>('/api/blocks', { schema: { body: BODY } }, async (req, reply) => {
     const blocks = storeOf(reply);
     if (!blocks) return reply;
     try {
-      const body = bodyOf(req);
+      const body = req.body;
       const { kind, value } = checkValue(body.kind, body.value);
       const reason = field(body, 'reason', MAX_REASON);
       if (reason === undefined) throw new BadRequest('reason: required');
@@ -120,12 +118,12 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
   // Extend and lift: a change to an active block, answered with the block as it now stands, or
   // 404 when no active block has the id (`change` answers null then).
   const changeActive = (change: (blocks: BlockStore, id: number, body: Record<string, unknown>, t: number) => Promise<Block | null>) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
+    async (req: FastifyRequest<{ Params: { id: number }; Body: Record<string, unknown> }>, reply: FastifyReply) => {
       const blocks = storeOf(reply);
       if (!blocks) return reply;
       try {
-        const id = idOf(req);
-        const body = bodyOf(req);
+        const { id } = req.params;
+        const body = req.body;
         const t = now();
         const b = await change(blocks, id, body, t);
         if (!b) return reply.code(404).send({ error: 'no active block with this id' });
@@ -135,8 +133,10 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
       }
     };
 
+  const change = { schema: { params: BLOCK_PARAMS, body: BODY } };
   app.post(
     '/api/blocks/:id/extend',
+    change,
     changeActive(async (blocks, id, body, t) => {
       const cur = await blocks.get(id);
       if (!cur || cur.lifted_at !== null || cur.expires_at <= t) return null;
@@ -148,15 +148,15 @@ export function registerBlockRoutes(app: FastifyInstance, opts: BlockRoutesOptio
 
   app.post(
     '/api/blocks/:id/lift',
+    change,
     changeActive((blocks, id, body, t) => blocks.lift(id, who(body), field(body, 'reason', MAX_REASON) ?? '', t)),
   );
 
-  app.get('/api/blocks/audit', async (req, reply) => {
+  const audit = { querystring: parameters({ limit: count(200, 1000) }) };
+  app.get<{ Querystring: { limit: number } }>('/api/blocks/audit', { schema: audit }, async (req, reply) => {
     const blocks = storeOf(reply);
     if (!blocks) return reply;
-    const n = Number((req.query as Record<string, unknown>).limit ?? 200);
-    if (!Number.isInteger(n) || n < 1 || n > 1000) return reply.code(400).send({ error: 'limit: 1 to 1000' });
-    return { items: await blocks.auditList(n) };
+    return { items: await blocks.auditList(req.query.limit) };
   });
 
   app.get('/api/blocks/list', async (req, reply) => {

@@ -20,10 +20,9 @@ import { blockTargets } from '../detect/detector';
 import { DEFAULT_DETECTION_CONFIG } from '../detect/config';
 import type { Detections } from '../detect/runner';
 import { HttpError } from './errors';
-import { filterFromQuery, limit, str } from './query';
+import { CURSOR, TIME, count, filterFromQuery, oneOf, parameters, text } from './query';
 
 const HEX32 = /^[0-9a-f]{32}$/;
-const HEX16 = /^[0-9a-f]{16}$/;
 /** Sessions one marks request may ask about (a page of the list is 50). */
 export const MARKS_MAX = 100;
 
@@ -38,24 +37,25 @@ function shown(f: Finding): Finding & { title: string } {
   return { ...f, blocks: blockTargets(f), title: ruleInfo(f.kind, f.rule).title };
 }
 
-function findingFilter(q: Record<string, unknown>): FindingFilter {
+/** The findings' filters (the list's, its counts'). */
+const FINDING_FILTERS = {
+  kind: oneOf(DETECTION_KINDS, `one of ${DETECTION_KINDS.join(', ')}`),
+  rule: text(40),
+  app: text(),
+  session: { type: 'string', maxLength: 64, pattern: '^[0-9a-fA-F]{32}$', description: 'a session id (32 hex characters)' },
+  from: TIME,
+  to: TIME,
+} as const;
+type FindingQuery = { kind?: DetectionKind; rule?: string; app?: string; session?: string; from?: string; to?: string };
+
+function findingFilter(q: FindingQuery): FindingFilter {
   const { from, to } = filterFromQuery({ from: q.from, to: q.to });
-  const f: FindingFilter = { from, to };
-  const kind = str(q, 'kind', 20);
-  if (kind !== undefined) {
-    if (!DETECTION_KINDS.includes(kind as DetectionKind)) throw new HttpError(400, `kind: one of ${DETECTION_KINDS.join(', ')}`);
-    f.kind = kind as DetectionKind;
-  }
-  const rule = str(q, 'rule', 40);
+  const f: FindingFilter = { from, to, kind: q.kind, app: q.app, session: q.session?.toLowerCase() };
+  // A rule of the kind asked for: one set of names or another, hence not in the schema.
+  const rule = q.rule;
   if (rule !== undefined) {
     if (!RULES.some((r) => r.rule === rule && (f.kind === undefined || r.kind === f.kind))) throw new HttpError(400, `rule: one of ${[...new Set(RULES.map((r) => r.rule))].join(', ')}`);
     f.rule = rule;
-  }
-  f.app = str(q, 'app');
-  const session = str(q, 'session', 64);
-  if (session !== undefined) {
-    if (!HEX32.test(session.toLowerCase())) throw new HttpError(400, 'session: a session id (32 hex characters)');
-    f.session = session.toLowerCase();
   }
   for (const k of Object.keys(f) as Array<keyof FindingFilter>) if (f[k] === undefined) delete f[k];
   return f;
@@ -77,13 +77,14 @@ export function registerDetectionRoutes(app: FastifyInstance, opts: DetectionRou
   app.get('/detections', (_req, reply) => reply.type('text/html; charset=utf-8').send(readFileSync(join(UI_DIR, 'index.html'))));
   app.get('/ui/detections.js', (_req, reply) => reply.type('text/javascript; charset=utf-8').send(script));
 
-  app.get('/api/detections', async (req, reply) => {
+  const list = { querystring: parameters({ ...FINDING_FILTERS, limit: count(20, 100), cursor: CURSOR }) };
+  app.get<{ Querystring: FindingQuery & { limit: number; cursor?: string } }>('/api/detections', { schema: list }, async (req, reply) => {
     const findings = await storeOf(reply);
     if (!findings) return reply;
-    const q = req.query as Record<string, unknown>;
+    const q = req.query;
     const filter = findingFilter(q);
     try {
-      const page = await findings.list(filter, { limit: limit(q, 20, 100), cursor: str(q, 'cursor', 200) ?? null });
+      const page = await findings.list(filter, { limit: q.limit, cursor: q.cursor ?? null });
       return { filter, items: page.items.map(shown), next: page.next };
     } catch (e) {
       if (e instanceof BadFindingCursor) throw new HttpError(400, e.message);
@@ -91,18 +92,20 @@ export function registerDetectionRoutes(app: FastifyInstance, opts: DetectionRou
     }
   });
 
-  app.get('/api/detections/counts', async (req, reply) => {
+  app.get<{ Querystring: FindingQuery }>('/api/detections/counts', { schema: { querystring: parameters(FINDING_FILTERS) } }, async (req, reply) => {
     const findings = await storeOf(reply);
     if (!findings) return reply;
-    const filter = findingFilter(req.query as Record<string, unknown>);
+    const filter = findingFilter(req.query);
     return { filter, ...(await findings.counts(filter)) };
   });
 
-  app.get('/api/detections/marks', async (req, reply) => {
+  // The ids of a comma-separated list, each checked here (a pattern over the whole list would say less).
+  const marks = { querystring: parameters({ sessions: text(MARKS_MAX * 33) }) };
+  app.get<{ Querystring: { sessions?: string } }>('/api/detections/marks', { schema: marks }, async (req, reply) => {
     const findings = await storeOf(reply);
     if (!findings) return reply;
-    const list = str(req.query as Record<string, unknown>, 'sessions', MARKS_MAX * 33) ?? '';
-    const sessions = [...new Set(list.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))];
+    const ids = req.query.sessions ?? '';
+    const sessions = [...new Set(ids.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''))];
     if (sessions.length > MARKS_MAX) throw new HttpError(400, `sessions: at most ${MARKS_MAX}`);
     for (const s of sessions) if (!HEX32.test(s)) throw new HttpError(400, 'sessions: session ids (32 hex characters), separated by commas');
     return { marks: await findings.marks(sessions) };
@@ -120,12 +123,11 @@ export function registerDetectionRoutes(app: FastifyInstance, opts: DetectionRou
     };
   });
 
-  app.get('/api/detections/:id', async (req, reply) => {
+  const finding = { params: parameters({ id: { type: 'string', pattern: '^[0-9a-f]{16}$', description: 'a finding id (16 hex characters)' } }) };
+  app.get<{ Params: { id: string } }>('/api/detections/:id', { schema: finding }, async (req, reply) => {
     const findings = await storeOf(reply);
     if (!findings) return reply;
-    const id = (req.params as { id: string }).id;
-    if (!HEX16.test(id)) throw new HttpError(400, 'id: a finding id (16 hex characters)');
-    const f = await findings.get(id);
+    const f = await findings.get(req.params.id);
     if (!f) return reply.code(404).send({ error: 'no such finding' });
     return shown(f);
   });

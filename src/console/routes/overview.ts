@@ -4,15 +4,24 @@ import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/types';
 import { HOUR, MAX_WINDOW_MS, OverviewQuery, ceilTo, floorTo, levelFor, overviewAnswer } from '../overview';
 import { HttpError } from './errors';
-import { str, time } from './query';
+import { TIME, parameters, text, time } from './query';
 
 /** The window when neither `from` nor `to` gives it. */
 export const DEFAULT_WINDOW_MS = 24 * HOUR;
 const UNIT: Record<string, number> = { m: 60000, h: HOUR, d: 24 * HOUR };
 
-/** `window`: a length such as `15m`, `1h`, `24h`, `7d`. */
-function windowMs(q: Record<string, unknown>): number {
-  const v = str(q, 'window', 16);
+/** The overview's query string. */
+export interface OverviewParameters {
+  from?: string;
+  to?: string;
+  window?: string;
+  app?: string;
+}
+const OVERVIEW_QUERY = parameters({ from: TIME, to: TIME, window: text(16), app: text() });
+
+/** `window`: a length such as `15m`, `1h`, `24h`, `7d` (its reading and range: here, not in the schema). */
+function windowMs(q: OverviewParameters): number {
+  const v = q.window;
   if (v === undefined) return DEFAULT_WINDOW_MS;
   const m = /^(\d{1,4})([mhd])$/.exec(v);
   const ms = m ? Number(m[1]) * UNIT[m[2]] : NaN;
@@ -22,7 +31,7 @@ function windowMs(q: Record<string, unknown>): number {
 
 /** The window asked for, widened to whole intervals: `from`/`to` as the list takes them; a
  *  missing end is `window` (default 24h) away from the other, or now. */
-export function overviewQuery(q: Record<string, unknown>, now = Date.now()): OverviewQuery {
+export function overviewQuery(q: OverviewParameters, now = Date.now()): OverviewQuery {
   const w = windowMs(q);
   let from = time(q, 'from');
   let to = time(q, 'to');
@@ -33,13 +42,13 @@ export function overviewQuery(q: Record<string, unknown>, now = Date.now()): Ove
   const bucket = levelFor(from, to);
   const start = floorTo(from, bucket);
   const end = ceilTo(to, bucket) === start ? start + bucket : ceilTo(to, bucket);
-  const app = str(q, 'app');
+  const app = q.app;
   return { from: start, to: end, bucket, topsFrom: floorTo(start, HOUR), topsTo: ceilTo(end, HOUR), ...(app !== undefined ? { app } : {}) };
 }
 
 export function registerOverviewRoutes(app: FastifyInstance, store: Store): void {
-  app.get('/api/overview', async (req) => {
-    const q = overviewQuery(req.query as Record<string, unknown>);
+  app.get<{ Querystring: OverviewParameters }>('/api/overview', { schema: { querystring: OVERVIEW_QUERY } }, async (req) => {
+    const q = overviewQuery(req.query);
     return overviewAnswer(q, await store.overview(q));
   });
 }

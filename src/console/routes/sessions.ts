@@ -4,11 +4,11 @@
  * over all its days, and the attacks of the listed parts.
  */
 import type { FastifyInstance } from 'fastify';
-import { Page, PART_SORTS, PartFilter, PartSort, PartSummary, RequestFilter, Store, StoredRequest } from '../store/types';
+import { Page, PartFilter, PartSort, PartSummary, RequestFilter, Store, StoredRequest } from '../store/types';
 import { journey, sessionInfo, LinksNotSupported } from '../journey';
 import { partStats } from '../part-stats';
 import { HttpError } from './errors';
-import { filterFromQuery, limit, requestFilter, sessionParams, str } from './query';
+import { CURSOR, LIST_FILTERS, LIST_OPTIONS, ListQuery, REQUEST_FILTERS, SESSION_PARAMS, SessionParams, count, filterFromQuery, parameters, requestFilter } from './query';
 import { sendCsv, sendRequestsCsv } from './csv';
 
 /** Parts counted by /api/parts?total=1 at most. */
@@ -20,18 +20,28 @@ export const ATTACKS_PER_PART = 20;
 
 const PART_COLUMNS = ['session', 'part', 'app', 'first_ts', 'last_ts', 'requests', 'attacked', 'errored', 'users', 'roles', 'keys', 'ips', 'uas', 'statuses', 'attacks', 'methods'];
 
+/** The session list's query string (its CSV's too). */
+type PartsQuery = ListQuery & { sort?: PartSort; total?: '1'; follow?: 'links' };
+type Paged = { limit: number; cursor?: string };
+type PartQuery = { only?: 'attacks' | 'failed'; endpoint?: string };
+
+const PARTS_QUERY = { ...LIST_FILTERS, ...LIST_OPTIONS };
+const ATTACKS_QUERY = { ...LIST_FILTERS, limit: count(20, 100), per_part: count(ATTACKS_PER_PART, 100), cursor: CURSOR };
+
 export function registerSessionRoutes(app: FastifyInstance, store: Store): void {
+  const params = SESSION_PARAMS;
   // --- The list, and the list as CSV ------------------------------------------------------------
-  app.get('/api/parts', async (req) => {
-    const q = req.query as Record<string, unknown>;
+  app.get<{ Querystring: PartsQuery & Paged }>('/api/parts', { schema: { querystring: parameters({ ...PARTS_QUERY, limit: count(50, 500), cursor: CURSOR }) } }, async (req) => {
+    const q = req.query;
     const { filter, follow, query } = await listQuery(store, q);
-    const page = await store.listParts(query, { limit: limit(q, 50, 500), cursor: str(q, 'cursor', 200) ?? null, count: wantsTotal(q), sort: partSort(q) });
-    if (wantsTotal(q) !== undefined && page.total === undefined) Object.assign(page, { total: 0, total_capped: false });
+    const total = q.total === '1' ? TOTAL_MAX : undefined;
+    const page = await store.listParts(query, { limit: q.limit, cursor: q.cursor ?? null, count: total, sort: q.sort });
+    if (total !== undefined && page.total === undefined) Object.assign(page, { total: 0, total_capped: false });
     return { filter: follow ? { ...filter, follow } : filter, ...page };
   });
 
-  app.get('/api/parts.csv', async (req, reply) => {
-    const { query } = await listQuery(store, req.query as Record<string, unknown>);
+  app.get<{ Querystring: PartsQuery }>('/api/parts.csv', { schema: { querystring: parameters(PARTS_QUERY) } }, async (req, reply) => {
+    const { query } = await listQuery(store, req.query);
     async function* rows(): AsyncGenerator<unknown[]> {
       let cursor: string | null = null;
       let n = 0;
@@ -49,15 +59,15 @@ export function registerSessionRoutes(app: FastifyInstance, store: Store): void 
   });
 
   // --- A session, and a session part's page -----------------------------------------------------
-  app.get('/api/sessions/:session', async (req, reply) => {
-    const { session } = sessionParams(req.params);
+  app.get<{ Params: SessionParams }>('/api/sessions/:session', { schema: { params } }, async (req, reply) => {
+    const { session } = req.params;
     const parts = await store.sessionParts(session);
     if (parts.length === 0) return reply.code(404).send({ error: 'no such session' });
     return { session, parts };
   });
 
-  app.get('/api/sessions/:session/requests.csv', async (req, reply) => {
-    const { session } = sessionParams(req.params);
+  app.get<{ Params: SessionParams }>('/api/sessions/:session/requests.csv', { schema: { params } }, async (req, reply) => {
+    const { session } = req.params;
     const parts = await store.sessionParts(session);
     if (parts.length === 0) return reply.code(404).send({ error: 'no such session' });
     async function* all(): AsyncGenerator<StoredRequest & { session: string; part: string }> {
@@ -66,33 +76,34 @@ export function registerSessionRoutes(app: FastifyInstance, store: Store): void 
     return sendRequestsCsv(reply, `session-${session}.csv`, all(), true);
   });
 
-  app.get('/api/sessions/:session/parts/:part', async (req, reply) => {
-    const { session, part } = sessionParams(req.params);
-    const q = req.query as Record<string, unknown>;
+  const partPage = { params, querystring: parameters({ buckets: count(60, 500) }) };
+  app.get<{ Params: SessionParams; Querystring: { buckets: number } }>('/api/sessions/:session/parts/:part', { schema: partPage }, async (req, reply) => {
+    const { session, part } = req.params;
     const summary = await store.getPart(session, part);
     if (!summary) return reply.code(404).send({ error: 'no such session part' });
-    const buckets = limit({ limit: q.buckets }, 60, 500);
-    const [timeline, parts] = await Promise.all([store.timeline(session, part, buckets), store.sessionParts(session)]);
+    const [timeline, parts] = await Promise.all([store.timeline(session, part, req.query.buckets), store.sessionParts(session)]);
     return { summary, timeline, parts: parts.map((p) => ({ part: p.part, requests: p.requests, attacked: p.attacked })) };
   });
 
-  app.get('/api/sessions/:session/parts/:part/requests', async (req, reply) => {
-    const { session, part } = sessionParams(req.params);
-    const q = req.query as Record<string, unknown>;
+  const partRequests = { params, querystring: parameters({ ...REQUEST_FILTERS, limit: count(500, 2000), cursor: CURSOR }) };
+  app.get<{ Params: SessionParams; Querystring: PartQuery & Paged }>('/api/sessions/:session/parts/:part/requests', { schema: partRequests }, async (req, reply) => {
+    const { session, part } = req.params;
+    const q = req.query;
     if (!(await store.getPart(session, part))) return reply.code(404).send({ error: 'no such session part' });
-    return store.partRequests(session, part, { limit: limit(q, 500, 2000), cursor: str(q, 'cursor', 200) ?? null, filter: requestFilter(q) });
+    return store.partRequests(session, part, { limit: q.limit, cursor: q.cursor ?? null, filter: requestFilter(q) });
   });
 
-  app.get('/api/sessions/:session/parts/:part/requests.csv', async (req, reply) => {
-    const { session, part } = sessionParams(req.params);
-    const filter = requestFilter(req.query as Record<string, unknown>);
+  const partCsv = { params, querystring: parameters(REQUEST_FILTERS) };
+  app.get<{ Params: SessionParams; Querystring: PartQuery }>('/api/sessions/:session/parts/:part/requests.csv', { schema: partCsv }, async (req, reply) => {
+    const { session, part } = req.params;
+    const filter = requestFilter(req.query);
     if (!(await store.getPart(session, part))) return reply.code(404).send({ error: 'no such session part' });
     return sendRequestsCsv(reply, `session-${session}-${part}.csv`, partRequestsOf(store, session, part, filter), false);
   });
 
   // A part's endpoints as path patterns with counts, and latency percentiles (part-stats.ts).
-  app.get('/api/sessions/:session/parts/:part/stats', async (req, reply) => {
-    const { session, part } = sessionParams(req.params);
+  app.get<{ Params: SessionParams }>('/api/sessions/:session/parts/:part/stats', { schema: { params } }, async (req, reply) => {
+    const { session, part } = req.params;
     const summary = await store.getPart(session, part);
     if (!summary) return reply.code(404).send({ error: 'no such session part' });
     return partStats(store, session, part, summary.requests);
@@ -102,12 +113,12 @@ export function registerSessionRoutes(app: FastifyInstance, store: Store): void 
   // The malicious requests of the parts the list filters select (any attack unless `attack`
   // names one), newest parts first; each names its session part, so that the UI opens the
   // session at that request.
-  app.get('/api/attacks', async (req) => {
-    const q = req.query as Record<string, unknown>;
+  app.get<{ Querystring: ListQuery & Paged & { per_part: number } }>('/api/attacks', { schema: { querystring: parameters(ATTACKS_QUERY) } }, async (req) => {
+    const q = req.query;
     const filter = filterFromQuery(q);
     if (filter.attack === undefined) filter.attack = '*';
-    const perPart = limit({ limit: q.per_part }, ATTACKS_PER_PART, 100);
-    const page = await store.listParts(filter, { limit: limit(q, 20, 100), cursor: str(q, 'cursor', 200) ?? null });
+    const perPart = q.per_part;
+    const page = await store.listParts(filter, { limit: q.limit, cursor: q.cursor ?? null });
     const items: Array<Record<string, unknown>> = [];
     // Parts with more attack requests than shown here: the session page has them all.
     const more: Array<{ session: string; part: string; attacked: number }> = [];
@@ -125,10 +136,9 @@ export function registerSessionRoutes(app: FastifyInstance, store: Store): void 
 
 /** The session list's filters as the list and its CSV read them: with `follow=links`, the user
  *  filter becomes the sessions of that user and those linked to them. */
-async function listQuery(store: Store, q: Record<string, unknown>): Promise<{ filter: PartFilter; follow: string | undefined; query: PartFilter }> {
+async function listQuery(store: Store, q: PartsQuery): Promise<{ filter: PartFilter; follow: string | undefined; query: PartFilter }> {
   const filter = filterFromQuery(q);
-  const follow = str(q, 'follow', 10);
-  if (follow !== undefined && follow !== 'links') throw new HttpError(400, 'follow: only "links"');
+  const follow = q.follow;
   let query = filter;
   if (follow === 'links') {
     if (filter.user === undefined) throw new HttpError(400, 'follow=links needs a user filter');
@@ -163,18 +173,6 @@ async function followUser(store: Store, filter: PartFilter): Promise<string[]> {
     if (out.size >= FOLLOW_MAX_SESSIONS) break;
   }
   return [...out];
-}
-
-function partSort(q: Record<string, unknown>): PartSort | undefined {
-  const v = str(q, 'sort', 10);
-  if (v !== undefined && !PART_SORTS.includes(v as PartSort)) throw new HttpError(400, `sort: ${PART_SORTS.join(', ')}`);
-  return v as PartSort | undefined;
-}
-
-function wantsTotal(q: Record<string, unknown>): number | undefined {
-  const v = str(q, 'total', 1);
-  if (v !== undefined && v !== '1') throw new HttpError(400, 'total: 1');
-  return v === '1' ? TOTAL_MAX : undefined;
 }
 
 /** A part's requests (filtered as the session page filters them), a page at a time. */

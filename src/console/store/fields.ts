@@ -1,10 +1,10 @@
 /**
  * The record's fields as the stores keep them: one list, derived from the contract
- * (src/record/record.ts), that both stores and the API's types read. A new record field is added
+ * (src/shared/record.ts), that both stores and the API's types read. A new record field is added
  * here, to REQUEST_FIELDS or to FIELDS_ELSEWHERE (the compiler refuses a field in neither), and
  * to the stores' schemas (test/console/fields.test.ts checks both schemas against this list).
  */
-import { Candidate, SessionRecord } from '../../record/record';
+import { Candidate, SessionRecord } from '../../shared/record';
 
 /** The record's fields a stored request keeps and the API returns, in the API's order. SQLite
  *  keeps the whole record as JSON; ClickHouse has a column of the requests table for each. */

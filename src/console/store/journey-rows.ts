@@ -3,7 +3,7 @@
  * Store.samples), validated the same way by each: the optional `links` and `inventory` are not
  * checked by the record reader, so only well-formed entries are kept.
  */
-import { Candidate, SessionRecord } from '../../record/record';
+import { Candidate, SessionRecord } from '../../shared/record';
 import { SAMPLE_FIELDS, SampleFields, pick } from './fields';
 import { LinkEdge } from './types';
 

@@ -3,7 +3,7 @@
  * default; a server-backed store (ClickHouse, for traffic that outgrows one machine) implements
  * the same methods. Every method is async so that such a store fits without changing callers.
  */
-import { SessionRecord } from '../../record/record';
+import { SessionRecord } from '../../shared/record';
 import type { SampleRow, StoredRequest } from './fields';
 
 export type { SampleRow, StoredRequest } from './fields';

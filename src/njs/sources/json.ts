@@ -1,5 +1,5 @@
 /** JSON bodies and claims: parse once, then walk a selector's path through own properties. */
-import { PathStep } from '../selector';
+import { PathStep } from '../../shared/selector';
 import { isNjsEngine } from '../engine';
 
 /** The njs engine refuses JSON nested 32 deep or more ("Nested too deep"); QuickJS and Node

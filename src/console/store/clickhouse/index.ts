@@ -28,7 +28,7 @@
  * with them: a crash in between replays the batch, which deduplication absorbs.
  */
 import { createClient, ClickHouseClient } from '@clickhouse/client';
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { eachPartRequest } from '../session-page';
 import { Checkpoint, IngestResult, LINKS_PER_SESSION, LinkEdge, Page, PartFilter, PartSort, PartSummary, RequestFilter, SampleRow, Store, StoredRequest, TimelineBucket } from '../types';
 import { links } from './journeys';

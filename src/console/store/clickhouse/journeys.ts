@@ -3,7 +3,7 @@
  * `requests`), kept as the SQLite store keeps them: a link's first time is the smallest ts_ms
  * and its day the newest part; each row carries both (schema.sql).
  */
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { clampLinksPerSession } from '../journey-rows';
 import { LinkEdge } from '../types';
 import { ClickHouseTables, ID_CHUNK, lit, num } from './tables';

@@ -3,7 +3,7 @@
  * Not trimmed as SQLite trims them (a DELETE is a mutation that rewrites whole parts): reads take
  * the newest MAX_SAMPLES by arrival, and retention bounds the table.
  */
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { clampSamples } from '../journey-rows';
 import { SampleFields } from '../fields';
 import { isPartDate } from '../part-date';

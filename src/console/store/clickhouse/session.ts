@@ -2,7 +2,7 @@
  * A session's page in the ClickHouse store: its parts' summaries, one part's requests (filtered,
  * a page at a time) and its timeline.
  */
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { isPartDate } from '../part-date';
 import { REQUEST_FIELDS } from '../fields';

@@ -2,7 +2,7 @@
  * Ingest into the ClickHouse store: a batch's new requests (those whose ids are not stored yet),
  * their links and samples, then the checkpoint (after them, not in one transaction: index.ts).
  */
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { REQUEST_FIELDS, pick } from '../fields';
 import { journeyRows } from '../journey-rows';
 import { batchCounts } from '../part-date';

@@ -12,7 +12,7 @@
  * One process writes a database file at a time (the console that owns it); readers may be many.
  */
 import Database from 'better-sqlite3';
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { eachPartRequest } from '../session-page';
 import { Checkpoint, IngestResult, LINKS_PER_SESSION, LinkEdge, Page, PartFilter, PartSort, PartSummary, RequestFilter, SampleRow, Store, StoredRequest, TimelineBucket } from '../types';
 import { SqliteBlocks } from './blocks';

@@ -3,7 +3,7 @@
  * with the first time it was seen and its newest day; read for journeys and `follow=links`.
  */
 import type Database from 'better-sqlite3';
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { clampLinksPerSession, compareEdges } from '../journey-rows';
 import { LinkEdge } from '../types';
 import { preparedOnFirstUse } from './schema';

@@ -14,7 +14,7 @@
  * interval its part already had, or between two earlier ones, is not counted again.
  */
 import type Database from 'better-sqlite3';
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { HOUR, OVERVIEW_LEVELS, OverviewCounts, OverviewQuery, TOP_VALUES_PER_HOUR, isFailedLogin, topEndpoint, topOf, topValue } from '../../overview';
 import { textPattern } from '../search';
 

@@ -3,7 +3,7 @@
  * stored under the hash of its id, and a stored request found by its id.
  */
 import type Database from 'better-sqlite3';
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { requestsSchema, requestsTable } from './schema';
 
 /** FNV-1a over the UTF-16 code units in two 32-bit lanes, folded to a non-negative safe integer. */

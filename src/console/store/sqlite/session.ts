@@ -3,7 +3,7 @@
  * page at a time) and its timeline.
  */
 import type Database from 'better-sqlite3';
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { decodeIntCursor, encodeIntCursor } from '../cursor';
 import { parseEndpointPattern } from '../pattern';
 import { BucketCounts, timelineGrid } from '../session-page';

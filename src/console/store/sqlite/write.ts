@@ -5,7 +5,7 @@
  * follow.
  */
 import type Database from 'better-sqlite3';
-import { SessionRecord } from '../../../record/record';
+import { SessionRecord } from '../../../shared/record';
 import { journeyRows } from '../journey-rows';
 import { batchCounts } from '../part-date';
 import { Checkpoint, Counts, IngestResult } from '../types';
