@@ -144,7 +144,9 @@ export const RULES: RuleInfo[] = [
       `at least ${c.scripted.rate_per_minute * c.scripted.rate_minutes} requests within ${c.scripted.rate_minutes} minutes in a row, at least ${c.scripted.rate_per_minute / 2} in each, ` +
       `pages and static files not counted (${c.scripted.rate_per_minute * c.scripted.fallback_rate_factor} a minute for a session grouped by IP + User-Agent, which may be many people behind one address)`,
     settings: (c) => ({ 'scripted.rate_per_minute': c.scripted.rate_per_minute, 'scripted.rate_minutes': c.scripted.rate_minutes, 'scripted.fallback_rate_factor': c.scripted.fallback_rate_factor }),
-    summary: (m, s) => `Session ${short(s)} made ${m.requests} requests in ${m.minutes} minutes in a row (${m.per_minute} a minute), pages and files not counted.`,
+    // (A stored finding measured as per_minute and minutes only reads the same.)
+    summary: (m, s) =>
+      `Session ${short(s)} made ${m.requests ?? Number(m.per_minute) * Number(m.minutes)} requests in ${m.minutes} minutes in a row (${m.per_minute} a minute), pages and files not counted.`,
   },
   {
     kind: 'scripted',
