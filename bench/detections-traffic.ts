@@ -45,17 +45,17 @@ export const VARIANTS: Array<{ kind: DetectionKind; variant: string; counted: bo
   { kind: 'enumeration', variant: 'random_refused', counted: true, what: 'random ids guessed, mostly 404' },
   { kind: 'enumeration', variant: 'sequential_leaky', counted: true, what: 'ids walked one by one, all answered 200' },
   { kind: 'enumeration', variant: 'slow_sequential', counted: true, what: 'ids walked one by one, one every 8-20 s' },
-  { kind: 'enumeration', variant: 'random_leaky_slow', counted: false, what: 'random ids all answered 200, at a reading pace' },
+  { kind: 'enumeration', variant: 'random_leaky_slow', counted: true, what: 'random ids all answered 200, at a reading pace' },
   { kind: 'stuffing', variant: 'one_address', counted: true, what: 'a list of accounts from one address (a new cookie per attempt, or none)' },
   { kind: 'stuffing', variant: 'proxy_pool', counted: true, what: 'a list of accounts from 100-300 proxies, one browser User-Agent' },
   { kind: 'stuffing', variant: 'one_account_distributed', counted: true, what: "one account's password from 30-60 addresses" },
   { kind: 'stuffing', variant: 'one_account_one_address', counted: true, what: "one account's password from one address" },
-  { kind: 'stuffing', variant: 'rotating_everything', counted: false, what: 'a new address and User-Agent for every attempt, low and slow' },
+  { kind: 'stuffing', variant: 'rotating_everything', counted: true, what: 'a new address and User-Agent for every attempt, low and slow' },
   { kind: 'scripted', variant: 'fast', counted: true, what: 'a scraper at 2-10 requests a second' },
   { kind: 'scripted', variant: 'regular', counted: true, what: 'a loop with a fixed sleep of 1-8 s (3% jitter)' },
   { kind: 'scripted', variant: 'browser_no_assets', counted: true, what: "a browser's User-Agent with a cookie jar, 1-4 s apart, no page files" },
   { kind: 'scripted', variant: 'cookieless', counted: true, what: 'a script that drops the cookie each response sets: a session per request' },
-  { kind: 'scripted', variant: 'random_sleep', counted: false, what: 'a token scraper sleeping 2-10 s at random' },
+  { kind: 'scripted', variant: 'random_sleep', counted: true, what: 'a token scraper sleeping 2-10 s at random' },
 ];
 
 const BROWSERS = [

@@ -115,6 +115,8 @@ describe('settings', () => {
     expect(() => detectionConfig({ login: { path: '(' } })).toThrow(/login\.path: not a regular expression/);
     expect(() => detectionConfig({ login: { failure_statuses: [99] } })).toThrow('login.failure_statuses: a list of statuses (100-999)');
     expect(() => detectionConfig({ stuffing: { address_failed_share: 2 } })).toThrow('stuffing.address_failed_share: a share, 0 to 1');
+    expect(() => detectionConfig({ enumeration: { many_ids_share: 1.5 } })).toThrow('enumeration.many_ids_share: a share, 0 to 1');
+    expect(() => detectionConfig({ scripted: { rate_minutes: 61 } })).toThrow('scripted.rate_minutes: a whole number, 1 to 60');
     expect(() => detectionConfig([])).toThrow('detections: a JSON object');
     expect(detect([rec({ s: 'x', at: TODAY, path: '/orders/1', status: 404 })], { enabled: false })).toEqual([]);
   });
@@ -197,7 +199,8 @@ describe('enumeration', () => {
     const fs = detect(rs);
     expect(fs).toHaveLength(1);
     const f = fs[0];
-    expect(f).toMatchObject({ kind: 'enumeration', rule: 'sequential_ids', rules: ['sequential_ids', 'failed_ids'], subject: sid('walker'), users: ['mallory'] });
+    // 30 distinct ids and nothing else: many_ids too.
+    expect(f).toMatchObject({ kind: 'enumeration', rule: 'sequential_ids', rules: ['sequential_ids', 'failed_ids', 'many_ids'], subject: sid('walker'), users: ['mallory'] });
     expect(f.first_ts).toBe(rs[11].ts); // the 12th request in a row
     expect(f.measured).toMatchObject({ endpoint: 'GET /api/orders/N', ids: 30, requests: 30, failed: 27, run: 30, from_id: 1000, to_id: 1029 });
     expect(f.summary).toBe(`Session ${sid('walker').slice(0, 12)}… walked 30 ids of GET /api/orders/N in sequence (1000 to 1029); 27 of 30 were refused.`);
@@ -211,6 +214,40 @@ describe('enumeration', () => {
     expect(detect(random).map((f) => [f.rule, f.measured.ids, f.measured.failed_share])).toEqual([['failed_ids', 21, 1]]);
     const leaky = walk(Array.from({ length: 12 }, (_, i) => 500 - 2 * i), () => 200);
     expect(detect(leaky).map((f) => f.rule)).toEqual(['sequential_ids']);
+  });
+
+  test('random ids all answered 200 at a reading pace, and little else: many_ids; not a person opening many products among other things, nor people behind one address', () => {
+    // 40 orders picked at random, 3-15 s apart, the account page now and then.
+    const rs: SessionRecord[] = [];
+    let t = TODAY;
+    for (let i = 0; i < 40; i++) {
+      t += 3 * S + ((i * 7919) % 12000);
+      rs.push(rec({ s: 'harvest', at: t, ...TOKEN, user: 'mallory', path: `/api/orders/${100000 + ((i * 48271) % 900000)}` }));
+      if (i % 15 === 7) rs.push(rec({ s: 'harvest', at: t + 500, ...TOKEN, user: 'mallory', path: '/api/me' }));
+    }
+    const fs = detect(rs).filter((f) => f.kind === 'enumeration');
+    expect(fs.map((f) => f.rules)).toEqual([['many_ids']]);
+    expect(fs[0].first_ts).toBe(rs.filter((r) => r.path !== '/api/me')[29].ts); // the 30th id
+    // The newest measures: the 40 ids in the window, 3 visits to the account page among them.
+    expect(fs[0].measured).toMatchObject({ endpoint: 'GET /api/orders/N', ids: 40, requests: 40, failed: 0, session_share: 0.93 });
+    expect(fs[0].summary).toMatch(/requested 40 distinct ids of GET \/api\/orders\/N in \d+ min, 93% of its requests; 0 of 40 were refused\.$/);
+    // Off with many_ids 0.
+    expect(detect(rs, { enumeration: { many_ids: 0 } }).filter((f) => f.kind === 'enumeration')).toEqual([]);
+
+    // Not many_ids: a person opening many products among other things, people behind one address.
+    // 40 products, each with its reviews and the cart: a third of the session's requests.
+    const person: SessionRecord[] = [];
+    t = TODAY;
+    for (let i = 0; i < 40; i++) {
+      t += 4 * S + ((i * 7919) % 9000);
+      person.push(rec({ s: 'shopper', at: t, ...TOKEN, path: `/api/products/${(i * 48271) % 40000}` }));
+      person.push(rec({ s: 'shopper', at: t + 150, ...TOKEN, path: `/api/products/${(i * 48271) % 40000}/reviews` }));
+      person.push(rec({ s: 'shopper', at: t + 300, ...TOKEN, path: '/api/cart' }));
+    }
+    expect(detect(person)).toEqual([]);
+    // The same 40 random ids from a session grouped by IP + User-Agent (an office): not judged.
+    const office = Array.from({ length: 40 }, (_, i) => rec({ s: 'office', at: TODAY + i * 9 * S + ((i * 37) % 11) * 400, ...FALLBACK, ua: CHROME_WIN, path: `/api/orders/${100000 + ((i * 48271) % 900000)}` }));
+    expect(detect(office).filter((f) => f.kind === 'enumeration')).toEqual([]);
   });
 
   test('a person opening orders, some missing, some in a row, is not an enumeration', () => {
@@ -274,14 +311,94 @@ describe('credential stuffing and brute force', () => {
     expect(named).not.toContain(sid('reader'));
     expect(fs[0].subject).toBe(CHROME_WIN);
   });
+
+  test('a new address and User-Agent for every attempt, low and slow: by_endpoint, fleet-wide, once settled; not people who loaded the login page first', () => {
+    // One attempt every 50 s, each its own session that does nothing else.
+    const rs = Array.from({ length: 12 }, (_, i) => login(`rot${i}`, TODAY + i * 50 * S, `45.${i}.${i}.9`, `victim${i}`, 401, `${CHROME_WIN} ${i.toString(16).padStart(6, '0')}`));
+    // The other rules see one attempt per address, account and User-Agent: nothing.
+    expect(detect(rs, { stuffing: { endpoint_failures: 0 } }, TODAY + 60 * MIN)).toEqual([]);
+    const fs = detect(rs, {}, TODAY + 60 * MIN);
+    expect(fs.map((f) => [f.kind, f.rule, f.subject_type, f.subject])).toEqual([['stuffing', 'by_endpoint', 'endpoint', 'POST /login']]);
+    expect(fs[0].sessions.map((x) => x.session)).toEqual(rs.map((r) => r.session));
+    expect(fs[0].measured).toMatchObject({ failures: 12, addresses: 12, accounts: 12 });
+    expect(fs[0].summary).toBe('12 failed logins at POST /login in 9 min came from sessions that did nothing but log in, from 12 addresses, naming 12 accounts.');
+    // Named a minute after each attempt, not before: 30 s after the 8th, the 7 before it.
+    const early = detect(rs.slice(0, 8), {}, Date.parse(rs[7].ts) + 30 * S);
+    expect(early.flatMap((f) => f.sessions.map((x) => x.session))).toEqual(rs.slice(0, 7).map((r) => r.session));
+
+    // Not by_endpoint: people mistyping their password after loading the login page, at the
+    // same time from many addresses.
+    const people: SessionRecord[] = [];
+    for (let i = 0; i < 12; i++) {
+      const t = TODAY + i * 50 * S;
+      const ua = `${CHROME_WIN} ${i}`;
+      people.push(rec({ s: `p${i}`, at: t, ip: `81.${i}.2.3`, ua, path: '/login', key: 'response.cookie.sid', key_source: 'builtin' }));
+      people.push(login(`p${i}`, t + 9 * S, `81.${i}.2.3`, `user${i}`, 401, ua, { key: 'request.cookie.sid' }));
+      people.push(login(`p${i}`, t + 20 * S, `81.${i}.2.3`, `user${i}`, 200, ua, { key: 'request.cookie.sid' }));
+    }
+    // And a client whose session starts with a failed login but then goes on to browse.
+    for (let i = 0; i < 12; i++) {
+      people.push(login(`app${i}`, TODAY + i * 50 * S + 5 * S, `82.${i}.2.3`, `app${i}`, 401, `ShopApp/3.4.1 ${i}`));
+      people.push(rec({ s: `app${i}`, at: TODAY + i * 50 * S + 15 * S, ip: `82.${i}.2.3`, ua: `ShopApp/3.4.1 ${i}`, path: '/api/products', key: 'response.cookie.sid', key_source: 'builtin' }));
+    }
+    expect(detect(people, {}, TODAY + 60 * MIN)).toEqual([]);
+  });
 });
 
 describe('scripted clients', () => {
-  test('requests a minute above the rate for three minutes: rate; a session grouped by IP + User-Agent needs more', () => {
-    const fast = Array.from({ length: 3 * 150 }, (_, i) => rec({ s: 'bot', at: TODAY + Math.floor(i * 400), ...TOKEN, path: '/api/products', ua: 'Go-http-client/1.1' }));
-    expect(detect(fast).map((f) => [f.kind, f.rules.includes('rate')])).toEqual([['scripted', true]]);
-    const shared = fast.map((r) => ({ ...r, ...FALLBACK }));
-    expect(detect(shared).filter((f) => f.rules.includes('rate'))).toEqual([]);
+  /** A scraper at `perSecond` on average, its gaps uneven (a scraper's rate is not a clock's):
+   *  some minutes fall short of the average. */
+  const scraper = (s: string, perSecond: number, minutes: number, o: Partial<SessionRecord> = {}) => {
+    const out: SessionRecord[] = [];
+    let t = TODAY + 20 * S;
+    for (let i = 0; t < TODAY + 20 * S + minutes * MIN; i++) {
+      // Gaps from 0.1 to 1.9 times the mean, slower in every third minute.
+      const slow = Math.floor((t - TODAY) / MIN) % 3 === 1 ? 1.35 : 1;
+      t += Math.round(((0.1 + ((i * 7919) % 1000) / 555) * slow * 1000) / perSecond);
+      out.push(rec({ s, at: t, ...TOKEN, path: '/api/products', ua: 'Go-http-client/1.1', ...o }));
+    }
+    return out;
+  };
+  const perMinute = (rs: SessionRecord[]) => {
+    const m = new Map<number, number>();
+    for (const r of rs) m.set(Math.floor(Date.parse(r.ts) / MIN), (m.get(Math.floor(Date.parse(r.ts) / MIN)) ?? 0) + 1);
+    return [...m.values()];
+  };
+
+  test('a scraper at 2 requests a second whose minutes vary: rate, over three minutes in a row', () => {
+    const bot = scraper('bot', 2.1, 6);
+    // Some whole minutes hold fewer than 120 requests.
+    expect(Math.min(...perMinute(bot).slice(1, -1))).toBeLessThan(120);
+    const fs = detect(bot);
+    expect(fs.map((f) => [f.kind, f.rule])).toEqual([['scripted', 'rate']]);
+    expect(Number(fs[0].measured.requests)).toBeGreaterThanOrEqual(300);
+    expect(fs[0].measured.minutes).toBe(3);
+    expect(fs[0].summary).toMatch(/made \d+ requests in 3 minutes in a row \(\d+ a minute\), pages and files not counted\.$/);
+  });
+
+  test('grouped by IP + User-Agent, at 2.8 requests a second: rate; at 2 a second (people behind one address) it needs more', () => {
+    expect(detect(scraper('anon', 2.8, 6, FALLBACK)).map((f) => f.rule)).toEqual(['rate']);
+    expect(detect(scraper('anon', 2, 6, FALLBACK)).filter((f) => f.rules.includes('rate'))).toEqual([]);
+  });
+
+  test('what a browser loads does not count toward the rate, nor does a single busy minute', () => {
+    // A browser on heavy pages: a page with 40 files and 2 API calls every 12 s (200 files a
+    // minute) for 6 minutes.
+    const pages: SessionRecord[] = [];
+    for (let p = 0; p < 30; p++) {
+      const at = TODAY + 20 * S + p * 12 * S + ((p * 37) % 11) * 300;
+      pages.push(rec({ s: 'reader', at, ...COOKIE, ua: CHROME_WIN, path: '/' }));
+      for (let f = 1; f <= 40; f++) pages.push(rec({ s: 'reader', at: at + f * 25 + ((f * 7919) % 13) * 9, ...COOKIE, ua: CHROME_WIN, path: `/static/img/p${p}-${f}.webp` }));
+      pages.push(rec({ s: 'reader', at: at + 1100, ...COOKIE, ua: CHROME_WIN, path: '/api/cart' }));
+      pages.push(rec({ s: 'reader', at: at + 1300, ...COOKIE, ua: CHROME_WIN, path: '/api/recommendations' }));
+    }
+    expect(detect(pages)).toEqual([]);
+    // (Counted, those files would make a rate.)
+    expect(detect(pages.map((r) => ({ ...r, path: r.path.replace(/\.webp$/, '') }))).filter((f) => f.rules.includes('rate'))).toHaveLength(1);
+    // 400 requests in one minute (a page that loads a report), then a person's pace.
+    const burst = Array.from({ length: 400 }, (_, i) => rec({ s: 'report', at: TODAY + 20 * S + i * 140, ...TOKEN, path: '/api/report/rows' }));
+    for (let i = 0; i < 40; i++) burst.push(rec({ s: 'report', at: TODAY + 2 * MIN + i * 7 * S + ((i * 37) % 11) * 900, ...TOKEN, path: '/api/products' }));
+    expect(detect(burst).filter((f) => f.rules.includes('rate'))).toEqual([]);
   });
 
   test('a loop with a sleep: regular; a person reading is not', () => {
@@ -302,11 +419,16 @@ describe('scripted clients', () => {
   test("a browser's User-Agent that never loads a page or a file: no_assets, where the application's records show such loads", () => {
     const assets = Array.from({ length: 120 }, (_, i) => rec({ s: `visitor${i}`, at: TODAY + i * 100, ...COOKIE, path: i % 2 ? '/static/app.js' : '/' }));
     const spoof = Array.from({ length: 40 }, (_, i) => rec({ s: 'spoof', at: TODAY + MIN + i * 2000 + (i % 2) * 700, ...COOKIE, ua: CHROME_WIN, path: `/products/${7 * i}` }));
-    expect(detect([...assets, ...spoof]).map((f) => [f.rule, f.subject])).toEqual([['no_assets', sid('spoof')]]);
+    // (Forty products in a row and nothing else are also a crawl, and many_ids.)
+    expect(detect([...assets, ...spoof]).map((f) => [f.rules, f.subject])).toEqual([
+      [['many_ids'], sid('spoof')],
+      [['no_assets', 'crawl'], sid('spoof')],
+    ]);
     // Without the application's loads, or when a linked session loaded the page: nothing.
-    expect(detect(spoof)).toEqual([]);
+    const noAssets = (fs: Finding[]) => fs.filter((f) => f.rules.includes('no_assets'));
+    expect(noAssets(detect(spoof))).toEqual([]);
     const linked = [rec({ s: 'page', at: TODAY + 50 * S, ...FALLBACK, ua: CHROME_WIN, path: '/' }), { ...spoof[0], links: [sid('page')] }, ...spoof.slice(1)];
-    expect(detect([...assets, ...linked])).toEqual([]);
+    expect(noAssets(detect([...assets, ...linked]))).toEqual([]);
   });
 
   test('one address + User-Agent starting many one-request sessions: churn, naming them all once settled', () => {
@@ -316,7 +438,43 @@ describe('scripted clients', () => {
     expect(new Set(fs[0].sessions.map((x) => x.session))).toEqual(new Set(rs.map((r) => r.session)));
     // A browser that sends its cookie back makes one session, not many.
     const one = rs.map((r, i) => ({ ...r, session: sid('one'), key: i ? 'request.cookie.sid' : 'response.cookie.sid', path: `/products/${(i * 7919) % 1000}`, ts: new Date(TODAY + i * 1500 + ((i * 37) % 11) * 130).toISOString() }));
-    expect(detect(one, {}, TODAY + 60 * MIN)).toEqual([]);
+    expect(detect(one, {}, TODAY + 60 * MIN).filter((f) => f.rule === 'churn')).toEqual([]);
+  });
+});
+
+describe('scripted clients: crawl', () => {
+  /** Product ids at random, `gap(i)` ms apart. */
+  const products = (s: string, n: number, gap: (i: number) => number, o: Partial<SessionRecord> = {}) => {
+    let t = TODAY;
+    return Array.from({ length: n }, (_, i) => rec({ s, at: (t += gap(i)), ...TOKEN, ua: 'python-requests/2.31.0', path: `/api/products/${1 + ((i * 48271) % 40000)}`, ...o }));
+  };
+
+  test('a token scraper sleeping 2-10 s at random: crawl (neither regular nor at a rate); not a person, a list fetched at once, a feed, a reader', () => {
+    const rs = products('crawler', 40, (i) => 2000 + ((i * 7919 + i * i * 31) % 8000));
+    const fs = detect(rs).filter((f) => f.kind === 'scripted');
+    expect(fs.map((f) => f.rules)).toEqual([['crawl']]);
+    expect(fs[0].first_ts).toBe(rs[24].ts); // the 25th in a row (over a minute by then)
+    expect(fs[0].measured).toMatchObject({ endpoint: 'GET /api/products/N', requests: 25 });
+    expect(fs[0].summary).toMatch(/requested 25 different ids of GET \/api\/products\/N in a row in \d+ (s|min), nothing else between\.$/);
+    expect(detect(rs, { scripted: { crawl_requests: 0 } }).filter((f) => f.kind === 'scripted')).toEqual([]);
+
+    // Not crawl: a person's products with their reviews between, a list's items fetched at once,
+    // a feed scrolled.
+    const person: SessionRecord[] = [];
+    for (const r of products('person', 40, (i) => 2000 + ((i * 7919) % 8000), { ua: 'ShopApp/3.4.1 (Android 14; Pixel 8)' })) {
+      person.push(r);
+      if (Number(r.path.split('/')[3]) % 3 !== 0) person.push({ ...r, request_id: r.request_id + 'r', path: r.path + '/reviews' });
+    }
+    expect(detect(person).filter((f) => f.kind === 'scripted')).toEqual([]);
+    // 30 items of a list in 3 s (an app fetching each item), then the next page of the list.
+    const list = products('lister', 30, () => 100, { ua: 'ShopApp/3.4.1 (Android 14; Pixel 8)' });
+    list.push(rec({ s: 'lister', at: TODAY + 40 * S, ...TOKEN, path: '/api/products' }));
+    expect(detect(list).filter((f) => f.kind === 'scripted')).toEqual([]);
+    // One product every 3 minutes, nothing else: a person's reading pauses.
+    expect(detect(products('slow', 40, () => 3 * MIN)).filter((f) => f.kind === 'scripted')).toEqual([]);
+    // A feed: one path, no ids, 3 s apart.
+    const feed = Array.from({ length: 60 }, (_, i) => rec({ s: 'feed', at: TODAY + i * 3 * S + ((i * 37) % 11) * 150, ...TOKEN, path: '/api/feed' }));
+    expect(detect(feed).filter((f) => f.kind === 'scripted')).toEqual([]);
   });
 });
 

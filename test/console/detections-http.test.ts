@@ -102,7 +102,7 @@ describe('detections over HTTP', () => {
     expect(rules.enabled).toBe(true);
     expect(rules.config.enumeration.min_ids).toBe(15);
     expect(rules.rules.find((r: any) => r.rule === 'failed_ids').threshold).toMatch(/^at least 15 distinct ids/);
-    expect(rules.rules.map((r: any) => `${r.kind}/${r.rule}`)).toHaveLength(12);
+    expect(rules.rules.map((r: any) => `${r.kind}/${r.rule}`)).toHaveLength(15);
     expect(rules.held.sessions).toBe(13);
   });
 

@@ -24,7 +24,8 @@ test('a finding that changes with every batch is written at most once a second, 
     writes.push(updates.length);
     return save(updates);
   };
-  const detections = new Detections({ store, config: detectionConfig() });
+  // One finding to follow: the walk is also a crawl (ids one after another, nothing else).
+  const detections = new Detections({ store, config: detectionConfig({ scripted: { crawl_requests: 0 } }) });
   await detections.start();
   try {
     // 60 batches of one request each, as fast as ingest hands them over (well within a second).

@@ -45,6 +45,13 @@ export interface EnumerationConfig {
   /** sequential_ids: requests in a row, each to a new id within sequence_gap of the one before. */
   sequence_run: number;
   sequence_gap: number;
+  /** many_ids: distinct ids of one endpoint pattern within the window, whatever the answers
+   *  (0 turns it off) ... */
+  many_ids: number;
+  /** ... making at least this share of the session's requests over the same time (a session
+   *  that does little else than open objects). Sessions grouped by IP + User-Agent are not
+   *  judged by it (many people behind one address). */
+  many_ids_share: number;
 }
 
 export interface StuffingConfig {
@@ -60,10 +67,20 @@ export interface StuffingConfig {
   agent_addresses: number;
   agent_accounts: number;
   agent_failed_share: number;
+  /** by_endpoint: failed logins at one login endpoint (method and path) from sessions that did
+   *  nothing but log in (no page, no other request), from this many addresses, naming this
+   *  many accounts, within the window, fleet-wide (a tool rotating addresses and User-Agents).
+   *  0 turns it off. */
+  endpoint_failures: number;
+  endpoint_addresses: number;
+  endpoint_accounts: number;
 }
 
 export interface ScriptedConfig {
-  /** rate: requests in each of rate_minutes whole minutes in a row. */
+  /** rate: at least rate_per_minute × rate_minutes requests within rate_minutes whole minutes in
+   *  a row (the current one and those before it), and at least half of rate_per_minute in each
+   *  of them (a person stops to read). Pages and static files (assets_path) are not counted: a
+   *  browser loads dozens at once. */
   rate_per_minute: number;
   rate_minutes: number;
   /** rate: a session grouped by IP + User-Agent (everyone behind one address with one browser
@@ -86,6 +103,14 @@ export interface ScriptedConfig {
   /** churn: sessions of one request each started by one address + User-Agent within the window. */
   churn_sessions: number;
   churn_window_minutes: number;
+  /** crawl: requests in a row, each to an id of one endpoint pattern that the session did not
+   *  open within enumeration.window_minutes, with nothing else between (0 turns it off) ... */
+  crawl_requests: number;
+  /** ... over at least this long (a list's items fetched at once by a person's app take
+   *  seconds) ... */
+  crawl_min_seconds: number;
+  /** ... without a pause longer than this between two of them (a person stops to read). */
+  crawl_max_gap_seconds: number;
 }
 
 export interface DetectionConfig {
@@ -121,6 +146,8 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
     failed_share: 0.5,
     sequence_run: 12,
     sequence_gap: 3,
+    many_ids: 30,
+    many_ids_share: 0.8,
   },
   stuffing: {
     window_minutes: 10,
@@ -131,11 +158,14 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
     agent_addresses: 5,
     agent_accounts: 10,
     agent_failed_share: 0.5,
+    endpoint_failures: 8,
+    endpoint_addresses: 8,
+    endpoint_accounts: 8,
   },
   scripted: {
-    rate_per_minute: 120,
+    rate_per_minute: 100,
     rate_minutes: 3,
-    fallback_rate_factor: 2,
+    fallback_rate_factor: 1.5,
     regular_gaps: 30,
     regular_max_mean_seconds: 10,
     regular_max_cv: 0.25,
@@ -145,6 +175,9 @@ export const DEFAULT_DETECTION_CONFIG: DetectionConfig = {
     assets_path: '(^/$|\\.(html?|js|mjs|css|png|jpe?g|gif|svg|ico|webp|avif|woff2?|ttf)$)',
     churn_sessions: 30,
     churn_window_minutes: 10,
+    crawl_requests: 25,
+    crawl_min_seconds: 60,
+    crawl_max_gap_seconds: 60,
   },
 };
 
@@ -229,6 +262,7 @@ export function detectionConfig(overrides: unknown = {}): DetectionConfig {
   if (!Number.isInteger(c.hijack.ipv6_prefix) || c.hijack.ipv6_prefix > 128) throw new BadDetectionConfig('hijack.ipv6_prefix: a whole number of bits, 0 to 128');
   for (const [name, v] of [
     ['enumeration.failed_share', c.enumeration.failed_share],
+    ['enumeration.many_ids_share', c.enumeration.many_ids_share],
     ['stuffing.address_failed_share', c.stuffing.address_failed_share],
     ['stuffing.agent_failed_share', c.stuffing.agent_failed_share],
   ] as const) {
@@ -237,6 +271,8 @@ export function detectionConfig(overrides: unknown = {}): DetectionConfig {
   if (c.scripted.regular_gaps < 2 || c.scripted.regular_gaps > 1000 || !Number.isInteger(c.scripted.regular_gaps)) {
     throw new BadDetectionConfig('scripted.regular_gaps: a whole number, 2 to 1000');
   }
-  if (c.scripted.rate_minutes < 1 || !Number.isInteger(c.scripted.rate_minutes)) throw new BadDetectionConfig('scripted.rate_minutes: a whole number, 1 or more');
+  if (c.scripted.rate_minutes < 1 || c.scripted.rate_minutes > 60 || !Number.isInteger(c.scripted.rate_minutes)) {
+    throw new BadDetectionConfig('scripted.rate_minutes: a whole number, 1 to 60');
+  }
   return c;
 }

@@ -99,7 +99,7 @@ export class Detector {
     this.logins = new Logins(config.login);
     this.ignoreKeys = new Set(config.hijack.ignore_keys);
     this.hijack = new HijackRules(config.hijack, this.families, this.findings);
-    this.enumeration = new EnumerationRules(config.enumeration, this.findings, this.limits.walks);
+    this.enumeration = new EnumerationRules(config.enumeration, this.findings, this.limits.walks, config.scripted.crawl_max_gap_seconds * 1000);
     this.stuffing = new StuffingRules(config.stuffing, this.logins, this.findings, this.limits.logins, (id) => this.sessions.peek(id));
     this.scripted = new ScriptedRules(config.scripted, this.families, this.findings, this.limits.clients, (id) => this.sessions.peek(id));
     this.newId = opts.newId ?? (() => randomBytes(8).toString('hex'));
@@ -153,7 +153,7 @@ export class Detector {
     this.enumeration.observe(s, r, ts);
     if (this.logins.isLogin(r)) {
       s.logins++;
-      this.stuffing.observe(r, ts, s.user);
+      this.stuffing.observe(r, ts, s.user, s.requests === s.logins);
     }
     this.scripted.observe(s, r, ts, linked);
     if (ts > s.last) s.last = ts;

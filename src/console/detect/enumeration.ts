@@ -1,13 +1,20 @@
 /**
  * Object enumeration (BOLA): one session walking the ids of one endpoint. The endpoint is the
  * method and the path with its ids folded as the session page folds them (`GET /orders/N`); a
- * walk is a session's requests to one endpoint within the window. Two rules:
+ * walk is a session's requests to one endpoint within the window. Three rules:
  *
  * - failed_ids: many distinct ids, most of them refused (401/403/404): someone guessing ids
  *   that are not theirs;
  * - sequential_ids: a run of requests each to a new id close to the one before (12, 13, 15,
  *   14, ...): someone counting, whatever the answers (an API that hands out other people's
- *   objects answers 200).
+ *   objects answers 200);
+ * - many_ids: many distinct ids, whatever the answers and their order, making most of what the
+ *   session did in that time: someone harvesting objects at random, at a person's pace (a
+ *   scraper walking a public catalogue shows the same; its endpoint tells which). Not judged
+ *   for sessions grouped by IP + User-Agent: many people behind one address open many objects.
+ *
+ * It also counts, for scripted.ts's crawl, the session's requests in a row each to a new id of
+ * one walk (SessionState.idRun).
  *
  * A person opens a few objects, picked from a list, mostly their own: few ids, few refusals,
  * no long runs.
@@ -31,6 +38,9 @@ let walkIds = 0;
 
 export class Walk {
   ts: number[] = [];
+  /** The session's request count at each step (many_ids: the session's requests over the
+   *  window are its count now less the one at the window's first step, plus one). */
+  at: number[] = [];
   ids: Array<number | string> = [];
   failedAt: boolean[] = [];
   head = 0;
@@ -48,7 +58,7 @@ export class Walk {
   evidence: RefRing | null = null;
   first: SessionRecord | null = null;
   /** The finding this walk went to, and which rules fired for it (bits: failed_ids 1,
-   *  sequential_ids 2). */
+   *  sequential_ids 2, many_ids 4). */
   finding: OpenFinding | null = null;
   fired = 0;
   /** Let go by the bound on walks: its session drops it when it next looks. */
@@ -74,8 +84,9 @@ export class Walk {
   }
 
   /** A request to `id` (`fresh`: not in the window before). */
-  add(ts: number, id: number | string, fresh: boolean, failed: boolean): void {
+  add(ts: number, at: number, id: number | string, fresh: boolean, failed: boolean): void {
     this.ts.push(ts);
+    this.at.push(at);
     this.ids.push(id);
     this.failedAt.push(failed);
     if (failed) this.failed++;
@@ -100,6 +111,7 @@ export class Walk {
     } else if (!this.has(id)) this.distinct--;
     if (this.head >= 32 && this.head * 2 > this.ts.length) {
       this.ts = this.ts.slice(this.head);
+      this.at = this.at.slice(this.head);
       this.ids = this.ids.slice(this.head);
       this.failedAt = this.failedAt.slice(this.head);
       this.head = 0;
@@ -118,6 +130,8 @@ export class EnumerationRules {
     private readonly cfg: DetectionConfig['enumeration'],
     private readonly findings: Findings,
     maxWalks: number,
+    /** crawl's run: a longer pause between two requests breaks it (scripted.crawl_max_gap_seconds). */
+    private readonly crawlGapMs: number,
   ) {
     this.windowMs = cfg.window_minutes * 60000;
     this.failedStatuses = new Set(cfg.failed_statuses);
@@ -130,7 +144,10 @@ export class EnumerationRules {
 
   observe(s: SessionState, r: SessionRecord, ts: number): void {
     const p = this.path;
-    if (!p.read(r.path)) return;
+    if (!p.read(r.path)) {
+      s.idRun = 0;
+      return;
+    }
     let w: Walk | null = null;
     const walks = s.walks ?? (s.walks = []);
     for (let i = 0; i < walks.length; i++) {
@@ -175,7 +192,14 @@ export class EnumerationRules {
       w.prev.length = 0;
       for (let i = 0; i < nums.length; i++) w.prev.push(nums[i]);
     }
-    w.add(ts, id, fresh, this.failedStatuses.has(r.status));
+    // crawl's run: a new id of the walk the session's previous request went to, soon after it.
+    if (fresh && s.idRun > 0 && s.idRunWalk === w && ts - s.last <= this.crawlGapMs) s.idRun++;
+    else if (fresh) {
+      s.idRun = 1;
+      s.idRunFrom = ts;
+      s.idRunWalk = w;
+    } else s.idRun = 0;
+    w.add(ts, s.requests, id, fresh, this.failedStatuses.has(r.status));
     if (w.evidence !== null) w.evidence.push(r);
     else if (w.first === null) w.first = r;
     else {
@@ -187,14 +211,16 @@ export class EnumerationRules {
 
     const failedIds = w.distinct >= this.cfg.min_ids && w.failed / w.size >= this.cfg.failed_share;
     const sequential = w.run >= this.cfg.sequence_run;
-    if (!failedIds && !sequential) return;
+    const manyIds = !s.fallback && this.cfg.many_ids > 0 && w.distinct >= this.cfg.many_ids && w.size >= this.cfg.many_ids_share * (s.requests - w.at[w.head] + 1);
+    if (!failedIds && !sequential && !manyIds) return;
     // The walk's open finding takes the request; a rule that fires for the first time, or a
     // closed finding, makes a report.
-    const bits = (failedIds ? 1 : 0) | (sequential ? 2 : 0);
+    const bits = (failedIds ? 1 : 0) | (sequential ? 2 : 0) | (manyIds ? 4 : 0);
     if (w.finding !== null && (w.fired & bits) === bits && this.findings.touch(w.finding, r, ts)) return;
     if (w.finding !== null && w.finding.closed) w.fired = 0;
     if (failedIds && !(w.fired & 1)) this.fire(s, 'failed_ids', w, ts, 1);
     if (sequential && !(w.fired & 2)) this.fire(s, 'sequential_ids', w, ts, 2);
+    if (manyIds && !(w.fired & 4)) this.fire(s, 'many_ids', w, ts, 4);
   }
 
   private fire(s: SessionState, rule: string, w: Walk, ts: number, bit: number): void {
@@ -220,6 +246,8 @@ export class EnumerationRules {
           failed_share: n > 0 ? Math.round((w.failed / n) * 100) / 100 : 0,
           span_ms: n > 0 ? w.last - w.ts[w.head] : 0,
         };
+        // many_ids: the walk's share of the session's requests over the window.
+        if (bit === 4 && n > 0) m.session_share = Math.round((n / (s.requests - w.at[w.head] + 1)) * 100) / 100;
         if (bit === 2) {
           // The run as it stands (or as it was when it fired, once it broke).
           if (w.runFrom === sequence.from_id && w.run >= sequence.run) {

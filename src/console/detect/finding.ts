@@ -10,7 +10,7 @@ export type DetectionKind = 'hijack' | 'enumeration' | 'stuffing' | 'scripted';
 export const DETECTION_KINDS: DetectionKind[] = ['hijack', 'enumeration', 'stuffing', 'scripted'];
 
 /** What a finding is about: one session, or a grouping of requests across sessions. */
-export type SubjectType = 'session' | 'address' | 'account' | 'agent' | 'client';
+export type SubjectType = 'session' | 'address' | 'account' | 'agent' | 'client' | 'endpoint';
 
 /** A request a finding points at: enough to show it and to link to it on its session page. */
 export interface RequestRef {
@@ -44,7 +44,8 @@ export interface Finding {
   rules: string[];
   app: string;
   subject_type: SubjectType;
-  /** The session id, address, account, User-Agent or address + User-Agent it is about. */
+  /** The session id, address, account, User-Agent, address + User-Agent, or login endpoint
+   *  (method and path) it is about. */
   subject: string;
   /** The request that made the rule fire, and the newest one added since (ISO times). */
   first_ts: string;

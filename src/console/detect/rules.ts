@@ -77,6 +77,17 @@ export const RULES: RuleInfo[] = [
     summary: (m, s) => `Session ${short(s)} walked ${m.run} ids of ${m.endpoint} in sequence (${m.from_id} to ${m.to_id}); ${m.failed} of ${m.requests} were refused.`,
   },
   {
+    kind: 'enumeration',
+    rule: 'many_ids',
+    title: 'Many object ids, little else',
+    threshold: (c) =>
+      `at least ${c.enumeration.many_ids} distinct ids of one endpoint within ${c.enumeration.window_minutes} min, whatever the answers, ` +
+      `making at least ${pct(c.enumeration.many_ids_share)} of the session's requests in that time (sessions grouped by IP + User-Agent are not judged)`,
+    settings: (c) => ({ 'enumeration.many_ids': c.enumeration.many_ids, 'enumeration.many_ids_share': c.enumeration.many_ids_share, 'enumeration.window_minutes': c.enumeration.window_minutes }),
+    summary: (m, s) =>
+      `Session ${short(s)} requested ${m.ids} distinct ids of ${m.endpoint} in ${mins(m.span_ms)}, ${pct(m.session_share ?? 1)} of its requests; ${m.failed} of ${m.requests} were refused.`,
+  },
+  {
     kind: 'stuffing',
     rule: 'by_address',
     title: 'Failed logins from one address',
@@ -110,14 +121,32 @@ export const RULES: RuleInfo[] = [
     summary: (m, s) => `${m.failures} of ${m.attempts} logins with User-Agent "${s}" failed in ${mins(m.span_ms)}, from ${m.addresses} addresses, naming ${m.accounts} accounts.`,
   },
   {
+    kind: 'stuffing',
+    rule: 'by_endpoint',
+    title: 'Failed logins at one endpoint from sessions that only log in',
+    threshold: (c) =>
+      `at least ${c.stuffing.endpoint_failures} failed logins at one login endpoint within ${c.stuffing.window_minutes} min, each from a session that did nothing but log in, ` +
+      `from at least ${c.stuffing.endpoint_addresses} addresses, naming at least ${c.stuffing.endpoint_accounts} accounts`,
+    settings: (c) => ({
+      'stuffing.endpoint_failures': c.stuffing.endpoint_failures,
+      'stuffing.endpoint_addresses': c.stuffing.endpoint_addresses,
+      'stuffing.endpoint_accounts': c.stuffing.endpoint_accounts,
+      'stuffing.window_minutes': c.stuffing.window_minutes,
+    }),
+    summary: (m, s) =>
+      `${m.failures} failed logins at ${s} in ${mins(m.span_ms)} came from sessions that did nothing but log in, from ${m.addresses} addresses, naming ${m.accounts} accounts.`,
+  },
+  {
     kind: 'scripted',
     rule: 'rate',
     title: 'A rate no person keeps',
     threshold: (c) =>
-      `at least ${c.scripted.rate_per_minute} requests in each of ${c.scripted.rate_minutes} minutes in a row ` +
-      `(${c.scripted.rate_per_minute * c.scripted.fallback_rate_factor} for a session grouped by IP + User-Agent, which may be many people behind one address)`,
+      `at least ${c.scripted.rate_per_minute * c.scripted.rate_minutes} requests within ${c.scripted.rate_minutes} minutes in a row, at least ${c.scripted.rate_per_minute / 2} in each, ` +
+      `pages and static files not counted (${c.scripted.rate_per_minute * c.scripted.fallback_rate_factor} a minute for a session grouped by IP + User-Agent, which may be many people behind one address)`,
     settings: (c) => ({ 'scripted.rate_per_minute': c.scripted.rate_per_minute, 'scripted.rate_minutes': c.scripted.rate_minutes, 'scripted.fallback_rate_factor': c.scripted.fallback_rate_factor }),
-    summary: (m, s) => `Session ${short(s)} made ${m.per_minute} requests a minute for ${m.minutes} minutes in a row.`,
+    // (A stored finding measured as per_minute and minutes only reads the same.)
+    summary: (m, s) =>
+      `Session ${short(s)} made ${m.requests ?? Number(m.per_minute) * Number(m.minutes)} requests in ${m.minutes} minutes in a row (${m.per_minute} a minute), pages and files not counted.`,
   },
   {
     kind: 'scripted',
@@ -153,6 +182,22 @@ export const RULES: RuleInfo[] = [
     settings: (c) => ({ 'scripted.churn_sessions': c.scripted.churn_sessions, 'scripted.churn_window_minutes': c.scripted.churn_window_minutes }),
     summary: (m, s) => `${s} started ${m.sessions} sessions of one request each in ${mins(m.span_ms)}.`,
   },
+  {
+    kind: 'scripted',
+    rule: 'crawl',
+    title: 'Objects of one endpoint one after another, nothing else',
+    threshold: (c) =>
+      `${c.scripted.crawl_requests} requests in a row, each to an id of one endpoint that the session did not open in the last ${c.enumeration.window_minutes} min, ` +
+      `with no other request between, over at least ${c.scripted.crawl_min_seconds} s, no pause longer than ${c.scripted.crawl_max_gap_seconds} s ` +
+      `(a person opening objects also loads their pages, files, reviews, a cart, and stops to read)`,
+    settings: (c) => ({
+      'scripted.crawl_requests': c.scripted.crawl_requests,
+      'scripted.crawl_min_seconds': c.scripted.crawl_min_seconds,
+      'scripted.crawl_max_gap_seconds': c.scripted.crawl_max_gap_seconds,
+      'enumeration.window_minutes': c.enumeration.window_minutes,
+    }),
+    summary: (m, s) => `Session ${short(s)} requested ${m.requests} different ids of ${m.endpoint} in a row in ${mins(m.span_ms)}, nothing else between.`,
+  },
 ];
 
 const BY_ID = new Map(RULES.map((r) => [`${r.kind}/${r.rule}`, r]));
@@ -170,4 +215,5 @@ export const SUBJECT_WORDS: Record<SubjectType, string> = {
   account: 'account',
   agent: 'User-Agent',
   client: 'address + User-Agent',
+  endpoint: 'login endpoint',
 };

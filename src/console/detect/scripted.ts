@@ -1,15 +1,19 @@
 /**
  * Scripted clients: sessions a program drives, told by how they go rather than by what they
- * claim to be (a User-Agent is one header away from anything). Four rules:
+ * claim to be (a User-Agent is one header away from anything). Five rules:
  *
- * - rate: many requests a minute, minute after minute: a person stops to read;
+ * - rate: many requests over a few minutes in a row, and many in each of them: a person stops
+ *   to read (pages and static files are not counted: a browser loads dozens at once);
  * - regular: a long run of gaps between requests that hardly vary (a loop with a sleep): a
  *   person clicks several things, then reads;
  * - no_assets: a browser's User-Agent on a session that never loads a page or a static file
  *   (nor do its linked sessions), at a pace without a person's pauses, in an application whose
  *   records do show such loads;
  * - churn: one address + User-Agent starting many sessions of one request each (a program that
- *   drops the cookie each response sets, or logs in afresh each time).
+ *   drops the cookie each response sets, or logs in afresh each time);
+ * - crawl: a long run of requests, each to another object of one endpoint, with nothing else
+ *   between, over a minute or more (a program walking a list of ids, whatever its pace): a
+ *   person opening objects also opens their pages, files, reviews, a cart.
  *
  * Sessions grouped by IP + User-Agent may be many people behind one address: rate asks more of
  * them (scripted.fallback_rate_factor); their merged requests are anything but regular.
@@ -171,7 +175,8 @@ export class ScriptedRules {
   observe(s: SessionState, r: SessionRecord, ts: number, linked: Array<SessionState | undefined> | null): void {
     const c = this.c;
     // Pages and files: the application's count, the session's mark (shared along links).
-    if (this.pageLoads.test(r)) {
+    const page = this.pageLoads.test(r);
+    if (page) {
       if (this.apps.size < 10000 || this.apps.has(r.app)) this.apps.set(r.app, (this.apps.get(r.app) ?? 0) + 1);
       this.loaded(s, linked);
     } else if (linked !== null) {
@@ -179,18 +184,9 @@ export class ScriptedRules {
       if (s.assets) this.loaded(s, linked);
     }
 
-    // rate: requests per whole minute, minutes in a row.
-    const minute = Math.floor(ts / 60000);
+    // rate: requests other than pages and files per whole minute, the last rate_minutes minutes.
     const rate = s.fallback ? c.rate_per_minute * c.fallback_rate_factor : c.rate_per_minute;
-    if (minute !== s.minute) {
-      if (minute === s.minute + 1 && s.minuteCount >= rate) s.streak++;
-      else if (minute > s.minute) s.streak = 0;
-      if (minute > s.minute) {
-        s.minute = minute;
-        s.minuteCount = 0;
-      }
-    }
-    if (minute === s.minute) s.minuteCount++;
+    const atRate = !page && this.count(s, Math.floor(ts / 60000)) && this.atRate(s, rate);
 
     // regular: the last `gaps` gaps, their sum and sum of squares kept as they slide.
     if (s.requests > 1) {
@@ -209,7 +205,7 @@ export class ScriptedRules {
     s.remember(r);
 
     let bits = 0;
-    if (s.minuteCount >= rate && s.streak + 1 >= c.rate_minutes) bits |= 1;
+    if (atRate) bits |= 1;
     let cv = 0;
     if (s.gapCount === this.gaps) {
       const mean = s.gapSum / this.gaps;
@@ -230,14 +226,67 @@ export class ScriptedRules {
         if (s.browser) bits |= 4;
       }
     }
+    // crawl: enumeration.ts counts the run (it reads the path's ids).
+    if (c.crawl_requests > 0 && s.idRun >= c.crawl_requests && ts - s.idRunFrom >= c.crawl_min_seconds * 1000) bits |= 8;
     if (bits === 0) return;
     // The session's open finding takes the request; a rule that fires for the first time, or a
     // closed finding, makes a report.
     if (s.scripted !== null && (s.scriptedRules & bits) === bits && this.findings.touch(s.scripted, r, ts)) return;
     if (s.scripted !== null && s.scripted.closed) s.scriptedRules = 0;
-    if (bits & 1 && !(s.scriptedRules & 1)) this.fire(s, 'rate', ts, 1, () => ({ per_minute: s.minuteCount, minutes: s.streak + 1 }));
+    if (bits & 1 && !(s.scriptedRules & 1)) {
+      const requests = this.rateSum(s);
+      this.fire(s, 'rate', ts, 1, () => ({ requests, minutes: c.rate_minutes, per_minute: Math.round(requests / c.rate_minutes) }));
+    }
     if (bits & 2 && !(s.scriptedRules & 2)) this.fire(s, 'regular', ts, 2, () => ({ gaps: this.gaps, mean_ms: Math.round(s.gapSum / this.gaps), cv: this.cv(s) }));
     if (bits & 4 && !(s.scriptedRules & 4)) this.fire(s, 'no_assets', ts, 4, () => ({ family: s.family, requests: s.requests, cv: this.cv(s) }));
+    if (bits & 8 && !(s.scriptedRules & 8)) {
+      const w = s.idRunWalk!;
+      const measured = { endpoint: w.method + ' ' + w.pattern, requests: s.idRun, span_ms: ts - s.idRunFrom };
+      this.fire(s, 'crawl', ts, 8, () => measured);
+    }
+  }
+
+  /** Counts a request of `minute` (rate). False when the current minute is under half the rate
+   *  (cheap: most requests stop there). */
+  private count(s: SessionState, minute: number): boolean {
+    const k = this.c.rate_minutes - 1;
+    if (minute > s.minute) {
+      // A new minute: the one that ends goes to the minutes before (when it is one of them),
+      // minutes without requests count 0.
+      if (k > 0 && s.minute >= 0) {
+        const m = s.minutes ?? (s.minutes = new Uint32Array(k));
+        if (minute - s.minute > k) m.fill(0);
+        else {
+          m[s.minute % k] = s.minuteCount;
+          for (let x = s.minute + 1; x < minute; x++) m[x % k] = 0;
+        }
+      }
+      s.minute = minute;
+      s.minuteCount = 0;
+    }
+    if (minute === s.minute) s.minuteCount++;
+    // A record a little out of order: its minute, when still kept.
+    else if (s.minutes !== null && s.minute - minute <= k) s.minutes[minute % k]++;
+    return s.minuteCount * 2 >= this.c.rate_per_minute;
+  }
+
+  /** rate: the last rate_minutes minutes at least `rate` a minute in all, half of it in each. */
+  private atRate(s: SessionState, rate: number): boolean {
+    if (s.minuteCount * 2 < rate) return false;
+    const m = s.minutes;
+    if (m === null) return this.c.rate_minutes === 1 && s.minuteCount >= rate;
+    let sum = s.minuteCount;
+    for (let i = 0; i < m.length; i++) {
+      if (m[i] * 2 < rate) return false;
+      sum += m[i];
+    }
+    return sum >= rate * this.c.rate_minutes;
+  }
+
+  private rateSum(s: SessionState): number {
+    let sum = s.minuteCount;
+    if (s.minutes !== null) for (let i = 0; i < s.minutes.length; i++) sum += s.minutes[i];
+    return sum;
   }
 
   private cv(s: SessionState): number {

@@ -188,11 +188,19 @@ export class SessionState {
   // enumeration (enumeration.ts): the session's walks, at most a few
   walks: Walk[] | null = null;
 
+  /** Requests in a row, each to an id of one endpoint that the walk (`idRunWalk`) did not hold,
+   *  nothing else between, since `idRunFrom` (enumeration.ts counts, scripted.ts's crawl reads). */
+  idRun = 0;
+  idRunFrom = 0;
+  idRunWalk: Walk | null = null;
+
   // scripted (scripted.ts)
+  /** rate: the current whole minute and its requests (pages and files not counted) ... */
   minute = -1;
   minuteCount = 0;
-  /** Whole minutes in a row at the rate, before the current one. */
-  streak = 0;
+  /** ... and those of the rate_minutes - 1 minutes before it, by minute modulo their number
+   *  (made at the session's first new minute: most sessions last less). */
+  minutes: Uint32Array | null = null;
   gaps: Float64Array | null = null;
   gapAt = 0;
   gapCount = 0;
@@ -204,7 +212,7 @@ export class SessionState {
   family = '';
   ring: RefRing | null = null;
   /** The scripted finding of the session, and which of its rules fired (bits: rate 1,
-   *  regular 2, no_assets 4). */
+   *  regular 2, no_assets 4, crawl 8). */
   scripted: OpenFinding | null = null;
   scriptedRules = 0;
 

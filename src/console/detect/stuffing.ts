@@ -13,7 +13,13 @@
  *   browser's User-Agent is also that of people mistyping their password at the same time, so
  *   its attempts are named a minute after they happen (SETTLE_MS), and not those of a person:
  *   an address that then logged in to the account it had failed on, or a session that did
- *   more than log in (browsed, loaded a page or a file) as a tool does not.
+ *   more than log in (browsed, loaded a page or a file) as a tool does not;
+ * - by_endpoint: many failed logins at one login endpoint, fleet-wide, each from a session that
+ *   did nothing but log in (no page, no other request before or after), from many addresses,
+ *   naming many accounts: a tool that takes a new address and User-Agent for every attempt, too
+ *   slow to show from any one of them. A person's failed login comes from a session that loaded
+ *   the login page or browsed first. Named a minute after they happen (SETTLE_MS), without the
+ *   sessions that did more by then.
  *
  * The account a login names is the record's `user`, else a parameter named like a user name or
  * an email (login.account_params); without either, by_account cannot count and the others
@@ -36,6 +42,11 @@ const EVIDENCE = 20;
 export const SETTLE_MS = 60000;
 /** A session with this many requests other than logins is a person's (by_agent). */
 const PERSON_REQUESTS = 3;
+/** Login endpoints counted by by_endpoint (an application has a few) ... */
+const MAX_ENDPOINTS = 100;
+/** ... and the attempts each keeps at least: a minute of a flood by other tools (named by
+ *  other rules) must not push a slow tool's attempts out before they settle. */
+const ENDPOINT_KEPT = 1000;
 
 interface Attempt {
   ts: number;
@@ -107,13 +118,17 @@ class LoginWindow {
 
 export class StuffingRules {
   private readonly windowMs: number;
-  /** Attempts a window keeps. */
+  /** Attempts a window keeps (by_endpoint's: endpointKept). */
   private readonly kept: number;
+  private readonly endpointKept: number;
   private readonly byAddress: Recent<LoginWindow>;
   private readonly byAccount: Recent<LoginWindow>;
   private readonly byAgent: Recent<LoginWindow>;
-  /** by_agent windows whose attempts are being named (tick). */
+  /** by_endpoint: the failed logins of sessions that did nothing but log in, per login endpoint. */
+  private readonly byEndpoint: Recent<LoginWindow>;
+  /** by_agent and by_endpoint windows whose attempts are being named (tick). */
   private readonly activeAgents = new Set<LoginWindow>();
+  private readonly activeEndpoints = new Set<LoginWindow>();
 
   constructor(
     private readonly cfg: DetectionConfig['stuffing'],
@@ -124,18 +139,20 @@ export class StuffingRules {
     private readonly session: (id: string) => SessionState | undefined,
   ) {
     this.windowMs = cfg.window_minutes * 60000;
-    this.kept = Math.max(MIN_KEPT, 2 * Math.max(cfg.address_failures, cfg.account_failures, cfg.agent_failures));
+    this.kept = Math.max(MIN_KEPT, 2 * Math.max(cfg.address_failures, cfg.account_failures, cfg.agent_failures, cfg.endpoint_failures));
     this.byAddress = new Recent(maxWindows);
     this.byAccount = new Recent(maxWindows);
     this.byAgent = new Recent(Math.max(100, maxWindows / 10));
+    this.byEndpoint = new Recent(MAX_ENDPOINTS);
+    this.endpointKept = Math.max(ENDPOINT_KEPT, this.kept);
   }
 
   get size(): number {
-    return this.byAddress.size + this.byAccount.size + this.byAgent.size;
+    return this.byAddress.size + this.byAccount.size + this.byAgent.size + this.byEndpoint.size;
   }
 
-  /** A login request (Logins.isLogin). */
-  observe(r: SessionRecord, ts: number, user: string | null): void {
+  /** A login request (Logins.isLogin); `bare`: its session did nothing but log in so far. */
+  observe(r: SessionRecord, ts: number, user: string | null, bare: boolean): void {
     const failed = this.logins.failed(r);
     const account = this.logins.account(r);
     const a: Attempt = { ts, failed, account, ip: r.ip, ref: ref(r) };
@@ -186,35 +203,64 @@ export class StuffingRules {
         this.activeAgents.add(byAgent);
       }
     }
+
+    if (failed && bare && c.endpoint_failures > 0) {
+      const endpoint = r.method + ' ' + r.path;
+      const w = this.window(this.byEndpoint, r.app + '\n' + endpoint);
+      // Its own copy: an attempt is settled once per window that names it.
+      w.add({ ...a }, this.windowMs, this.endpointKept);
+      if (w.failures >= c.endpoint_failures && w.failedIps.size >= c.endpoint_addresses && w.failedAccounts.size >= c.endpoint_accounts) {
+        w.app = r.app;
+        w.ua = endpoint;
+        w.activeUntil = ts;
+        w.measured = { failures: w.failures, addresses: w.failedIps.size, accounts: w.failedAccounts.size, span_ms: ts - w.attempts[w.head].ts };
+        if (this.activeEndpoints.size < MAX_ENDPOINTS) this.activeEndpoints.add(w);
+      }
+    }
   }
 
   /**
-   * by_agent's naming, as record time reaches `now`: the attempts of active windows that are
-   * SETTLE_MS old, except those of addresses that logged in to the accounts they failed on
-   * (people who mistyped); a tool's success among them is named too (an account it got into).
+   * by_agent's and by_endpoint's naming, as record time reaches `now`: the attempts of active
+   * windows that are SETTLE_MS old, except those of people. by_agent: not addresses that logged
+   * in to the accounts they failed on (people who mistyped), nor sessions that did more than log
+   * in; a tool's success among them is named too (an account it got into). by_endpoint: only
+   * sessions that still did nothing but log in.
    */
   tick(now: number): void {
     for (const w of this.activeAgents) {
-      const named: Attempt[] = [];
-      let pending = false;
       let people: Set<string> | null = null;
-      for (let i = w.head; i < w.attempts.length; i++) {
-        const a = w.attempts[i];
-        if (a.settled || a.ts > w.activeUntil) continue;
-        if (a.ts > now - SETTLE_MS) {
-          pending = true;
-          continue;
-        }
-        a.settled = true;
+      this.settle(w, now, this.activeAgents, 'by_agent', 'agent', (a) => {
         if (people === null) people = personAddresses(w);
-        if (people.has(a.ip)) continue;
+        if (people.has(a.ip)) return false;
         const s = this.session(a.ref.session);
-        if (s !== undefined && (s.assets || s.requests - s.logins >= PERSON_REQUESTS)) continue;
-        named.push(a);
-      }
-      if (named.length > 0) this.name(w.app, 'by_agent', 'agent', w.ua, named, named[named.length - 1].ts, null, w.measured);
-      if (!pending && now - w.activeUntil > this.windowMs) this.activeAgents.delete(w);
+        return s === undefined || (!s.assets && s.requests - s.logins < PERSON_REQUESTS);
+      });
     }
+    for (const w of this.activeEndpoints) {
+      this.settle(w, now, this.activeEndpoints, 'by_endpoint', 'endpoint', (a) => {
+        const s = this.session(a.ref.session);
+        return s === undefined || s.requests === s.logins;
+      });
+    }
+  }
+
+  /** Names the window's attempts settled by `now` that `tool` keeps; lets the window go from
+   *  `active` once its last attempt is settled and its window has passed. */
+  private settle(w: LoginWindow, now: number, active: Set<LoginWindow>, rule: string, type: SubjectType, tool: (a: Attempt) => boolean): void {
+    const named: Attempt[] = [];
+    let pending = false;
+    for (let i = w.head; i < w.attempts.length; i++) {
+      const a = w.attempts[i];
+      if (a.settled || a.ts > w.activeUntil) continue;
+      if (a.ts > now - SETTLE_MS) {
+        pending = true;
+        continue;
+      }
+      a.settled = true;
+      if (tool(a)) named.push(a);
+    }
+    if (named.length > 0) this.name(w.app, rule, type, w.ua, named, named[named.length - 1].ts, null, w.measured);
+    if (!pending && now - w.activeUntil > this.windowMs) active.delete(w);
   }
 
   private window(m: Recent<LoginWindow>, key: string): LoginWindow {
