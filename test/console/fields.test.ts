@@ -17,7 +17,7 @@ const ROOT = join(__dirname, '..', '..');
 
 /** The fields of SessionRecord as src/shared/record.ts declares them. */
 function contractFields(): string[] {
-  const file = join(ROOT, 'src', 'record', 'record.ts');
+  const file = join(ROOT, 'src', 'shared', 'record.ts');
   const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
   const out: string[] = [];
   src.forEachChild((n) => {
