@@ -68,6 +68,8 @@ export interface DetectorOptions {
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;
+/** Record time between two looks of the rules that name requests later (ms). */
+const TICK_MS = 1000;
 
 export class Detector {
   readonly config: DetectionConfig;
@@ -88,8 +90,9 @@ export class Detector {
   /** Records observed, findings opened (since start). */
   observed = 0;
   opened = 0;
-  /** The newest record time seen (ms). */
+  /** The newest record time seen (ms), and when the rules that name requests later look next. */
   private maxTs = 0;
+  private nextTick = 0;
 
   constructor(config: DetectionConfig = detectionConfig(), private readonly opts: DetectorOptions = {}) {
     this.config = config;
@@ -117,10 +120,6 @@ export class Detector {
     };
   }
 
-  get limitsInForce(): DetectorLimits {
-    return { ...this.limits };
-  }
-
   /** Runs the rules on records newly stored, in the order given (a log's order). */
   observe(records: SessionRecord[]): void {
     if (!this.config.enabled) return;
@@ -131,6 +130,10 @@ export class Detector {
     this.observed++;
     const ts = recordTime(r.ts);
     if (ts > this.maxTs) this.maxTs = ts;
+    if (this.maxTs >= this.nextTick) {
+      this.tick(this.maxTs);
+      this.nextTick = this.maxTs + TICK_MS;
+    }
     let s = this.sessions.get(r.session);
     const started = s === undefined;
     if (s === undefined) {
@@ -159,8 +162,10 @@ export class Detector {
     if (ts > s.last) s.last = ts;
   }
 
-  /** Rules that name requests some time after them (stuffing's by_agent) do so as time
-   *  reaches `now` (ms): record time as records arrive (flush), the clock when none do. */
+  /** Rules that name requests some time after them (stuffing's by_agent and by_endpoint,
+   *  churn) do so as time reaches `now` (ms): record time as records arrive (each TICK_MS of it,
+   *  so that what they name depends on the records alone, not on when findings are written),
+   *  the clock when none do (runner.ts). */
   tick(now: number): void {
     this.stuffing.tick(now);
     this.scripted.tick(now);
@@ -169,7 +174,6 @@ export class Detector {
   /** Findings that changed since the last call, as they now stand. They are the detector's
    *  own objects, which later records change: a store writes (serializes) them at once. */
   flush(): FindingUpdate[] {
-    this.tick(this.maxTs);
     const out: FindingUpdate[] = [];
     const now = this.now();
     for (const o of this.dirty) {
