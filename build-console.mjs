@@ -1,6 +1,7 @@
 // Bundles the console so that it runs with plain node, without tsx or the sources:
 //   dist/console/cli.js    the console configured by flags (npm start, the systemd unit)
 //   dist/console/main.js   the console configured by the environment (the container image)
+//   dist/console/detect/worker.js   the detections' thread, which both start
 //   dist/console/ui/, dist/console/schema.sql   the files src/console/assets.ts finds beside them
 // the configuration check, with nothing outside node itself (it runs beside nginx):
 //   dist/check/cli.js      api-sessions-check (package.json "bin")
@@ -18,7 +19,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const root = new URL('.', import.meta.url).pathname;
 
-export const CONSOLE_ENTRIES = ['src/console/cli.ts', 'src/console/main.ts'];
+// detect/worker.ts: the detector's thread, started by file (dist/console/detect/worker.js).
+export const CONSOLE_ENTRIES = ['src/console/cli.ts', 'src/console/main.ts', 'src/console/detect/worker.ts'];
 /** What the console reads besides its code (src/console/assets.ts), and where it goes in dist/console. */
 export const CONSOLE_ASSETS = [
   ['src/console/ui', 'ui'],

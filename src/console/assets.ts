@@ -17,3 +17,9 @@ export const UI_DIR = join(__dirname, 'ui');
 
 /** deploy/clickhouse/schema.sql, or its copy dist/console/schema.sql. */
 export const SCHEMA_FILE = bundled ? join(__dirname, 'schema.sql') : join(__dirname, '..', '..', 'deploy', 'clickhouse', 'schema.sql');
+
+/** The detector's thread (detect/worker.ts, run through tsx's loader), or its bundle
+ *  dist/console/detect/worker.js. */
+export const DETECTION_WORKER = bundled
+  ? { file: join(__dirname, 'detect', 'worker.js'), typescript: false }
+  : { file: join(__dirname, 'detect', 'worker.ts'), typescript: true };

@@ -246,7 +246,7 @@ function countedIngest(store: Store, metrics: Metrics, detections: Detections) {
   const ingest = async (batch: Batch, source: string, checkpoint?: { name: string; value: string }): Promise<IngestResult> => {
     const fresh: SessionRecord[] = [];
     const res = await store.ingest(batch.records, checkpoint, batch.raws, detections.enabled ? fresh : undefined);
-    await detections.observe(fresh);
+    await detections.observe(fresh, batch);
     metrics.ingested.inc({ source }, res.inserted);
     metrics.duplicates.inc({ source }, res.duplicates);
     if (res.expired) metrics.expired.inc({ source, reason: 'expired' }, res.expired);

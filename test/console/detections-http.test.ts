@@ -9,7 +9,7 @@ import { join } from 'path';
 import { RunningConsole } from '../../src/console/index';
 import { SqliteStore } from '../../src/console/store/sqlite';
 import { SessionRecord } from '../../src/shared/record';
-import { line, rec, sid, testConsoles, TODAY } from './helpers';
+import { line, rec, sid, testConsoles, TODAY, waitFor } from './helpers';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 const consoles = testConsoles('api-sessions-detections-http-');
@@ -125,6 +125,8 @@ describe('detections over HTTP', () => {
     c = await consoles.start({ store, log: (m) => logs.push(m) });
     expect(await ingest(attacks())).toMatchObject({ inserted: 37 });
     expect((await store.stats()).requests).toBe(37);
+    // Findings are written within a second (beside ingest, which answered already).
+    await waitFor('the failed write logged', async () => logs.some((l) => l.includes('disk full')));
     expect(logs.filter((l) => l.includes('disk full'))).toHaveLength(1);
     expect(await (await fetch(new URL('/metrics', c.url))).text()).toMatch(/api_sessions_console_detection_errors_total [1-9]/);
     await c.close();

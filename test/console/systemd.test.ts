@@ -2,8 +2,9 @@
  * deploy/systemd/api-sessions-console.service: systemd-analyze checks the unit offline (it needs no
  * running systemd), and the console is started the way the unit starts it (its ExecStart, with the
  * install prefix, the state directory and nginx's log directory mapped to the checkout and temp
- * folders, its environment file): it serves /healthz on loopback, requires the file's token, and
- * ingests the log's records, those present at start and one appended later.
+ * folders, its environment file): it serves /healthz on loopback, requires the file's token,
+ * ingests the log's records, those present at start and those appended later, and finds an
+ * attack among them.
  */
 import { spawnSync } from 'child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
@@ -98,7 +99,7 @@ describe('started as the unit starts it', () => {
     tmp.cleanup();
   });
 
-  test('serves /healthz on 127.0.0.1, requires the token of its environment file, ingests the log (present and appended)', async () => {
+  test('serves /healthz on 127.0.0.1, requires the token of its environment file, ingests the log (present and appended), finds an attack in it', async () => {
     requireBuiltConsole();
     const state = join(tmp.dir, 'var/lib/api-sessions');
     const logs = join(tmp.dir, 'var/log/nginx');
@@ -140,6 +141,16 @@ describe('started as the unit starts it', () => {
       [second.request_id, '/second'],
     ]);
     expect(existsSync(mapPath(/ --db (\S+)/.exec(exec)![1]))).toBe(true);
+
+    // The detections run on their own thread (dist/console/detect/worker.js): a walk over 25
+    // orders, mostly refused, becomes a finding.
+    const walk = Array.from({ length: 25 }, (_, i) => rec({ s: 'unit-walker', at: TODAY + 5000 + i * 2000, path: `/orders/${500 + i}`, status: i % 5 ? 403 : 200 }));
+    appendFileSync(mapPath(logPath), walk.map(line).join(''));
+    const found = await waitFor('the walk as a finding', async () => {
+      const b = (await (await fetch(`${c!.url}api/detections?kind=enumeration`, { headers: auth })).json()) as any;
+      return b.items?.length === 1 ? b.items[0] : null;
+    });
+    expect(found).toMatchObject({ kind: 'enumeration', subject: walk[0].session, sessions_total: 1 });
 
     const code = await c.stop();
     c = null;

@@ -113,13 +113,13 @@ export function registerDetectionRoutes(app: FastifyInstance, opts: DetectionRou
 
   app.get('/api/detections/rules', async () => {
     const d = opts.detections;
-    const config = d ? d.detector.config : DEFAULT_DETECTION_CONFIG;
+    const config = d ? d.config : DEFAULT_DETECTION_CONFIG;
     return {
       enabled: config.enabled,
       rules: RULES.map((r) => ({ kind: r.kind, rule: r.rule, title: r.title, threshold: r.threshold(config), settings: r.settings(config) })),
       config,
-      limits: d ? d.detector.limitsInForce : null,
-      held: d ? d.detector.sizes() : null,
+      limits: d ? d.limits : null,
+      held: d ? ((await d.status())?.held ?? null) : null,
     };
   });
 
