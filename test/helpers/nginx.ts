@@ -28,6 +28,9 @@ export interface Nginx {
   records(count: number, name?: string): Promise<any[]>;
   /** The record of the request with this id (tests send it back in X-Request-Id), waiting for it. */
   recordById(requestId: string, name?: string): Promise<any>;
+  /** SIGHUP (nginx -s reload), resolved once the old workers are gone: until then a new
+   *  connection may still reach one of them and be served by the previous configuration. */
+  reload(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -277,6 +280,21 @@ export async function startNginx(opts: NginxOptions): Promise<Nginx> {
           throw new Error('no record for ' + requestId + ' in ' + (name || 'api_sessions.log') + '\n' + readIf(errorLog).slice(-3000));
         }
         await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async reload() {
+      const workers = () => {
+        const out = spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim();
+        return out === '' ? [] : out.split('\n').map(Number);
+      };
+      const old = workers();
+      process.kill(child.pid!, 'SIGHUP');
+      const end = Date.now() + 10000;
+      for (;;) {
+        const now = workers();
+        if (now.length > 0 && now.every((p) => old.indexOf(p) < 0)) return;
+        if (Date.now() > end) throw new Error('old workers still running after the reload: ' + old.join(','));
+        await new Promise((r) => setTimeout(r, 50));
       }
     },
     stop: () =>

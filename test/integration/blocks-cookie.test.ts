@@ -7,7 +7,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { spawnSync } from 'child_process';
 import http from 'http';
 import type { AddressInfo } from 'net';
 import express from 'express';
@@ -59,22 +58,11 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function workers(): number[] {
-  const out = spawnSync('pgrep', ['-P', String(ng.pid)], { encoding: 'utf8' }).stdout.trim();
-  return out === '' ? [] : out.split('\n').map(Number);
-}
-
 async function pullAndReload(): Promise<void> {
   const r = await fetch(c.url + 'api/blocks/nginx-map', { headers: { authorization: 'Bearer ' + BLOCKS_TOKEN } });
   expect(r.status).toBe(200);
   writeFileSync(join(ng.prefix, 'blocks.conf'), await r.text());
-  const old = workers();
-  process.kill(ng.pid, 'SIGHUP');
-  const end = Date.now() + 10000;
-  while (!(workers().length > 0 && workers().every((p) => old.indexOf(p) < 0))) {
-    if (Date.now() > end) throw new Error('old workers still running after the reload');
-    await new Promise((res) => setTimeout(res, 50));
-  }
+  await ng.reload();
 }
 
 async function signIn(): Promise<string> {

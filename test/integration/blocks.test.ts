@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import { startNginx, Nginx, ROOT, NGINX_BIN, upstreamLines, recordingLines } from '../helpers/nginx';
 import { currentEngine } from '../helpers/engines';
 import { startUpstream, Upstream } from '../helpers/upstream';
@@ -84,27 +84,8 @@ async function pullAndReload(): Promise<string> {
   expect(r.status).toBe(200);
   const text = await r.text();
   writeFileSync(join(ng.prefix, 'blocks.conf'), text);
-  await reload();
+  await ng.reload();
   return text;
-}
-
-function workers(): number[] {
-  const out = spawnSync('pgrep', ['-P', String(ng.pid)], { encoding: 'utf8' }).stdout.trim();
-  return out === '' ? [] : out.split('\n').map(Number);
-}
-
-/** nginx -s reload, and wait until the old workers are gone: until then a new connection may
- *  still reach one of them and be served by the previous configuration. */
-async function reload(): Promise<void> {
-  const old = workers();
-  process.kill(ng.pid, 'SIGHUP');
-  const end = Date.now() + 10000;
-  for (;;) {
-    const now = workers();
-    if (now.length > 0 && now.every((p) => old.indexOf(p) < 0)) return;
-    if (Date.now() > end) throw new Error('old workers still running after the reload: ' + old.join(','));
-    await new Promise((res) => setTimeout(res, 50));
-  }
 }
 
 /** Polls until `token`'s request answers `status` (a reload takes effect when new workers start). */
@@ -247,7 +228,7 @@ test('the console stopped changes nothing for traffic: the last list stays in fo
     expect((await get(grace)).status).toBe(200);
   }
   // A reload while the console is away (the timer's pull failed and left the file) keeps it too.
-  await reload();
+  await ng.reload();
   expect((await get(frank)).status).toBe(403);
   expect((await get(grace)).status).toBe(200);
 
