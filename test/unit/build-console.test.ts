@@ -62,7 +62,7 @@ test('a type-only import of a devDependency is no run-time requirement; an allow
   expect(readFileSync(join(allowed.outdir, 'allowed.js'), 'utf8')).toContain('require("yaml")');
 });
 
-test('the console builds: two bundles needing exactly the "dependencies", the UI and schema.sql beside them', () => {
+test('the console builds: two bundles and the detections\' thread needing exactly the "dependencies", the UI and schema.sql beside them', () => {
   const outdir = join(dir, 'console');
   const r = runNode(
     `import { buildConsole } from './build-console.mjs';
@@ -70,18 +70,21 @@ test('the console builds: two bundles needing exactly the "dependencies", the UI
      console.log('BUILT');`,
   );
   expect(r.output).toContain('BUILT');
-  expect(readdirSync(outdir).sort()).toEqual(['cli.js', 'cli.js.map', 'main.js', 'main.js.map', 'schema.sql', 'ui']);
+  expect(readdirSync(outdir).sort()).toEqual(['cli.js', 'cli.js.map', 'detect', 'main.js', 'main.js.map', 'schema.sql', 'ui']);
+  // The thread runner.ts starts by file (src/console/assets.ts, DETECTION_WORKER).
+  expect(readdirSync(join(outdir, 'detect')).sort()).toEqual(['worker.js', 'worker.js.map']);
   expect(readdirSync(join(outdir, 'ui')).sort()).toEqual(readdirSync(join(ROOT, 'src/console/ui')).sort());
   for (const f of readdirSync(join(ROOT, 'src/console/ui'))) {
     expect(readFileSync(join(outdir, 'ui', f), 'utf8')).toBe(readFileSync(join(ROOT, 'src/console/ui', f), 'utf8'));
   }
   expect(readFileSync(join(outdir, 'schema.sql'), 'utf8')).toBe(readFileSync(join(ROOT, 'deploy/clickhouse/schema.sql'), 'utf8'));
-  // What the two bundles require besides node's modules: every dependency, and nothing else
-  // (a dependency no bundle requires would be installed for nothing).
+  // What the bundles require besides node's modules: every dependency, and nothing else (a
+  // dependency no bundle requires would be installed for nothing).
   const required = new Set<string>();
-  for (const f of ['cli.js', 'main.js']) {
+  for (const f of ['cli.js', 'main.js', 'detect/worker.js']) {
     const code = readFileSync(join(outdir, f), 'utf8');
-    expect(code).toContain('var bundled = true;'); // src/console/assets.ts: the copies beside the bundle
+    // src/console/assets.ts: the copies beside the bundle (the thread reads no asset)
+    if (f !== 'detect/worker.js') expect(code).toContain('var bundled = true;');
     for (const m of code.matchAll(/require(?:\.resolve)?\("([^"]+)"\)/g)) {
       const name = m[1].startsWith('@') ? m[1].split('/').slice(0, 2).join('/') : m[1].split('/')[0];
       if (!require('module').builtinModules.includes(name.replace(/^node:/, ''))) required.add(name);
