@@ -171,6 +171,13 @@ describe('over the store and the API', () => {
     expect(other.sampled).toBe(1);
     const none = (await (await fetch(new URL('/api/apps/nothing/recommendations', c.url))).json()) as Recommendations;
     expect(none).toMatchObject({ sampled: 0, suggestions: [], nginx: null });
+    // an application named as long as a record allows, percent-encoded in the path
+    const long = 'shop é/'.repeat(147).slice(0, 1024);
+    const longApp = await fetch(new URL(`/api/apps/${encodeURIComponent(long)}/recommendations`, c.url));
+    expect(longApp.status).toBe(200);
+    expect(await longApp.json()).toMatchObject({ app: long, sampled: 0 });
+    expect((await fetch(new URL(`/apps/${encodeURIComponent(long)}/recommendations`, c.url))).status).toBe(200);
+    expect((await fetch(new URL(`/api/apps/${encodeURIComponent(long + 'x')}/recommendations`, c.url))).status).toBe(400);
     // the what-if preview over the API: the suggested line, and a typed one
     const pv = async (line: string, extra = '') => {
       const res = await fetch(new URL(`/api/apps/shop/preview?line=${encodeURIComponent(line)}${extra}`, c.url));

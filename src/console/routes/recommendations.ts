@@ -8,8 +8,10 @@ import { recommend } from '../recommend';
 import { preview, MAX_LINE } from '../recommend/whatif';
 import { HttpError } from './errors';
 import { count, parameters, text } from './query';
+import { FIELD_LIMITS } from '../ingest/parse';
 
-const APP_PARAMS = parameters({ app: text(1000) });
+// As long as a record's app may be (ingest/parse.ts).
+const APP_PARAMS = parameters({ app: text(FIELD_LIMITS.name) });
 const SAMPLES = count(MAX_SAMPLES, MAX_SAMPLES);
 type AppParams = { app: string };
 
