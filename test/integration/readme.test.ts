@@ -145,11 +145,8 @@ async function waitFor<T>(read: () => T, done: (v: T) => boolean, ms: number): P
   }
 }
 
-test("Debian's stock nginx.conf with the README's first line and conf.d file: nginx -t, then both records and the operator's access log", async () => {
-  const config = local(block(FIRST_LINE) + '\n' + stockConf(), up.port);
-  const confD = local(block(CONF_D), up.port);
-  expect(config).toContain('include /etc/nginx/modules-enabled/*.conf;'); // the module as Debian loads it
-  expect(config).not.toContain('load_module');
+/** nginx -t passes on the configuration, and nginx started with it writes what exercise() asks. */
+async function checkAndExercise(config: string, confD: string): Promise<void> {
   const check = await checkNginx(options(config, confD));
   expect({ ok: check.ok, output: check.output }).toEqual({ ok: true, output: expect.stringContaining('test is successful') });
   const ng = await startNginx(options(config, confD));
@@ -158,6 +155,14 @@ test("Debian's stock nginx.conf with the README's first line and conf.d file: ng
   } finally {
     await ng.stop();
   }
+}
+
+test("Debian's stock nginx.conf with the README's first line and conf.d file: nginx -t, then both records and the operator's access log", async () => {
+  const config = local(block(FIRST_LINE) + '\n' + stockConf(), up.port);
+  const confD = local(block(CONF_D), up.port);
+  expect(config).toContain('include /etc/nginx/modules-enabled/*.conf;'); // the module as Debian loads it
+  expect(config).not.toContain('load_module');
+  await checkAndExercise(config, confD);
 }, 30000);
 
 test("the README's own nginx.conf (load_module by absolute path) with the same conf.d file: nginx -t, then both records and the operator's access log", async () => {
@@ -166,14 +171,7 @@ test("the README's own nginx.conf (load_module by absolute path) with the same c
   expect(own).not.toMatch(/include .*modules-enabled/);
   const config = local(own, up.port);
   const confD = local(block(CONF_D), up.port);
-  const check = await checkNginx(options(config, confD));
-  expect({ ok: check.ok, output: check.output }).toEqual({ ok: true, output: expect.stringContaining('test is successful') });
-  const ng = await startNginx(options(config, confD));
-  try {
-    await exercise(ng);
-  } finally {
-    await ng.stop();
-  }
+  await checkAndExercise(config, confD);
 }, 30000);
 
 test("both configurations pass api-sessions-check clean: exit 0, nothing printed", async () => {
