@@ -73,7 +73,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // Each route's input is checked by its schema; a broken rule is a 400 naming it (routes/query.ts).
   // maxParamLength: an application's name (a path parameter of /apps/:app/...) may be as long as
   // a record's name fields, percent-encoded (Fastify's default, 100, answered 414 below that).
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false, maxParamLength: 3 * FIELD_LIMITS.name, ajv: AJV_OPTIONS, schemaErrorFormatter: validationError });
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, trustProxy: false, routerOptions: { maxParamLength: 3 * FIELD_LIMITS.name }, ajv: AJV_OPTIONS, schemaErrorFormatter: validationError });
   const { store } = opts;
   // One limit on wrong tokens for the sign-in form, the Bearer header and the blocks token.
   const guesses = new TokenGuesses({ trustProxy: opts.trustForwardedProto ?? false });
