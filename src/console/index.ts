@@ -184,7 +184,12 @@ export async function startConsole(options: ConsoleOptions = {}): Promise<Runnin
       stopTimers();
       await tailer?.stop();
       await detections.close();
+      // Requests under way get CLOSE_GRACE_MS to finish; then every connection is closed, also
+      // one a browser opened ahead and never used, which Node would keep until its 60 s
+      // headersTimeout.
+      const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
       await app.close();
+      clearTimeout(force);
       await retention.idle();
       await store.close();
     },
@@ -238,6 +243,9 @@ function invalidLines(metrics: Metrics, log: Log): { onInvalid: InvalidSink; sto
   };
   return { onInvalid, stop: () => clearInterval(timer) };
 }
+
+/** How long a shutdown waits for requests under way (ms). */
+const CLOSE_GRACE_MS = 2000;
 
 /** Stores a batch from the log file or HTTP, counting what happened to it (metrics, /api/status);
  *  the records the store newly took go through the detections. */

@@ -29,6 +29,9 @@ const SAVE_MS = 1000;
 /** After this long without records, the rules' clock (stuffing's and churn's naming a minute
  *  later) follows the wall clock instead of the records' time (ms). */
 const QUIET_MS = 60000;
+/** How long a read, a save or a shutdown waits for the thread's answer (ms): it answers after
+ *  the records before the question, at most MAX_IN_FLIGHT of them (well under a second). */
+const ANSWER_MS = 10000;
 /** Records handed to the detector's thread and not yet through its rules, at most. */
 export const MAX_IN_FLIGHT = 20000;
 /** The thread parses every record again and drops it soon after: a young generation of 64 MiB
@@ -55,7 +58,7 @@ export interface SourceBatch {
   raws: string[];
 }
 
-type Pending = { resolve: (m: FromWorker) => void };
+type Pending = { resolve: (m: FromWorker | null) => void };
 
 export class Detections {
   readonly config: DetectionConfig;
@@ -186,7 +189,12 @@ export class Detections {
     this.closed = true;
     const w = this.worker;
     this.worker = null;
-    if (w) await w.terminate();
+    // Not waited for beyond ANSWER_MS either: a thread held in native code ends with the process.
+    if (w) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([w.terminate(), new Promise((r) => (timer = setTimeout(r, ANSWER_MS)))]);
+      clearTimeout(timer);
+    }
   }
 
   private thread(): Worker {
@@ -218,7 +226,8 @@ export class Detections {
     this.thread().postMessage(m);
   }
 
-  /** Sends a request and resolves with its answer (null when there is no thread to ask). */
+  /** Sends a request and resolves with its answer: null when there is no thread to ask, or when
+   *  it has not answered within ANSWER_MS (a read, a save or a shutdown never waits longer). */
   private ask(m: Extract<ToWorker, { id: number }>): Promise<FromWorker | null> {
     if (this.closed || this.worker === null) return Promise.resolve(null);
     const w = this.worker;
@@ -226,8 +235,13 @@ export class Detections {
     // While an answer is awaited the thread holds the process (a script's last save); otherwise not.
     w.ref();
     return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.failed('the detections thread', new Error(`no answer within ${ANSWER_MS / 1000} s`));
+        this.pending.get(id)?.resolve(null);
+      }, ANSWER_MS);
       this.pending.set(id, {
         resolve: (a) => {
+          clearTimeout(timer);
           this.pending.delete(id);
           if (this.pending.size === 0) w.unref();
           resolve(a);
