@@ -212,10 +212,10 @@ export class Detections {
     w.on('message', (m: FromWorker) => this.received(m));
     w.on('error', (e) => this.failed('the detections thread', e));
     w.on('exit', () => {
-      if (this.worker !== w) return;
-      this.worker = null;
-      for (const p of this.pending.values()) p.resolve({ t: 'failed', what: 'the detections thread', message: 'ended' });
-      this.pending.clear();
+      if (this.worker === w) this.worker = null;
+      // Its open questions get no answer, also when close() let it go first (a new thread starts
+      // only after this one is gone, so every open question is this one's).
+      if (this.worker === null) for (const p of [...this.pending.values()]) p.resolve(null);
     });
     this.worker = w;
     return w;
